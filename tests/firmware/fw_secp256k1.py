@@ -1,0 +1,186 @@
+# crypto.secp256k1 on MicroPython: the BIP-340 vectors, key validation edges, and
+# schnorr_verify's promise never to raise.
+import os
+import gc
+from binascii import unhexlify
+
+from crypto import secp256k1 as ec
+
+
+def _vectors():
+    with open(os.getenv("VECTORS") + "/bip340-test-vectors.csv") as f:
+        lines = f.read().splitlines()
+    for line in lines[1:]:
+        if line.strip():
+            c = line.split(",")
+            yield int(c[0]), [unhexlify(x) for x in c[1:6]], c[6] == "TRUE", c[7]
+
+
+def test_bip340_vectors_count():
+    assert len(list(_vectors())) == 19
+
+
+def test_bip340_sign_vectors():
+    n = 0
+    for i, (sk, pub, aux, msg, sig), ok, comment in _vectors():
+        if not sk:
+            continue
+        assert ec.pubkey(sk) == pub, i
+        assert ec.schnorr_sign(msg, sk, aux) == sig, i
+        n += 1
+    assert n >= 5
+
+
+def test_bip340_verify_vectors():
+    for i, (sk, pub, aux, msg, sig), ok, comment in _vectors():
+        assert ec.schnorr_verify(msg, pub, sig) is ok, (i, comment)
+
+
+def test_verify_after_sign_roundtrip_and_tamper():
+    sk = bytes(range(1, 33))
+    pub = ec.pubkey(sk)
+    for m in (b"", b"x", b"hello nostr" * 10):
+        sig = ec.schnorr_sign(m, sk)
+        assert ec.schnorr_verify(m, pub, sig)
+        assert not ec.schnorr_verify(m + b"!", pub, sig)
+        bad = bytearray(sig)
+        bad[63] ^= 1
+        assert not ec.schnorr_verify(m, pub, bytes(bad))
+        bad = bytearray(sig)
+        bad[0] ^= 1
+        assert not ec.schnorr_verify(m, pub, bytes(bad))
+
+
+def test_sign_uses_rng_when_no_aux():
+    sk = bytes(range(1, 33))
+    msg = b"rng"
+    try:
+        ec.set_rng(lambda n: b"\x07" * n)
+        a = ec.schnorr_sign(msg, sk)
+        assert a == ec.schnorr_sign(msg, sk, b"\x07" * 32)
+    finally:
+        ec.set_rng(os.urandom)
+    assert ec.schnorr_sign(msg, sk) != a  # fresh randomness
+
+
+def test_seckey_edges():
+    N = ec.N
+    assert not ec.seckey_valid(bytes(32))
+    assert not ec.seckey_valid(N.to_bytes(32, "big"))
+    assert not ec.seckey_valid(b"\xff" * 32)
+    assert ec.seckey_valid((N - 1).to_bytes(32, "big"))
+    assert ec.seckey_valid((1).to_bytes(32, "big"))
+    assert not ec.seckey_valid(b"\x01" * 31)
+    assert not ec.seckey_valid(b"\x01" * 33)
+    assert not ec.seckey_valid(None)
+    assert not ec.seckey_valid("a" * 32)
+    # N-1 is -1: its pubkey is G's x
+    assert ec.pubkey((N - 1).to_bytes(32, "big")) == ec.G[0].to_bytes(32, "big")
+    assert ec.pubkey((1).to_bytes(32, "big")) == ec.G[0].to_bytes(32, "big")
+    for bad in (bytes(32), N.to_bytes(32, "big"), b"\x01" * 31, b"\x01" * 33):
+        try:
+            ec.pubkey(bad)
+            assert False, "accepted a bad key"
+        except ValueError as e:
+            assert str(e).startswith("invalid secret key")
+        try:
+            ec.schnorr_sign(b"m", bad, bytes(32))
+            assert False, "signed with a bad key"
+        except ValueError as e:
+            assert str(e).startswith("invalid")
+
+
+def test_pubkey_valid():
+    assert ec.pubkey_valid(ec.G[0].to_bytes(32, "big"))
+    assert not ec.pubkey_valid(bytes(32))           # x=0: 7 is not a square mod p
+    assert not ec.pubkey_valid((5).to_bytes(32, "big"))  # 5^3+7=132 is not a square
+    assert not ec.pubkey_valid(ec.P.to_bytes(32, "big"))  # >= p
+    assert not ec.pubkey_valid(b"\xff" * 32)
+    assert not ec.pubkey_valid(b"\x02" * 31)
+    assert not ec.pubkey_valid(None)
+    assert not ec.pubkey_valid("x" * 32)
+
+
+def test_verify_never_raises():
+    sk = bytes(range(1, 33))
+    pub = ec.pubkey(sk)
+    sig = ec.schnorr_sign(b"m", sk, bytes(32))
+    cases = [
+        (b"m", pub, sig[:63]), (b"m", pub, sig + b"\x00"), (b"m", pub, b""),
+        (b"m", pub, None), (b"m", pub, 5), (b"m", pub, "x" * 64),
+        (b"m", pub[:31], sig), (b"m", None, sig), (b"m", 7, sig), (b"m", "x" * 32, sig),
+        (None, pub, sig), (5, pub, sig), ("m", pub, sig),
+        (b"m", pub, b"\xff" * 64), (b"m", b"\xff" * 32, sig), (b"m", bytes(32), sig),
+        (b"m", pub, bytes(64)), ([1], [2], [3]),
+    ]
+    for c in cases:
+        assert ec.schnorr_verify(*c) is False, c
+    assert ec.schnorr_verify(b"m", bytearray(pub), bytearray(sig)) is True
+
+
+def test_ecdh_symmetric_and_errors():
+    a = bytes(range(1, 33))
+    b = bytes(range(2, 34))
+    ab = ec.ecdh_x(a, ec.pubkey(b))
+    assert ab == ec.ecdh_x(b, ec.pubkey(a))
+    assert len(ab) == 32
+    for pub in (bytes(32), b"\x01" * 31, None, ec.P.to_bytes(32, "big")):
+        try:
+            ec.ecdh_x(a, pub)
+            assert False
+        except ValueError as e:
+            assert str(e) == "invalid public key"
+    try:
+        ec.ecdh_x(bytes(32), ec.pubkey(b))
+        assert False
+    except ValueError as e:
+        assert str(e) == "invalid secret key"
+
+
+def test_point_level():
+    G, N, P = ec.G, ec.N, ec.P
+    assert ec.base_mul(1) == G
+    assert ec.base_mul(N) is None
+    assert ec.base_mul(0) is None
+    G2 = ec.point_add(G, G)
+    assert G2 == ec.base_mul(2) == ec.point_mul(G, 2)
+    assert ec.point_add(G, (G[0], P - G[1])) is None
+    assert ec.point_add(None, G) == G and ec.point_add(G, None) == G
+    assert ec.point_mul(None, 5) is None
+    assert ec.point_add(G2, G) == ec.base_mul(3)
+    assert ec.base_mul(N - 1) == (G[0], P - G[1])
+    k = 0x1234567890ABCDEF1234567890ABCDEF1234567890ABCDEF1234567890ABCDEF
+    assert ec.point_mul(ec.point_mul(G, k), 5) == ec.base_mul(5 * k % N)
+    p = ec.lift_x(G[0])
+    assert p[0] == G[0] and p[1] % 2 == 0
+    assert ec.lift_x(0) is None and ec.lift_x(P) is None
+
+
+def test_sec_encodings():
+    G, P = ec.G, ec.P
+    c = ec.point_to_bytes(G)
+    u = ec.point_to_bytes(G, False)
+    assert c[0] == 2 and len(c) == 33 and len(u) == 65 and u[0] == 4
+    assert ec.point_from_bytes(c) == G and ec.point_from_bytes(u) == G
+    ng = (G[0], P - G[1])
+    assert ec.point_from_bytes(ec.point_to_bytes(ng)) == ng
+    bads = [b"", b"\x02" + bytes(32), b"\x05" + c[1:], c[:32], u[:64],
+            b"\x04" + u[1:33] + (G[1] ^ 1).to_bytes(32, "big"), None]
+    for b in bads:
+        try:
+            ec.point_from_bytes(b)
+            assert False, b
+        except ValueError as e:
+            assert str(e).startswith("invalid")
+
+
+def test_heap_per_op_fits():
+    gc.collect()
+    before = gc.mem_alloc()
+    sk = bytes(range(1, 33))
+    pub = ec.pubkey(sk)
+    sig = ec.schnorr_sign(b"heap", sk, bytes(32))
+    assert ec.schnorr_verify(b"heap", pub, sig)
+    ec.ecdh_x(sk, pub)
+    gc.collect()
+    assert gc.mem_alloc() - before < 8 * 1024
