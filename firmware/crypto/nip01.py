@@ -5,12 +5,13 @@
 # escapes differently (e.g. it writes non-ASCII as \uXXXX on some builds), so the
 # serialiser is ours. JSON.stringify escapes exactly: " \ \b \f \n \r \t, other
 # C0 controls as lowercase \u00xx; everything else (DEL, U+2028/2029, emoji) goes out
-# verbatim as UTF-8.
+# verbatim as UTF-8. UTF-16 surrogates, which MicroPython strings can hold in CESU-8
+# form, are handled as a JS string holding them would be (see _write_string).
 #
 # Memory: a 16 KB event must hash inside a 128 KB heap. Nothing here builds the JSON
-# text: pieces go straight into sha256.update, and unescaped runs of a string are
-# passed as memoryview slices of the str itself (a MicroPython str exposes its UTF-8
-# bytes as a buffer), so hashing allocates a few small objects per escape, not copies.
+# text: a viper loop reads each str's UTF-8 bytes in place (a MicroPython str is a
+# buffer), escapes into one fixed 512-byte staging buffer, and each full buffer goes
+# straight into sha256.update. Hashing a 16 KB event allocates about a kilobyte.
 import hashlib
 import micropython
 from binascii import hexlify, unhexlify
@@ -19,50 +20,114 @@ from binascii import hexlify, unhexlify
 # created_at above this could not have the same id in a JS client.
 _MAX_SAFE_INT = 9007199254740991
 
-_NAMED = {
-    0x08: b"\\b", 0x09: b"\\t", 0x0A: b"\\n", 0x0C: b"\\f", 0x0D: b"\\r",
-    0x22: b'\\"', 0x5C: b"\\\\",
-}
 _HEXDIGITS = "0123456789abcdef"
 
 _SIGNED_KEYS = ("id", "pubkey", "created_at", "kind", "tags", "content", "sig")
 
 
-# Index of the first byte at or after i that needs escaping (< 0x20, '"', '\\'), or n.
-# UTF-8 continuation and lead bytes are all >= 0x80, so scanning bytes is safe for
-# any str. Viper keeps this a tight machine loop (about 30x the plain-Python speed);
-# the targets (unix, armv6m, xtensawin) all have the native emitter.
+# JSON-escape src[i:n] (a str's UTF-8 bytes) into out[0:cap+6]; stop when out is
+# nearly full (cap), at the end, or at an encoded UTF-16 surrogate (0xED then >= 0xA0,
+# left to _write_string). Returns i * 1024 + bytes written (cap < 1024, strings < 1 MB,
+# so the result stays a small int: no allocation). UTF-8 lead and continuation bytes
+# are all >= 0x80, so a byte-wise scan is right for any str. Viper keeps this a tight
+# machine loop (about 30x plain Python); unix, armv6m and xtensawin all have it.
 @micropython.viper
-def _next_special(buf, i: int, n: int) -> int:
-    p = ptr8(buf)
-    while i < n:
-        c = p[i]
-        if c < 0x20 or c == 0x22 or c == 0x5C:
-            return i
+def _fill(src, i: int, n: int, out, cap: int) -> int:
+    s = ptr8(src)
+    o = ptr8(out)
+    k = 0
+    while i < n and k < cap:
+        c = s[i]
+        if c >= 0x20 and c != 0x22 and c != 0x5C:
+            if c == 0xED and i + 1 < n and s[i + 1] >= 0xA0:
+                break
+            o[k] = c
+            k += 1
+            i += 1
+            continue
+        o[k] = 0x5C
+        if c == 0x22 or c == 0x5C:
+            o[k + 1] = c
+            k += 2
+        elif c == 0x08:
+            o[k + 1] = 0x62  # b
+            k += 2
+        elif c == 0x09:
+            o[k + 1] = 0x74  # t
+            k += 2
+        elif c == 0x0A:
+            o[k + 1] = 0x6E  # n
+            k += 2
+        elif c == 0x0C:
+            o[k + 1] = 0x66  # f
+            k += 2
+        elif c == 0x0D:
+            o[k + 1] = 0x72  # r
+            k += 2
+        else:
+            # \u00XX, lowercase hex; c < 0x20 so the high digit is 0 or 1
+            d = c & 15
+            o[k + 1] = 0x75
+            o[k + 2] = 0x30
+            o[k + 3] = 0x30
+            o[k + 4] = 0x30 + (c >> 4)
+            o[k + 5] = (0x30 + d) if d < 10 else (0x57 + d)
+            k += 6
         i += 1
-    return n
+    return (i << 10) | k
 
 
-def _escape(c):
-    e = _NAMED.get(c)
-    if e is None:
-        e = b"\\u00" + _HEXDIGITS[c >> 4].encode() + _HEXDIGITS[c & 15].encode()
-    return e
+# One staging buffer for all strings: escapes are assembled here and handed to the
+# sink in chunks, instead of one small object per escape. The sink must consume the
+# bytes before returning (hashlib update, bytearray.extend), as ours do.
+_BUF = bytearray(512)
+_BUFMV = memoryview(_BUF)
+_CAP = 512 - 6
+
+
+def _surrogate(mv, j, n):
+    # UTF-16 code unit encoded at mv[j:j+3] as ED Ax/Bx xx, or -1
+    if j + 2 < n and mv[j] == 0xED and mv[j + 1] >= 0xA0:
+        return 0xD000 | ((mv[j + 1] & 0x3F) << 6) | (mv[j + 2] & 0x3F)
+    return -1
 
 
 def _write_string(w, s):
-    # s is a str (checked by the caller); w receives bytes-like pieces in order
+    # s is a str (checked by the caller); w receives bytes-like pieces in order.
+    #
+    # Surrogates: MicroPython's json.loads turns "\ud83d\ude00" (how ensure_ascii
+    # clients send emoji) into two 3-byte CESU-8 sequences, not the 4-byte UTF-8 of
+    # U+1F600, and accepts lone ones. A JS string holds the same UTF-16 units, and
+    # JSON.stringify writes a valid pair as the real character and a lone surrogate as
+    # a lowercase \udxxx escape; we do the same, so ids still match nostr-tools.
     mv = memoryview(s)
     n = len(mv)
+    if n >= 1 << 20:  # keeps _fill's packed result within a 32-bit machine word
+        raise ValueError("invalid string: longer than 1 MB")
     w(b'"')
     i = 0
     while i < n:
-        j = _next_special(mv, i, n)
-        if j > i:
-            w(mv if (i == 0 and j == n) else mv[i:j])
-        if j < n:
-            w(_escape(mv[j]))
-        i = j + 1
+        r = _fill(mv, i, n, _BUF, _CAP)
+        i = r >> 10
+        k = r & 1023
+        if k:
+            w(_BUFMV[:k])
+        if i >= n or k >= _CAP:
+            continue
+        # stopped at a surrogate
+        hi = _surrogate(mv, i, n)
+        if hi < 0:  # cut-off sequence: cannot happen in a valid str; keep the bytes
+            w(mv[i:])
+            break
+        lo = _surrogate(mv, i + 3, n)
+        if 0xD800 <= hi < 0xDC00 and 0xDC00 <= lo < 0xE000:
+            cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+            w(bytes((0xF0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3F),
+                     0x80 | ((cp >> 6) & 0x3F), 0x80 | (cp & 0x3F))))
+            i += 6
+        else:
+            w(b"\\u" + ("%04x" % hi).encode())
+            i += 3
     w(b'"')
 
 
