@@ -1,0 +1,153 @@
+"""`make bench`: speed and memory of the firmware on the MicroPython unix port.
+
+Everything is measured in one run on this machine and reported as ratios against anchors
+measured in the same run: embit's pure-Python secp256k1 (embit/util/key.py) on the same
+`micropython` binary, and libsecp256k1 (coincurve) on CPython. Absolute times differ from
+a Cortex-M0+ by a large factor; the ratios carry over far better.
+
+Writes bench/results.json and prints a table.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import mpy  # noqa: E402
+
+EMBIT_UTIL = os.path.join(ROOT, ".venv", "mpylib", "embit", "util")
+OUR_OPS = ["sign", "sign_fresh_key", "verify", "pubkey", "ecdh", "nip44_1k", "nip01_id_16k"]
+EMBIT_OPS = ["embit_sign", "embit_verify", "embit_pubkey", "embit_ecdh"]
+HEAP_LIMIT_K = 128
+
+
+def run_mpy(args, heap="%dK" % HEAP_LIMIT_K, timeout=600):
+    # embit's util folder goes last on the path: only `key` is taken from it
+    env = mpy.mpy_env()
+    env["MICROPYPATH"] += ":" + EMBIT_UTIL
+    cmd = [mpy.micropython_bin(), "-X", "heapsize=" + heap, os.path.join(HERE, "bench_mpy.py")] + args
+    return subprocess.run(cmd, capture_output=True, env=env, timeout=timeout, cwd=ROOT)
+
+
+def mpy_times(ops, heap):
+    p = run_mpy(["time"] + ops, heap=heap)
+    if p.returncode != 0:
+        raise SystemExit("benchmark failed on micropython:\n" + p.stderr.decode())
+    return json.loads(p.stdout.decode().strip().splitlines()[-1])
+
+
+def min_heap_k(op, lo=8, hi=1024):
+    """Smallest -X heapsize (KB) in which the op, its imports and tables included, runs."""
+    if run_mpy(["once", op], heap="%dK" % hi).returncode != 0:
+        return None
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if run_mpy(["once", op], heap="%dK" % mid).returncode == 0:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def libsecp_times():
+    import coincurve
+    sk = bytes.fromhex("b7e151628aed2a6abf7158809cf4f3c762e7160f38b4da56a784d9045190cfef")
+    msg, aux = bytes(range(32)), bytes(32)
+    priv = coincurve.PrivateKey(sk)
+    pub = coincurve.PublicKeyXOnly(priv.public_key_xonly.format())
+    sig = priv.sign_schnorr(msg, aux)
+    other = coincurve.PrivateKey(bytes([7]) * 32).public_key
+
+    def t(f, n=2000):
+        f()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            f()
+        return (time.perf_counter() - t0) / n * 1e6
+
+    return {
+        "libsecp256k1_sign": t(lambda: priv.sign_schnorr(msg, aux)),
+        "libsecp256k1_verify": t(lambda: pub.verify(sig, msg)),
+        "libsecp256k1_pubkey": t(lambda: coincurve.PrivateKey(sk).public_key_xonly.format()),
+        "libsecp256k1_ecdh": t(lambda: other.multiply(sk).format()),
+    }
+
+
+def extra_sections():
+    """Device and end-to-end benchmarks add themselves here (bench/device.py, bench/e2e.py)."""
+    out = {}
+    for name in ("device", "e2e"):
+        path = os.path.join(HERE, name + ".py")
+        if os.path.exists(path):
+            p = subprocess.run([sys.executable, path], capture_output=True, timeout=900, cwd=ROOT)
+            if p.returncode == 0:
+                out[name] = json.loads(p.stdout.decode().strip().splitlines()[-1])
+            else:
+                out[name] = {"error": p.stderr.decode()[-2000:]}
+    return out
+
+
+def main():
+    heap = "%dK" % HEAP_LIMIT_K
+    ours = mpy_times(OUR_OPS, heap)
+    # embit's pure code runs on the same binary; it needs more heap than ours, so it gets 1 MB
+    anchors = mpy_times(EMBIT_OPS, "1024K")
+    times = dict(ours["times_us"])
+    times.update(anchors["times_us"])
+    times.update(libsecp_times())
+    errors = dict(ours["errors"], **anchors["errors"])
+
+    def ratio(a, b):
+        return round(times[a] / times[b], 4) if a in times and b in times else None
+
+    ratios = {
+        "sign_vs_embit": ratio("sign", "embit_sign"),
+        "verify_vs_embit": ratio("verify", "embit_verify"),
+        "ecdh_vs_embit": ratio("ecdh", "embit_ecdh"),
+        "pubkey_vs_embit": ratio("pubkey", "embit_pubkey"),
+        "sign_fresh_key_vs_embit": ratio("sign_fresh_key", "embit_sign"),
+        "sign_vs_libsecp256k1": ratio("sign", "libsecp256k1_sign"),
+        "verify_vs_libsecp256k1": ratio("verify", "libsecp256k1_verify"),
+        "ecdh_vs_libsecp256k1": ratio("ecdh", "libsecp256k1_ecdh"),
+    }
+    peak = {op: min_heap_k(op) for op in OUR_OPS if op in times}
+    results = {
+        "machine": os.uname().machine,
+        "heap_limit_bytes": HEAP_LIMIT_K * 1024,
+        "ratios": ratios,
+        "times_us": {k: round(v, 1) for k, v in times.items()},
+        "peak_heap_bytes": {k: (v * 1024 if v else None) for k, v in peak.items()},
+        "alloc_bytes_per_call": ours["alloc_bytes"],
+        "errors": errors,
+    }
+    results.update(extra_sections())
+    with open(os.path.join(HERE, "results.json"), "w") as f:
+        json.dump(results, f, indent=2)
+
+    print("%-16s %12s %14s %12s" % ("operation", "time (us)", "min heap (KB)", "alloc/call"))
+    for op in OUR_OPS:
+        if op in times:
+            print("%-16s %12.1f %14s %12s" % (op, times[op], peak.get(op), ours["alloc_bytes"].get(op)))
+    for op in EMBIT_OPS + sorted(k for k in times if k.startswith("libsecp")):
+        print("%-16s %12.1f" % (op, times[op]))
+    print()
+    targets = {"sign_vs_embit": 0.10, "verify_vs_embit": 0.25}
+    for k, v in ratios.items():
+        goal = targets.get(k)
+        mark = "" if goal is None or v is None else ("  (target <= %.2f: %s)" % (goal, "met" if v <= goal else "NOT met"))
+        print("%-26s %s%s" % (k, v, mark))
+    for k in ("device", "e2e"):
+        if k in results:
+            print("\n%s: %s" % (k, json.dumps(results[k], indent=1)))
+    if errors:
+        print("\nerrors:", errors)
+    print("\npeak heap = smallest -X heapsize the operation runs in, imports and tables included")
+    print("wrote bench/results.json")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
