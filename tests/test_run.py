@@ -1,0 +1,215 @@
+"""bridge/run.py `serve`: relays <-> a stand-in device (tests/fakedevice.py) over a real LocalRelay.
+
+A Python NIP-46 client (NIP-44 + a RelayPool of its own) sends requests to the device's key
+and waits for the encrypted answers, like BunkerSigner would.
+"""
+import asyncio
+import json
+import uuid
+
+import pytest
+
+from bridge.localrelay import LocalRelayServer
+from bridge.relays import RelayPool
+from bridge.run import Courier, serve
+from fakedevice import FakeDevice, FakeLink
+from nostrev import conversation_key, keypair, make_event, nip44_decrypt, nip44_encrypt, run, wait_until
+
+pytestmark = pytest.mark.timeout(60)
+
+FAST = dict(backoff_min=0.05, backoff_max=0.4, open_timeout=2)
+
+
+class Client:
+    """Minimal NIP-46 client: encrypt, sign, publish, wait for the matching answer."""
+
+    def __init__(self, relays, signer_pub):
+        self.sk, self.pub = keypair()
+        self.signer = signer_pub
+        self.ck = conversation_key(self.sk, signer_pub)
+        self.pool = RelayPool(relays, pubkey=self.pub, **FAST)
+        self.answers = {}
+
+    async def start(self):
+        await self.pool.start()
+        await wait_until(lambda: all(s["eose"] for s in self.pool.status()), what="client subscription")
+
+    def request(self, method, params=()):
+        rid = uuid.uuid4().hex[:12]
+        body = json.dumps({"id": rid, "method": method, "params": list(params)})
+        ev = make_event(self.sk, 24133, nip44_encrypt(self.ck, body), [["p", self.signer]])
+        return rid, ev
+
+    async def send(self, ev):
+        res = await self.pool.publish(ev, timeout=5)
+        assert all(ok for ok, _ in res.values()), res
+
+    async def answer(self, rid, timeout=10):
+        while rid not in self.answers:
+            ev, _ = await asyncio.wait_for(self.pool.queue.get(), timeout)
+            msg = json.loads(nip44_decrypt(self.ck, ev["content"]))
+            assert msg["id"] not in self.answers, "answered twice"
+            self.answers[msg["id"]] = msg
+        return self.answers[rid]
+
+    async def call(self, method, params=()):
+        rid, ev = self.request(method, params)
+        await self.send(ev)
+        return await self.answer(rid)
+
+
+async def started(relay_url, device=None, **kw):
+    device = device or FakeDevice([relay_url])
+    link = FakeLink(device)
+    lines = []
+    stop = asyncio.Event()
+    courier = Courier(link, kw.pop("extra", ()), out=lines.append, qr=kw.pop("qr", False),
+                      pool_options=FAST, handshake_timeout=1)
+    task = asyncio.create_task(serve(link, stop=stop, courier=courier))
+    await wait_until(lambda: courier.pool is not None and all(s["eose"] for s in courier.pool.status()),
+                     what="bridge subscription")
+    return device, link, courier, stop, task, lines
+
+
+async def finish(stop, task, *pools):
+    stop.set()
+    rc = await asyncio.wait_for(task, 15)
+    for p in pools:
+        await p.close()
+    return rc
+
+
+def test_serve_round_trip_and_log_lines():
+    async def body():
+        async with LocalRelayServer() as a:
+            device, link, courier, stop, task, lines = await started(a.url, qr=True)
+            client = Client([a.url], device.pubkey)
+            await client.start()
+            assert (await client.call("ping"))["result"] == "pong"
+            assert (await client.call("get_public_key"))["result"] == device.pubkey
+            tmpl = {"kind": 1, "content": "secret words", "tags": [], "created_at": 1714078911}
+            signed = json.loads((await client.call("sign_event", [json.dumps(tmpl)]))["result"])
+            assert signed["pubkey"] == device.pubkey and signed["kind"] == 1
+            await wait_until(lambda: sum("published" in ln for ln in lines) == 3, what="publish lines")
+            assert await finish(stop, task, client.pool) == 0
+            # forwarded as docs/protocol.md says
+            ev_msgs = [m for m in link.sent if m["t"] == "event"]
+            assert len(ev_msgs) == 3 and all(isinstance(m["now"], int) and m["rid"] for m in ev_msgs)
+            text = "\n".join(lines)
+            assert "bunker://" + device.pubkey + "?relay=" + a.url.replace(":", "%3A").replace("/", "%2F") in text
+            assert "\u2588" in text or "\u2580" in text            # the QR code
+            done = [ln for ln in lines if client.pub[:8] in ln]
+            assert len(done) == 3 and "ping" in done[0] and " ok " in done[0] + " "
+            assert "sign_event kind=1" in done[2]
+            assert "secret words" not in text and "pong" not in text   # never plaintext
+    run(body())
+
+
+def test_unplug_reconnect_resends_unanswered_and_never_publishes_twice():
+    async def body():
+        async with LocalRelayServer() as a:
+            device = FakeDevice([a.url], hold=True)
+            device, link, courier, stop, task, lines = await started(a.url, device)
+            client = Client([a.url], device.pubkey)
+            await client.start()
+            rid1, ev1 = client.request("ping")
+            await client.send(ev1)
+            await wait_until(lambda: len(device.held) == 1, what="device took request 1")
+            # the device answers request 1 (publish) but the cable goes before its `done`
+            resp1, _ = device.response_event(ev1)
+            device.emit({"t": "publish", "rid": device.held[0][0], "event": resp1, "relays": []})
+            await wait_until(lambda: courier.publishes == 1, what="publish 1")
+            device.held.clear()
+            link.unplug()
+            await wait_until(lambda: any("link lost" in ln for ln in lines), what="link lost")
+            # while unplugged: another request arrives and waits in the bridge
+            rid2, ev2 = client.request("get_public_key")
+            await client.send(ev2)
+            await asyncio.sleep(0.3)
+            assert (await client.answer(rid1))["result"] == "pong"
+            device.hold = False
+            link.plug()
+            await wait_until(lambda: any("device back" in ln for ln in lines), what="re-handshake")
+            assert (await client.answer(rid2))["result"] == device.pubkey
+            # request 1 was answered already: not sent to the device again
+            assert [eid for _, eid in device.seen].count(ev1["id"]) == 1
+            # the device replays its earlier publish after the reset: the bridge doesn't resend it
+            device.emit({"t": "publish", "rid": 99, "event": resp1, "relays": []})
+            await wait_until(lambda: any("not sending it twice" in ln for ln in lines), what="dup publish")
+            assert courier.publishes == 2 and link.hellos == 2
+            await asyncio.sleep(0.2)
+            assert set(client.answers) == {rid1, rid2}
+            assert await finish(stop, task, client.pool) == 0
+    run(body())
+
+
+def test_device_reset_resends_what_it_forgot():
+    async def body():
+        async with LocalRelayServer() as a:
+            device = FakeDevice([a.url], hold=True)
+            device, link, courier, stop, task, lines = await started(a.url, device)
+            client = Client([a.url], device.pubkey)
+            await client.start()
+            rid, ev = client.request("ping")
+            await client.send(ev)
+            await wait_until(lambda: len(device.held) == 1, what="device took the request")
+            # reboot: queued work is gone, the firmware says hello on its own
+            device.held.clear()
+            device.hold = False
+            device.emit(device.hello())
+            assert (await client.answer(rid))["result"] == "pong"
+            assert [eid for _, eid in device.seen] == [ev["id"], ev["id"]]
+            assert any("device restarted" in ln for ln in lines)
+            assert await finish(stop, task, client.pool) == 0
+    run(body())
+
+
+def test_extra_relays_device_auth_and_status():
+    async def body():
+        async with LocalRelayServer() as a, LocalRelayServer(auth="read") as b, LocalRelayServer() as c:
+            device = FakeDevice([a.url])
+            device.features = ["auth"]
+            device, link, courier, stop, task, lines = await started(a.url, device, extra=[b.url])
+            # b needs AUTH: the bridge asked the device to sign it (the bridge holds no key)
+            auth = [m for m in link.sent if m["t"] == "auth"]
+            assert auth and auth[0]["relay"] == b.url and auth[0]["challenge"]
+            # a publish with its own relays (a nostrconnect client's): sent there and listened on
+            client = Client([c.url], device.pubkey)
+            await client.start()
+            resp = make_event(device.sk, 24133, "ct", [["p", client.pub]])
+            device.emit({"t": "publish", "rid": 7, "event": resp, "relays": [c.url]})
+            ev, _ = await asyncio.wait_for(client.pool.queue.get(), 5)
+            assert ev["id"] == resp["id"]
+            await wait_until(lambda: any(s["url"] == c.url and s["eose"] for s in courier.pool.status()),
+                             what="subscription on the client's relay")
+            st = courier.status_text()
+            assert a.url in st and b.url in st and "authed" in st
+            assert await finish(stop, task, client.pool) == 0
+    run(body())
+
+
+def test_device_without_key_exits_2():
+    async def body():
+        device = FakeDevice(["ws://127.0.0.1:9"])
+        device.pubkey = None
+        lines = []
+        rc = await serve(FakeLink(device), out=lines.append, qr=False)
+        assert rc == 2 and any("provision" in ln for ln in lines)
+    run(body())
+
+
+def test_waits_for_device_then_starts():
+    async def body():
+        async with LocalRelayServer() as a:
+            device = FakeDevice([a.url])
+            link = FakeLink(device)
+            link.present = False
+            lines, stop = [], asyncio.Event()
+            courier = Courier(link, out=lines.append, qr=False, pool_options=FAST, handshake_timeout=1)
+            task = asyncio.create_task(serve(link, stop=stop, courier=courier))
+            await wait_until(lambda: any("waiting for the device" in ln for ln in lines), what="waiting")
+            assert courier.pool is None
+            link.present = True
+            await wait_until(lambda: courier.pool is not None, timeout=10, what="handshake")
+            assert await finish(stop, task) == 0
+    run(body())
