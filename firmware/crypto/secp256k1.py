@@ -1,9 +1,11 @@
 # secp256k1 for the signer: BIP-340 Schnorr, x-only keys, ECDH x, and the point-level
 # functions the embit shim needs. Pure Python ints (MicroPython bignums): NOT constant
-# time. Points at the API are affine (x, y) int tuples, None = infinity; inside, Jacobian
-# (X, Y, Z) with x = X/Z^2, y = Y/Z^3, so a multiply needs one inversion at the end.
+# time. Points at the API are affine (x, y) int tuples, None = infinity; the multiplication
+# itself (Jacobian, comb for G, GLV + wNAF otherwise) lives in crypto.ecmult.
 import hashlib
 import os
+
+from crypto import ecmult as _em
 
 P = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -20,11 +22,7 @@ def set_rng(fn):
     _rng = fn
 
 
-# ---- field and scalar helpers -------------------------------------------------------
-
-def _inv(a):
-    return pow(a, P - 2, P)
-
+# ---- helpers -----------------------------------------------------------------------------
 
 def _b2i(b):
     return int.from_bytes(b, "big")
@@ -40,67 +38,8 @@ def _sqrt(a):
     return r if r * r % P == a % P else None
 
 
-# ---- Jacobian arithmetic -------------------------------------------------------------
-
-def _jdouble(p):
-    X, Y, Z = p
-    if not Y:
-        return None
-    YY = Y * Y % P
-    S = 4 * X * YY % P
-    M = 3 * X * X % P          # a = 0 on secp256k1
-    X3 = (M * M - 2 * S) % P
-    Y3 = (M * (S - X3) - 8 * YY * YY) % P
-    return (X3, Y3, 2 * Y * Z % P)
-
-
-def _jadd(p, q):
-    if p is None:
-        return q
-    if q is None:
-        return p
-    X1, Y1, Z1 = p
-    X2, Y2, Z2 = q
-    Z1Z1 = Z1 * Z1 % P
-    Z2Z2 = Z2 * Z2 % P
-    U1 = X1 * Z2Z2 % P
-    U2 = X2 * Z1Z1 % P
-    S1 = Y1 * Z2 * Z2Z2 % P
-    S2 = Y2 * Z1 * Z1Z1 % P
-    H = (U2 - U1) % P
-    R = (S2 - S1) % P
-    if not H:
-        return _jdouble(p) if not R else None
-    HH = H * H % P
-    HHH = H * HH % P
-    V = U1 * HH % P
-    X3 = (R * R - HHH - 2 * V) % P
-    Y3 = (R * (V - X3) - S1 * HHH) % P
-    return (X3, Y3, Z1 * Z2 * H % P)
-
-
-def _to_jac(p):
-    return None if p is None else (p[0], p[1], 1)
-
-
-def _to_aff(p):
-    if p is None:
-        return None
-    X, Y, Z = p
-    zi = _inv(Z)
-    zi2 = zi * zi % P
-    return (X * zi2 % P, Y * zi2 * zi % P)
-
-
-def _jmul(p, k):
-    """k * p for a Jacobian p (0 <= k < 2^256), double-and-add from the top bit."""
-    r = None
-    for i in range(255, -1, -1):
-        if r is not None:
-            r = _jdouble(r)
-        if (k >> i) & 1:
-            r = _jadd(r, p)
-    return r
+def _aff(j):
+    return _em.to_affine(*j)
 
 
 # ---- point level (embit shim) ----------------------------------------------------------
@@ -120,18 +59,23 @@ def lift_x(x):
 
 
 def point_add(p, q):
-    return _to_aff(_jadd(_to_jac(p), _to_jac(q)))
+    if p is None:
+        return q
+    if q is None:
+        return p
+    return _aff(_em.jadd(p[0], p[1], 1, q[0], q[1], 1))
 
 
 def point_mul(p, k):
     k %= N
     if p is None or not k:
         return None
-    return _to_aff(_jmul(_to_jac(p), k))
+    return _aff(_em.point_mul(_em.tables(p), k))
 
 
 def base_mul(k):
-    return point_mul(G, k)
+    k %= N
+    return _aff(_em.base_mul(k)) if k else None
 
 
 def point_to_bytes(p, compressed=True):
@@ -181,8 +125,60 @@ def seckey_valid(sk):
         return False
 
 
+# The device signs with one key over and over: like libsecp256k1's keypair, keep the last
+# key's (secret, even-y secret, x-only pubkey) so a signature costs one comb multiply, not two.
+_keypair = None
+
+
+def _kp(sk):
+    global _keypair
+    kp = _keypair
+    if kp is not None and kp[0] == sk:
+        return kp
+    d = _seckey_int(sk)
+    x, y = base_mul(d)
+    kp = (bytes(sk), d if y & 1 == 0 else N - d, _i2b(x))
+    _keypair = kp
+    return kp
+
+
+def clear_cache():
+    """Forget the cached keypair and lifted public keys (e.g. when the key is wiped)."""
+    global _keypair
+    _keypair = None
+    _pubs.clear()
+    del _pub_order[:]
+
+
 def pubkey(sk):
-    return _i2b(base_mul(_seckey_int(sk))[0])
+    return _kp(sk)[2]
+
+
+# Lifted public keys with their multiplication tables (odd multiples of P and lambda*P): a
+# signer verifies many events from the same few clients, and lift_x alone is a 0.5 ms pow.
+# Each entry is 512 bytes of packed points (~0.6 KB of heap with the key); keep a few.
+PUB_CACHE = 8
+_pubs = {}
+_pub_order = []
+
+
+def _pub_tables(pub):
+    """32-byte x-only key -> ecmult tables of lift_x(pub), or None if not on the curve."""
+    if not isinstance(pub, _BYTES) or len(pub) != 32:
+        return None
+    pub = bytes(pub)
+    t = _pubs.get(pub)
+    if t is not None:
+        return t
+    pt = lift_x(_b2i(pub))
+    if pt is None:
+        return None
+    t = _em.tables(pt)
+    if len(_pub_order) >= PUB_CACHE:
+        del _pubs[_pub_order.pop(0)]
+    _pubs[pub] = t
+    _pub_order.append(pub)
+    return t
 
 
 def _lift_pub(pub):
@@ -215,16 +211,13 @@ def _thash(prefix, *parts):
 
 
 def schnorr_sign(msg, sk, aux=None):
-    d0 = _seckey_int(sk)
+    _, d, pb = _kp(sk)
     if not isinstance(msg, _BYTES):
         raise ValueError("invalid message: need bytes")
     if aux is None:
         aux = _rng(32)
     if len(aux) != 32:
         raise ValueError("invalid aux: need 32 bytes")
-    px, py = base_mul(d0)
-    d = d0 if py & 1 == 0 else N - d0
-    pb = _i2b(px)
     t = _i2b(d ^ _b2i(_thash(_TAG_AUX, aux)))
     k0 = _b2i(_thash(_TAG_NONCE, t, pb, msg)) % N
     if not k0:
@@ -243,30 +236,29 @@ def schnorr_verify(msg, pub, sig):
             return False
         if len(sig) != 64 or len(pub) != 32:
             return False
-        Pt = _lift_pub(pub)
-        if Pt is None:
-            return False
         r = _b2i(sig[:32])
         s = _b2i(sig[32:])
         if r >= P or s >= N:
             return False
-        e = _b2i(_thash(_TAG_CHAL, sig[:32], pub, msg)) % N
-        R = _jadd(_jmul(_to_jac(G), s) if s else None,
-                  _jmul(_to_jac(Pt), N - e) if e else None)
-        if R is None:
+        tbls = _pub_tables(pub)
+        if tbls is None:
             return False
-        X, Y, Z = R
-        # x(R) == r and y(R) even, checked in affine
-        zi = _inv(Z)
-        zi2 = zi * zi % P
-        return X * zi2 % P == r and (Y * zi2 * zi % P) & 1 == 0
+        e = _b2i(_thash(_TAG_CHAL, sig[:32], pub, msg)) % N
+        X, Y, Z = _em.mul_add(s, N - e, tbls)   # R = s*G - e*P
+        if not Z:
+            return False
+        # x(R) == r without an inversion first: X == r*Z^2; most forgeries stop here
+        zz = Z * Z % P
+        if X != r * zz % P:
+            return False
+        return (Y * _em.inv(zz * Z % P) % P) & 1 == 0
     except Exception:
         return False
 
 
 def ecdh_x(sk, pub):
-    Pt = _lift_pub(pub)
-    if Pt is None:
+    tbls = _pub_tables(pub)
+    if tbls is None:
         raise ValueError("invalid public key")
     d = _seckey_int(sk)
-    return _i2b(point_mul(Pt, d)[0])
+    return _i2b(_aff(_em.point_mul(tbls, d))[0])

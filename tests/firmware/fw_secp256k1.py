@@ -174,6 +174,59 @@ def test_sec_encodings():
             assert str(e).startswith("invalid")
 
 
+# ---- crypto.ecmult internals against a slow textbook double-and-add -----------------------
+
+def _ref_mul(pt, k):
+    r = None
+    for i in range(255, -1, -1):
+        if r is not None:
+            r = ec.point_add(r, r)
+        if (k >> i) & 1:
+            r = ec.point_add(r, pt)
+    return r
+
+
+_SCALARS = [1, 2, 3, 15, 16, 17, 0xFFFF, 1 << 127, (1 << 128) - 1, 1 << 128, 1 << 255,
+            0x5363AD4CC05C30E0A5261C028812645A122E22EA20816678DF02967C1B23BD72,
+            0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364140,
+            0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD036413F,
+            0x1234567890ABCDEF1234567890ABCDEF1234567890ABCDEF1234567890ABCDEF]
+
+
+def test_ecmult_glv_and_wnaf():
+    from crypto import ecmult as em
+    N = em.N
+    for k in _SCALARS:
+        k1, k2 = em.glv_split(k % N)
+        assert (k1 + k2 * em.LAMBDA - k) % N == 0
+        assert abs(k1) < 1 << 128 and abs(k2) < 1 << 128
+        v = 0
+        for i, d in em.wnaf(abs(k1)):
+            assert d & 1 and -16 < d < 16
+            v += d << i
+        assert v == abs(k1)
+    # lambda * G == (beta * Gx, Gy)
+    assert em.to_affine(*em.point_mul(em.tables(ec.G), em.LAMBDA)) == \
+        (em.BETA * ec.G[0] % ec.P, ec.G[1])
+
+
+def test_ecmult_matches_reference():
+    from crypto import ecmult as em
+    q = _ref_mul(ec.G, 0xC0FFEE)
+    tq = em.tables(q)
+    for k in _SCALARS:
+        rg = _ref_mul(ec.G, k)
+        rq = _ref_mul(q, k)
+        assert ec.base_mul(k) == rg, k
+        assert ec.point_mul(q, k) == rq, k
+        assert em.to_affine(*em.mul_add(k, 3 * k + 1, tq)) == \
+            ec.point_add(rg, _ref_mul(q, (3 * k + 1) % ec.N)), k
+    # sums that pass through infinity or a doubling inside the loops
+    assert em.to_affine(*em.mul_add(5, em.N - 5, em.tables(ec.G))) is None
+    assert em.to_affine(*em.mul_add(5, 5, em.tables(ec.G))) == ec.base_mul(10)
+    assert em.to_affine(*em.mul_add(0, 0, tq)) is None
+
+
 def test_heap_per_op_fits():
     gc.collect()
     before = gc.mem_alloc()
