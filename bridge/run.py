@@ -64,8 +64,9 @@ class Courier:
     """State that outlives one device connection: the pool, requests in flight, what's published."""
 
     def __init__(self, link, extra_relays=(), out=print, qr=True, publish_timeout=10.0,
-                 handshake_timeout=10.0, pool_options=None):
+                 handshake_timeout=10.0, pool_options=None, connect_uris=()):
         self.link = link
+        self.connect_uris = list(connect_uris)
         self.extra = [normalize_url(u) for u in extra_relays]
         self.out = out
         self.qr = qr
@@ -287,6 +288,11 @@ class Courier:
             line += " (%d ms round trip)" % ((time.monotonic() - sent[1]) * 1000)
         self.say(line)
 
+    async def nostrconnect(self, uri):
+        """Hand a client's nostrconnect:// URI to the device (which asks the person, then answers)."""
+        await _maybe(self.link.send({"t": "nostrconnect", "rid": self.next_rid(), "now": int(time.time()),
+                                     "uri": uri}))
+
     async def auth_signer(self, relay_url, challenge):
         """NIP-42 AUTH signed by the device (only when its hello lists the "auth" feature)."""
         rid = self.next_rid()
@@ -332,6 +338,11 @@ class Courier:
             return 2
         self.adopt(hello)
         await self.pool.start()
+        for uri in self.connect_uris:
+            try:
+                await self.nostrconnect(uri)
+            except Exception as e:
+                self.say("could not hand the nostrconnect URI to the device: %s" % _short(e, 120))
         try:
             while not stop.is_set():
                 try:
@@ -373,14 +384,16 @@ def _json(msg):
 
 
 async def serve(link, relays=(), *, stop=None, out=print, qr=True, publish_timeout=10.0,
-                handshake_timeout=10.0, pool_options=None, courier=None):
+                handshake_timeout=10.0, pool_options=None, connect_uris=(), courier=None):
     """Run the bridge until `stop` (an asyncio.Event) is set; returns an exit code.
 
     relays: extra relay URLs (CLI) on top of the ones the device lists in its hello.
+    connect_uris: nostrconnect:// URIs to hand to the device once it is up.
     pool_options: passed to RelayPool (backoff, overlap...). courier: a Courier to use
     (lets tests look inside); otherwise one is made here.
     """
     stop = stop or asyncio.Event()
     c = courier or Courier(link, relays, out=out, qr=qr, publish_timeout=publish_timeout,
-                           handshake_timeout=handshake_timeout, pool_options=pool_options)
+                           handshake_timeout=handshake_timeout, pool_options=pool_options,
+                           connect_uris=connect_uris)
     return await c.run(stop)

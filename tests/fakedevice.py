@@ -8,6 +8,8 @@ USB disconnect, and reset() to simulate a device reboot that forgets queued work
 import asyncio
 import json
 import time
+import urllib.parse
+import uuid
 
 from nostrev import conversation_key, keypair, make_event, nip44_decrypt, nip44_encrypt, pubkey_of
 
@@ -39,6 +41,17 @@ class FakeDevice:
                 self.held.append((msg["rid"], msg["event"]))
             else:
                 self.answer(msg["rid"], msg["event"])
+        elif msg.get("t") == "nostrconnect":
+            # the person approved on the device: send the connect response to the client's relays
+            u = urllib.parse.urlparse(msg["uri"])
+            q = urllib.parse.parse_qs(u.query)
+            client, relays, secret = u.netloc, q.get("relay", []), q["secret"][0]
+            reply = {"id": uuid.uuid4().hex, "result": secret}
+            ck = conversation_key(self.sk, client)
+            resp = make_event(self.sk, 24133, nip44_encrypt(ck, json.dumps(reply)), [["p", client]])
+            self.emit({"t": "publish", "rid": msg["rid"], "event": resp, "relays": relays})
+            self.emit({"t": "done", "rid": msg["rid"], "client": client, "method": "connect",
+                       "kind": None, "outcome": "ok", "ms": 1})
         elif msg.get("t") == "auth":
             ev = make_event(self.sk, 22242, "", [["relay", msg["relay"]], ["challenge", msg["challenge"]]])
             self.emit({"t": "auth", "rid": msg["rid"], "event": ev})
