@@ -8,9 +8,10 @@
 # - fixed base G: a signed comb (ecmult_table.COMB, 2 blocks x 8 teeth x 16 spacing):
 #   16 doublings + 32 additions, no secret-dependent table size.
 # - variable base: GLV endomorphism (lambda*(x, y) = (beta*x, y)) splits the scalar into two
-#   128-bit halves, each in width-5 wNAF over 8 odd multiples: 128 doublings, ~43 additions.
-# - verify (s*G + e*P): the two run in one 128-doubling loop; the comb columns go in its
-#   last 16 steps.
+#   128-bit halves, each in width-5 wNAF over 8 odd multiples of Q and of 2^64*Q (tables(),
+#   cached per public key by crypto.secp256k1): 65 doublings, ~43 additions.
+# - verify (s*G + e*P): the two run in one doubling loop; the comb columns go in its last
+#   16 steps.
 # None of this is constant time (bignum arithmetic never is in MicroPython).
 from crypto.ecmult_table import COMB
 
@@ -209,43 +210,78 @@ def wnaf(k, w=WNAF_W):
     return out
 
 
-def odd_multiples(pt, n=1 << (WNAF_W - 2)):
-    """Affine pt -> [pt, 3pt, 5pt, ..., (2n-1)pt] packed as bytes, 64 per point (x || y).
-    Packed because a cached table of 16 points as ints costs ~3.8 KB of heap, as bytes 0.5 KB.
+def _odd_multiples_jac(X, Y, Z, out, n=1 << (WNAF_W - 2)):
+    """Append Jacobian [Q, 3Q, ..., (2n-1)Q] for a Jacobian Q to out."""
+    d = jdbl(X, Y, Z)
+    out.append((X, Y, Z))
+    for i in range(n - 1):
+        X, Y, Z = jadd(X, Y, Z, d[0], d[1], d[2])
+        out.append((X, Y, Z))
+
+
+def tables(pt, split=True):
+    """The precomputation for a variable base point pt (affine): odd multiples 1..15 of pt
+    and, with split, of 2^64*pt, as affine points packed into bytes (64 each: x || y),
+    one 512-byte block per base.
+
+    The split halves the doublings of every later multiply by pt (128 -> 65): it costs 64
+    doublings once, so it pays from the second use of a cached key (verify, ECDH). Bytes,
+    not ints: 16 points as ints would hold ~3.8 KB of heap, as bytes 1 KB.
     (pt has prime order, so no multiple is infinite.)"""
     x, y = pt
-    d = jdbl(x, y, 1)
-    jac = [(x, y, 1)]
-    for i in range(n - 1):
-        X, Y, Z = jac[-1]
-        jac.append(jadd(X, Y, Z, d[0], d[1], d[2]))
-    out = bytearray()
-    for x, y in batch_affine(jac):
-        out += x.to_bytes(32, "big")
-        out += y.to_bytes(32, "big")
+    jac = []
+    _odd_multiples_jac(x, y, 1, jac)
+    if split:
+        X, Y, Z = x, y, 1
+        for _ in range(SPLIT):
+            X, Y, Z = jdbl(X, Y, Z)
+        _odd_multiples_jac(X, Y, Z, jac)
+    aff = batch_affine(jac)
+    return tuple(_pack(aff[i:i + 8]) for i in range(0, len(aff), 8))
+
+
+def _pack(pts):
+    # 512-byte blocks: a fragmented heap finds those more easily than one 1 KB block
+    out = bytearray(64 * len(pts))
+    o = 0
+    for x, y in pts:
+        out[o:o + 32] = x.to_bytes(32, "big")
+        out[o + 32:o + 64] = y.to_bytes(32, "big")
+        o += 64
     return bytes(out)
 
 
-tables = odd_multiples   # the precomputation for a variable base point
+SPLIT = 64   # tables(split=True) also cover 2^SPLIT * pt
 
 
 def wnaf_sched(k, tbl, sched, endo=False, p=P):
-    """Add the additions for k*Q (k signed, |k| < 2^129) from Q's odd-multiple table; with
-    endo, for k*lambda*Q, whose multiples are (beta*x, y)."""
+    """Add the additions for k*Q (k signed, |k| < 2^129) from Q's tables; with endo, for
+    k*lambda*Q, whose multiples are (beta*x, y). A digit at bit i >= SPLIT of a split table
+    becomes one at bit i - SPLIT of 2^SPLIT * Q."""
     neg = k < 0
+    t0 = tbl[0]
+    t1 = tbl[1] if len(tbl) > 1 else None
     for i, d in wnaf(-k if neg else k):
         o = (abs(d) >> 1) << 6
-        x = int.from_bytes(tbl[o:o + 32], "big")
-        y = int.from_bytes(tbl[o + 32:o + 64], "big")
+        t = t0
+        if t1 is not None and i >= SPLIT:
+            i -= SPLIT
+            t = t1
+        x = int.from_bytes(t[o:o + 32], "big")
+        y = int.from_bytes(t[o + 32:o + 64], "big")
         if endo:
             x = BETA * x % p
         _sched_add(sched, i, (x, p - y) if (d < 0) != neg else (x, y))
 
 
+def _sched_len(tbl):
+    return 130 - SPLIT if len(tbl) > 1 else 130
+
+
 def point_mul(tbls, k):
     """k*Q as Jacobian, with tbls = tables(Q)."""
     k1, k2 = glv_split(k % N)
-    sched = [None] * 130
+    sched = [None] * _sched_len(tbls)
     wnaf_sched(k1, tbls, sched)
     wnaf_sched(k2, tbls, sched, True)
     return run(sched)
@@ -254,7 +290,7 @@ def point_mul(tbls, k):
 def mul_add(a, b, tbls):
     """a*G + b*Q as Jacobian (Q given by tables(Q)): one shared doubling chain."""
     k1, k2 = glv_split(b % N)
-    sched = [None] * 130
+    sched = [None] * _sched_len(tbls)
     wnaf_sched(k1, tbls, sched)
     wnaf_sched(k2, tbls, sched, True)
     comb_sched(a % N, sched)

@@ -70,7 +70,7 @@ def point_mul(p, k):
     k %= N
     if p is None or not k:
         return None
-    return _aff(_em.point_mul(_em.tables(p), k))
+    return _aff(_em.point_mul(_em.tables(p, False), k))  # one use: no split
 
 
 def base_mul(k):
@@ -156,7 +156,7 @@ def pubkey(sk):
 
 # Lifted public keys with their multiplication tables (odd multiples of P and lambda*P): a
 # signer verifies many events from the same few clients, and lift_x alone is a 0.5 ms pow.
-# Each entry is 512 bytes of packed points (~0.6 KB of heap with the key); keep a few.
+# Each entry is 1 KB of packed points (~1.1 KB of heap with the key); keep a few.
 PUB_CACHE = 8
 _pubs = {}
 _pub_order = []
