@@ -60,13 +60,13 @@ def test_dedupe_is_bounded_lru():
     r = pool.add_relay("ws://127.0.0.1:1")
     evs = [request_to("ab" * 32) for _ in range(4)]
     for ev in evs + evs[-1:]:
-        pool._on_event(r, pool.sub_id, ev)
+        r.on_event(pool.sub_id, ev)
     assert pool.queue.qsize() == 4 and r.dups == 1
     assert evs[0]["id"] not in pool._seen and len(pool._seen) == 3
     # not for us, wrong kind, wrong subscription: dropped before the device sees them
-    pool._on_event(r, pool.sub_id, request_to("cd" * 32))
-    pool._on_event(r, pool.sub_id, dict(request_to("ab" * 32), kind=1))
-    pool._on_event(r, "other", request_to("ab" * 32))
+    r.on_event(pool.sub_id, request_to("cd" * 32))
+    r.on_event(pool.sub_id, dict(request_to("ab" * 32), kind=1))
+    r.on_event("other", request_to("ab" * 32))
     assert pool.queue.qsize() == 4 and r.junk == 2
 
 
