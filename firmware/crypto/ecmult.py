@@ -8,8 +8,8 @@
 # - fixed base G: a signed comb (ecmult_table.COMB, 2 blocks x 8 teeth x 16 spacing):
 #   16 doublings + 32 additions, no secret-dependent table size.
 # - variable base: GLV endomorphism (lambda*(x, y) = (beta*x, y)) splits the scalar into two
-#   128-bit halves, each in width-5 wNAF over 8 odd multiples of Q and of 2^64*Q (tables(),
-#   cached per public key by crypto.secp256k1): 65 doublings, ~43 additions.
+#   128-bit halves, each in width-5 wNAF over 8 odd multiples of Q, 2^32*Q, 2^64*Q, 2^96*Q
+#   (tables(), cached per public key by crypto.secp256k1): 33 doublings, ~45 additions.
 # - verify (s*G + e*P): the two run in one doubling loop; the comb columns go in its last
 #   16 steps.
 # None of this is constant time (bignum arithmetic never is in MicroPython).
@@ -45,6 +45,31 @@ def inv(a, m=P):
         t1, t2 = t2, t1 - q * t2
         r1, r2 = r2, r1 - q * r2
     return t1 % m
+
+
+def _sqn(x, n, p=P):
+    for _ in range(n):
+        x = x * x % p
+    return x
+
+
+def sqrt(a, p=P):
+    """a^((p+1)/4): the square root of a if there is one. libsecp256k1's addition chain
+    (253 squarings, 13 multiplies): 290 us here against 480 us for pow()."""
+    x2 = a * a % p * a % p
+    x3 = x2 * x2 % p * a % p
+    x6 = _sqn(x3, 3) * x3 % p
+    x9 = _sqn(x6, 3) * x3 % p
+    x11 = _sqn(x9, 2) * x2 % p
+    x22 = _sqn(x11, 11) * x11 % p
+    x44 = _sqn(x22, 22) * x22 % p
+    x88 = _sqn(x44, 44) * x44 % p
+    x176 = _sqn(x88, 88) * x88 % p
+    x220 = _sqn(x176, 44) * x44 % p
+    x223 = _sqn(x220, 3) * x3 % p
+    t = _sqn(x223, 23) * x22 % p
+    t = _sqn(t, 6) * x2 % p
+    return _sqn(t, 2)
 
 
 # ---- Jacobian point arithmetic: (X, Y, Z), x = X/Z^2, y = Y/Z^3; Z == 0 is infinity --------
@@ -141,38 +166,33 @@ def run(sched, p=P):
     return X, Y, Z
 
 
-def _sched_add(sched, i, pt):
-    s = sched[i]
-    if s is None:
-        sched[i] = [pt]
-    else:
-        s.append(pt)
-
-
 # ---- fixed base: signed comb ----------------------------------------------------------------
 
-def _comb_entry(b, m, p=P):
-    """Comb block b, 8-bit tooth pattern m -> affine point. Entries store patterns with the
-    top tooth set; a pattern without it is the negation of its complement's entry."""
-    i = (b << 7) | ((m if m & 0x80 else ~m) & 0x7F)
-    c = COMB[i >> 4]
-    o = (i & 15) << 6
-    y = int.from_bytes(c[o + 32:o + 64], "big")
-    return (int.from_bytes(c[o:o + 32], "big"), y if m & 0x80 else p - y)
+# Gathering the comb's teeth: bit j + 16t of d (t = 0..15 over both blocks) lands at bit
+# 240 + t of ((d >> j) & _TEETH) * _GATHER, since no two partial products share a bit.
+_TEETH = 0
+_GATHER = 0
+for _t in range(16):
+    _TEETH |= 1 << (16 * _t)
+    _GATHER |= 1 << (240 - 15 * _t)
 
 
-def comb_sched(k, sched):
-    """Add the comb additions for k*G to sched (indices 0..15)."""
+def comb_sched(k, sched, p=P):
+    """Add the comb additions for k*G to sched (indices 0..15). The table stores tooth
+    patterns with the top tooth set; any other is the negation of its complement's entry."""
     d = (k + _COMB_OFS) * _HALF % N   # sum_i (2*d_i - 1) 2^i == k (mod N)
-    db = d.to_bytes(32, "little")
-    for b in range(COMB_BLOCKS):
-        # teeth t of block b are the 16-bit words 8b+t of d; column j is bit j of each
-        w = [db[2 * c] | (db[2 * c + 1] << 8) for c in range(8 * b, 8 * b + 8)]
-        for j in range(COMB_SPACING):
-            m = 0
-            for t in range(COMB_TEETH):
-                m |= ((w[t] >> j) & 1) << t
-            _sched_add(sched, j, _comb_entry(b, m))
+    for j in range(COMB_SPACING):
+        v = ((d >> j) & _TEETH) * _GATHER >> 240
+        adds = sched[j]
+        if adds is None:
+            adds = sched[j] = []
+        for b in range(COMB_BLOCKS):
+            m = (v >> (b << 3)) & 0xFF
+            i = (b << 7) | ((m if m & 0x80 else ~m) & 0x7F)
+            c = COMB[i >> 4]
+            o = (i & 15) << 6
+            y = int.from_bytes(c[o + 32:o + 64], "big")
+            adds.append((int.from_bytes(c[o:o + 32], "big"), y if m & 0x80 else p - y))
 
 
 def base_mul(k):
@@ -219,63 +239,73 @@ def _odd_multiples_jac(X, Y, Z, out, n=1 << (WNAF_W - 2)):
         out.append((X, Y, Z))
 
 
-def tables(pt, split=True):
-    """The precomputation for a variable base point pt (affine): odd multiples 1..15 of pt
-    and, with split, of 2^64*pt, as affine points packed into bytes (64 each: x || y),
-    one 512-byte block per base.
+def tables(pt, bases=1, have=()):
+    """The precomputation for a variable base point pt (affine): odd multiples 1..15 of
+    pt, 2^s*pt, 2^2s*pt, ... (bases of them, s = 128/bases), as affine points packed into
+    bytes (64 each: x || y), one 512-byte block per base. `have`: blocks already made for
+    the first bases (a cached key's 1-base table, upgraded on its second use).
 
-    The split halves the doublings of every later multiply by pt (128 -> 65): it costs 64
-    doublings once, so it pays from the second use of a cached key (verify, ECDH). Bytes,
-    not ints: 16 points as ints would hold ~3.8 KB of heap, as bytes 1 KB.
+    With b bases a later multiply by pt needs 128/b + 1 doublings instead of 129: the
+    doublings move here, into the precomputation, which pays from the second use of a
+    cached key (verify, ECDH). Bytes, not ints: 8 points as ints hold ~1.9 KB of heap.
     (pt has prime order, so no multiple is infinite.)"""
     x, y = pt
-    jac = []
-    _odd_multiples_jac(x, y, 1, jac)
-    if split:
-        X, Y, Z = x, y, 1
-        for _ in range(SPLIT):
-            X, Y, Z = jdbl(X, Y, Z)
+    X, Y, Z = x, y, 1
+    out = list(have)
+    for b in range(bases):
+        if b:
+            for _ in range(128 // bases):
+                X, Y, Z = jdbl(X, Y, Z)
+        if b < len(have):
+            continue
+        # one inversion per base, not one for all: 3 more inversions (~75 us) keep the
+        # transient heap to 8 Jacobian points instead of 32 (~10 KB of scattered ints)
+        jac = []
         _odd_multiples_jac(X, Y, Z, jac)
-    aff = batch_affine(jac)
-    return tuple(_pack(aff[i:i + 8]) for i in range(0, len(aff), 8))
+        out.append(b"".join(c.to_bytes(32, "big") for pt in batch_affine(jac) for c in pt))
+    return tuple(out)
 
 
-def _pack(pts):
-    # 512-byte blocks: a fragmented heap finds those more easily than one 1 KB block
-    out = bytearray(64 * len(pts))
-    o = 0
-    for x, y in pts:
-        out[o:o + 32] = x.to_bytes(32, "big")
-        out[o + 32:o + 64] = y.to_bytes(32, "big")
-        o += 64
-    return bytes(out)
+def table_point(tbl):
+    """The base point of tables(pt): its first entry."""
+    t = tbl[0]
+    return int.from_bytes(t[:32], "big"), int.from_bytes(t[32:64], "big")
 
 
-SPLIT = 64   # tables(split=True) also cover 2^SPLIT * pt
+BASES = 4     # tables() for keys in use: 4 x 512 B, 33-step loops
+_SHIFT = {1: 7, 2: 6, 4: 5, 8: 4}   # bases -> log2(128 / bases)
 
 
 def wnaf_sched(k, tbl, sched, endo=False, p=P):
-    """Add the additions for k*Q (k signed, |k| < 2^129) from Q's tables; with endo, for
-    k*lambda*Q, whose multiples are (beta*x, y). A digit at bit i >= SPLIT of a split table
-    becomes one at bit i - SPLIT of 2^SPLIT * Q."""
+    """Add the additions for k*Q (k signed, |k| < 2^128) from Q's tables; with endo, for
+    k*lambda*Q, whose multiples are (beta*x, y). With b bases of spacing s = 128/b, a digit
+    at bit i goes to base t = i // s at bit i - t*s (a wNAF carry into bit 128 stays on
+    the top base)."""
     neg = k < 0
-    t0 = tbl[0]
-    t1 = tbl[1] if len(tbl) > 1 else None
+    sh = _SHIFT[len(tbl)]
+    top = len(tbl) - 1
     for i, d in wnaf(-k if neg else k):
         o = (abs(d) >> 1) << 6
-        t = t0
-        if t1 is not None and i >= SPLIT:
-            i -= SPLIT
-            t = t1
+        t = i >> sh
+        if t > top:
+            t = top
+        i -= t << sh
+        t = tbl[t]
         x = int.from_bytes(t[o:o + 32], "big")
         y = int.from_bytes(t[o + 32:o + 64], "big")
         if endo:
             x = BETA * x % p
-        _sched_add(sched, i, (x, p - y) if (d < 0) != neg else (x, y))
+        pt = (x, p - y) if (d < 0) != neg else (x, y)
+        adds = sched[i]
+        if adds is None:
+            sched[i] = [pt]
+        else:
+            adds.append(pt)
 
 
 def _sched_len(tbl):
-    return 130 - SPLIT if len(tbl) > 1 else 130
+    # wNAF digits of |k| < 2^128 sit at bits 0..128
+    return 129 - ((len(tbl) - 1) << _SHIFT[len(tbl)])
 
 
 def point_mul(tbls, k):

@@ -227,6 +227,26 @@ def test_ecmult_matches_reference():
     assert em.to_affine(*em.mul_add(0, 0, tq)) is None
 
 
+def test_pub_cache_upgrade_and_eviction():
+    from crypto import ecmult as em
+    ec.clear_cache()
+    keys = [bytes([i + 1]) * 32 for i in range(ec.PUB_CACHE + 2)]
+    pubs = [ec.pubkey(k) for k in keys]
+    sigs = [ec.schnorr_sign(b"c", k, bytes(32)) for k in keys]
+    for rnd in range(3):  # 1st: 1-base table, 2nd: upgraded to BASES, 3rd: cached
+        for p, s in zip(pubs, sigs):
+            assert ec.schnorr_verify(b"c", p, s)
+            assert not ec.schnorr_verify(b"d", p, s)
+        assert len(ec._pubs) <= ec.PUB_CACHE
+    assert max(len(t) for t in ec._pubs.values()) == em.BASES
+    # ECDH through the same cache, cold and warm, against the reference multiply
+    for p in pubs[:2] * 3:
+        want = _ref_mul(ec.lift_x(int.from_bytes(p, "big")), int.from_bytes(keys[0], "big"))
+        assert ec.ecdh_x(keys[0], p) == want[0].to_bytes(32, "big")
+    ec.clear_cache()
+    assert not ec._pubs
+
+
 def test_heap_per_op_fits():
     gc.collect()
     before = gc.mem_alloc()
