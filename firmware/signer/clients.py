@@ -1,0 +1,85 @@
+# Admitted clients and the signer's own settings, persisted as two small JSON files.
+#
+#   clients.json  {"<client pubkey hex>": {"name", "url", "image", "rules": [...],
+#                                          "relays": [...], "last_used": unix}}
+#   signer.json   {"secret": "<current bunker secret>", "relays": [...]}
+#
+# Client metadata (name, url, image) is whatever the client said about itself: shown
+# marked "(unverified)", never used to decide anything. The bunker secret is single
+# use: the connect that presents it is approved, then a fresh one replaces it.
+# `last_used` is kept in RAM and written only with other changes, to spare the flash.
+from binascii import hexlify
+from keystore import store
+
+CLIENTS = "clients.json"
+CONF = "signer.json"
+MAX_CLIENTS = 16
+
+
+def new_secret(rng):
+    return hexlify(rng(8)).decode()
+
+
+def _relays_ok(v):
+    if type(v) is not list or not v:
+        return False
+    for r in v:
+        if type(r) is not str:
+            return False
+    return True
+
+
+def load(root, default_relays, rng):
+    """-> (clients, conf), creating defaults (and a first bunker secret) as needed."""
+    conf = store.read_json(root, CONF)
+    if type(conf) is not dict:
+        conf = {}
+    changed = False
+    if not _relays_ok(conf.get("relays")):
+        conf["relays"] = list(default_relays)
+        changed = True
+    if type(conf.get("secret")) is not str or not conf["secret"]:
+        conf["secret"] = new_secret(rng)
+        changed = True
+    if changed:
+        store.write_json(root, CONF, conf)
+    cl = store.read_json(root, CLIENTS)
+    if type(cl) is not dict:
+        cl = {}
+    for k in list(cl):
+        if type(cl[k]) is not dict:
+            del cl[k]
+    return cl, conf
+
+
+def save(root, clients):
+    store.write_json(root, CLIENTS, clients)
+
+
+def save_conf(root, conf):
+    store.write_json(root, CONF, conf)
+
+
+def _text(v, n=64):
+    return v[:n] if type(v) is str else ""
+
+
+def admit(clients, pub_hex, meta, rules, relays, now):
+    """Add or update a client record; False if the device already holds too many."""
+    if pub_hex not in clients and len(clients) >= MAX_CLIENTS:
+        return False
+    clients[pub_hex] = {
+        "name": _text(meta.get("name")),
+        "url": _text(meta.get("url"), 128),
+        "image": _text(meta.get("image"), 128),
+        "rules": list(rules),
+        "relays": list(relays),
+        "last_used": now,
+    }
+    return True
+
+
+def summary(clients):
+    """What `status` reports: no rules or secrets, just who is paired."""
+    return [{"pubkey": k, "name": c.get("name", ""), "last_used": c.get("last_used", 0),
+             "relays": c.get("relays", [])} for k, c in clients.items()]

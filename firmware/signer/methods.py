@@ -1,0 +1,119 @@
+# The NIP-46 operations that use the key: check params, then (after approval) run.
+#
+# prepare() parses a request's params once into an "op" dict; the approval screen is
+# drawn from that op and run() acts on the same op, so what is signed or encrypted is
+# exactly what was shown. Decryption happens in prepare() so the screen can show the
+# plaintext the client would receive (and a bad ciphertext is refused without asking).
+#
+# Errors are rpc.Refuse(error for the client, outcome for the host log); outcomes
+# never hold the client's plaintext.
+import json
+from binascii import hexlify, unhexlify
+from crypto import nip01, nip04, nip44, secp256k1
+from signer.rpc import Refuse, event_json
+
+# methods that use the key and so need approval unless a rule allows them
+KEYED = ("sign_event", "nip04_encrypt", "nip04_decrypt", "nip44_encrypt", "nip44_decrypt",
+         "nip44_get_key")
+
+# one param's largest size: a 16 KB note with its tags, as JSON text
+MAX_PARAM = 17 * 1024
+
+_HEX = "0123456789abcdef"
+
+
+def _invalid(what):
+    raise Refuse("invalid params: " + what, "invalid params")
+
+
+def _peer(params, n):
+    if len(params) != n:
+        _invalid("expected %d params" % n)
+    p = params[0].lower()
+    if len(p) != 64 or any(c not in _HEX for c in p):
+        _invalid("pubkey must be 64 hex characters")
+    pub = unhexlify(p)
+    if not secp256k1.pubkey_valid(pub):
+        _invalid("pubkey is not on the curve")
+    return pub
+
+
+def _size(params):
+    for p in params:
+        if len(p) > MAX_PARAM:
+            raise Refuse("too large")
+
+
+def _template(text, signer_hex, now):
+    try:
+        tpl = json.loads(text)
+    except ValueError:
+        _invalid("event is not JSON")
+    if type(tpl) is not dict:
+        _invalid("event is not an object")
+    # id and sig are ours to compute; a client passing a finished event loses them
+    tpl.pop("id", None)
+    tpl.pop("sig", None)
+    if "created_at" not in tpl:
+        tpl["created_at"] = now
+    if "tags" not in tpl:
+        tpl["tags"] = []
+    try:
+        nip01.validate(tpl, False)
+    except ValueError as e:
+        raise Refuse(str(e), "invalid event")
+    if "pubkey" in tpl and tpl["pubkey"] != signer_hex:
+        raise Refuse("invalid event: pubkey is not this signer's", "invalid pubkey")
+    tpl["pubkey"] = signer_hex
+    return tpl
+
+
+def prepare(method, params, sk, signer_hex, now):
+    """-> op dict for method (one of KEYED), or raise Refuse."""
+    _size(params)
+    if method == "sign_event":
+        if len(params) != 1:
+            _invalid("expected 1 param")
+        tpl = _template(params[0], signer_hex, now)
+        return {"tpl": tpl, "kind": tpl["kind"], "size": len(params[0])}
+    if method == "nip44_get_key":
+        return {"peer": _peer(params, 1), "size": 64}
+    peer = _peer(params, 2)
+    text = params[1]
+    op = {"peer": peer, "size": 2 * len(text) + 64}
+    if method == "nip44_encrypt":
+        if not 1 <= len(text.encode()) <= 65535:
+            _invalid("plaintext must be 1..65535 bytes")
+    elif method == "nip04_decrypt":
+        if not nip04.is_nip04(text):
+            _invalid("not a nip04 ciphertext")
+        try:
+            text = nip04.decrypt(sk, peer, text)
+        except ValueError:
+            raise Refuse("invalid ciphertext", "invalid ciphertext")
+        # an empty string result never resolves in nostr-tools: say so instead
+        if not text:
+            raise Refuse("invalid ciphertext: empty plaintext", "invalid ciphertext")
+    elif method == "nip44_decrypt":
+        try:
+            text = nip44.decrypt(text, nip44.conversation_key(sk, peer))
+        except ValueError:
+            raise Refuse("invalid ciphertext", "invalid ciphertext")
+    op["text"] = text
+    return op
+
+
+def run(method, op, sk):
+    """Do the approved operation -> result string."""
+    if method == "sign_event":
+        tpl = op.pop("tpl")  # the op is spent: free the template as the event is built
+        ev = nip01.sign(tpl, sk)
+        tpl = None
+        return event_json(ev)
+    if method == "nip04_encrypt":
+        return nip04.encrypt(sk, op["peer"], op["text"])
+    if method == "nip44_encrypt":
+        return nip44.encrypt(op["text"], nip44.conversation_key(sk, op["peer"]))
+    if method == "nip44_get_key":
+        return hexlify(nip44.conversation_key(sk, op["peer"])).decode()
+    return op["text"]  # the decrypts: plaintext found in prepare()

@@ -1,0 +1,75 @@
+# Per-client rules: which requests the device answers without asking.
+#
+# A rule is a string in NIP-46's permission syntax: "nip44_encrypt", or "sign_event:1"
+# (sign kind 1). A bare "sign_event" rule allows every kind; it can only come from a
+# connect the person approved with that permission listed on the screen.
+# nip44_get_key is never a rule: handing out a conversation key lets the client read
+# every past and future message with that peer, so each one is asked for, loudly.
+
+RULE_METHODS = ("sign_event", "nip04_encrypt", "nip04_decrypt", "nip44_encrypt", "nip44_decrypt")
+MAX_RULES = 32
+
+
+def _kind(s):
+    try:
+        k = int(s)
+    except ValueError:
+        return None
+    return k if 0 <= k <= 65535 and str(k) == s.strip() else None
+
+
+def parse(text):
+    """Rules from a comma-separated perms string; unknown or malformed entries are
+    skipped (parameters of other methods are not defined yet, so not guessed at)."""
+    rules = []
+    if type(text) is not str:
+        return rules
+    for part in text.split(","):
+        part = part.strip()
+        if ":" in part:
+            m, arg = part.split(":", 1)
+        else:
+            m, arg = part, ""
+        if m not in RULE_METHODS:
+            continue
+        if arg:
+            if m != "sign_event":
+                continue
+            k = _kind(arg)
+            if k is None:
+                continue
+            part = "sign_event:%d" % k
+        if part not in rules and len(rules) < MAX_RULES:
+            rules.append(part)
+    return rules
+
+
+def allows(rules, method, kind=None):
+    if method not in RULE_METHODS or not rules:
+        return False
+    if method in rules:
+        return True
+    return method == "sign_event" and kind is not None and ("sign_event:%d" % kind) in rules
+
+
+def rule_for(method, kind=None):
+    """The rule a long-press "always allow" adds, or None where none may exist."""
+    if method not in RULE_METHODS:
+        return None
+    if method == "sign_event":
+        return None if kind is None else "sign_event:%d" % kind
+    return method
+
+
+def add(rules, rule):
+    if rule and rule not in rules and len(rules) < MAX_RULES:
+        rules.append(rule)
+
+
+def describe(rule):
+    # how a rule reads on the 16-column screen
+    if rule == "sign_event":
+        return "sign ANY kind"
+    if rule.startswith("sign_event:"):
+        return "sign kind " + rule[11:]
+    return rule

@@ -1,0 +1,117 @@
+# NIP-46 JSON-RPC bodies: parse a decrypted request, build a response.
+#
+# Requests are {"id": str, "method": str, "params": [str, ...]}. A body we cannot take
+# an id from cannot be answered (the client could not match the answer), so it raises
+# NoId and the event is dropped; anything else wrong with it is answered with an error.
+#
+# Responses are written by hand with crypto.nip01.json_string rather than json.dumps:
+# that escapes strings exactly as JSON.stringify does and turns the UTF-16 surrogate
+# pairs MicroPython's json.loads leaves in strings back into real UTF-8, so a signed
+# event we return parses in a JS client to the very strings we hashed.
+import json
+from crypto.nip01 import json_string
+
+# The largest decrypted request we parse (chars). A 16 KB note inside sign_event is
+# about 17 KB once JSON-escaped twice; past this the heap would not hold the request,
+# its parse and the response together.
+MAX_TEXT = 20 * 1024
+
+
+class NoId(Exception):
+    pass
+
+
+class Refuse(Exception):
+    """Answer the request with error args[0]; args[1] is the outcome for the host log
+    (never holding the client's plaintext)."""
+
+    def __init__(self, error, outcome=None):
+        super().__init__(error, outcome or error)
+
+    def error(self):
+        return self.args[0]
+
+    def outcome(self):
+        return self.args[1]
+
+
+def _scan_id(text):
+    # Only for bodies too large to parse: find the top-level "id":"..." by hand. Inside
+    # a JSON string every quote is escaped, so a bare "id" token is a key.
+    i = text.find('"id"')
+    while i >= 0:
+        j = i + 4
+        n = len(text)
+        while j < n and text[j] in " \t\r\n:":
+            j += 1
+        if j < n and text[j] == '"' and ":" in text[i + 4:j]:
+            k = j + 1
+            while k < n and text[k] != '"':
+                k += 2 if text[k] == "\\" else 1
+            if k - j > 200:
+                return None
+            try:
+                v = json.loads(text[j:k + 1])
+            except ValueError:
+                return None
+            return v if type(v) is str else None
+        i = text.find('"id"', i + 4)
+    return None
+
+
+def parse(text):
+    """-> (id, method, params); raises NoId, or Refuse carrying the id as .rid."""
+    if len(text) > MAX_TEXT:
+        rid = _scan_id(text)
+        if rid is None:
+            raise NoId("too large")
+        e = Refuse("too large")
+        e.rid = rid
+        raise e
+    try:
+        req = json.loads(text)
+    except ValueError:
+        raise NoId("not JSON")
+    if type(req) is not dict or type(req.get("id")) is not str or len(req["id"]) > 200:
+        raise NoId("no id")
+    rid = req["id"]
+    method = req.get("method")
+    params = req.get("params", [])
+    e = None
+    if type(method) is not str or not method or len(method) > 64:
+        e = Refuse("invalid request: method", "invalid request")
+    elif type(params) is not list:
+        e = Refuse("invalid request: params must be a list", "invalid request")
+    else:
+        for p in params:
+            if type(p) is not str:
+                e = Refuse("invalid params: params must be strings", "invalid params")
+                break
+    if e:
+        e.rid = rid
+        raise e
+    return rid, method, params
+
+
+def response(rid, result=None, error=None):
+    if error is not None:
+        return '{"id":' + json_string(rid) + ',"error":' + json_string(error) + '}'
+    return '{"id":' + json_string(rid) + ',"result":' + json_string(result) + '}'
+
+
+def event_json(ev):
+    """A signed event as JSON text, keys in NIP-01 order."""
+    out = ['{"id":"', ev["id"], '","pubkey":"', ev["pubkey"], '","created_at":',
+           str(ev["created_at"]), ',"kind":', str(ev["kind"]), ',"tags":[']
+    first = True
+    for tag in ev["tags"]:
+        out.append("[" if first else ",[")
+        first = False
+        out.append(",".join([json_string(x) for x in tag]))
+        out.append("]")
+    out.append('],"content":')
+    out.append(json_string(ev["content"]))
+    out.append(',"sig":"')
+    out.append(ev["sig"])
+    out.append('"}')
+    return "".join(out)

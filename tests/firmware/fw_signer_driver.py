@@ -1,0 +1,105 @@
+# Test driver (MicroPython, never part of the firmware image): runs firmware/app.py's
+# App on a fake board and talks JSON lines, so CPython tests can drive the signer
+# exactly as main.py would, without the framed link.
+#
+#   micropython fw_signer_driver.py STORAGE_DIR [CONFIG_JSON]
+#
+# stdin, one command per line:
+#   {"msg": {...}}            a host->device message, to App.handle
+#   {"press": "approve"}      a button, to App.press
+#   {"sleep": ms}             move the board's clock forward, then App.tick
+#   {"hello": 1}              App.hello()
+#   {"mem": 1}                heap after gc: {"mem": {"free", "alloc"}}
+# stdout, one JSON object per line: {"out": msg} for each message the app sends,
+# {"screen": [lines]} for each display.show, {"hello": ...}, {"exc": ...} if the app
+# raised, and {"sync": n, "us": t} after each command (t: microseconds it took).
+# This file holds no test_ functions, so the firmware test runner skips it.
+import sys
+import gc
+import json
+import time
+import framebuf
+
+
+def out(obj):
+    sys.stdout.write(json.dumps(obj))
+    sys.stdout.write("\n")
+
+
+class Display:
+    width = 128
+    height = 64
+
+    def __init__(self):
+        self.buf = bytearray(128 * 64 // 8)
+        self.fb = framebuf.FrameBuffer(self.buf, 128, 64, framebuf.MONO_VLSB)
+        self.lines = []
+
+    def show(self, lines):
+        self.lines = lines
+        out({"screen": lines})
+
+
+class Board:
+    name = "test"
+
+    def __init__(self, storage, config):
+        self.storage = storage
+        self.config = {"prompt_timeout_s": 60, "max_age_s": 300, "max_future_s": 60}
+        self.config.update(config)
+        self.display = Display()
+        self.offset = 0  # test-controlled clock skew, ms
+
+    def rng(self, n):
+        import os
+        return os.urandom(n)
+
+    def ticks_ms(self):
+        return time.ticks_add(time.ticks_ms(), self.offset)
+
+    def ticks_diff(self, a, b):
+        return time.ticks_diff(a, b)
+
+
+def main():
+    storage = sys.argv[1]
+    config = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
+    board = Board(storage, config)
+    try:
+        import _signer_test_preload  # noqa: F401 (optional, from an extra test path)
+    except ImportError:
+        pass
+    import app
+    a = app.App(board, lambda m: out({"out": m}))
+    n = 0
+    while True:
+        line = sys.stdin.readline()
+        if not line:
+            return
+        cmd = json.loads(line)
+        line = None
+        gc.collect()
+        t0 = time.ticks_us()
+        try:
+            if "msg" in cmd:
+                a.handle(cmd["msg"])
+            elif "press" in cmd:
+                a.press(cmd["press"])
+            elif "sleep" in cmd:
+                board.offset += cmd["sleep"]
+            elif "hello" in cmd:
+                out({"hello": a.hello()})
+            elif "mem" in cmd:
+                out({"mem": {"free": gc.mem_free(), "alloc": gc.mem_alloc()}})
+            a.tick()
+        except Exception as e:
+            sys.print_exception(e)
+            out({"exc": type(e).__name__, "msg": str(e)})
+        us = time.ticks_diff(time.ticks_us(), t0)
+        cmd = None
+        n += 1
+        out({"sync": n, "us": us})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""Drive firmware/app.py on MicroPython from CPython, and check the driver itself.
+
+`Device` runs tests/firmware/fw_signer_driver.py (the App on a fake board, state in a
+temp directory) at the heap we promise, and speaks its JSON-lines protocol. Other
+tests/test_signer_*.py files import Device, SIGNER_SK and the helpers from here.
+"""
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+import mpy
+import refclient as rc
+
+DRIVER = os.path.join(mpy.ROOT, "tests", "firmware", "fw_signer_driver.py")
+# a fixed signer key so failures are reproducible; never a real one
+SIGNER_SK = bytes.fromhex("7f4c11a9742721d66e40e321ca50b682c27f7422190c14a187525e69e604836a")
+SIGNER_PUB = rc.xonly(SIGNER_SK)
+EXTRA_PATH = tuple(p for p in os.environ.get("SIGNER_TEST_EXTRA_PATH", "").split(":") if p)
+
+
+class Device:
+    """One App on MicroPython. .out holds every message it sent, .screen its last screen."""
+
+    def __init__(self, storage, config=None, heap=None, key=SIGNER_SK):
+        self.storage = str(storage)
+        os.makedirs(self.storage, exist_ok=True)
+        if key is not None:
+            with open(os.path.join(self.storage, "key.json"), "w") as f:
+                json.dump({"v": 1, "sk": key.hex()}, f)
+        cmd = mpy.mpy_cmd(DRIVER, heap) + [self.storage, json.dumps(config or {})]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=mpy.mpy_env(EXTRA_PATH), cwd=mpy.ROOT)
+        self.out = []       # every device->host message, in order
+        self.raw = []       # every line the driver printed (for "never leaks" checks)
+        self.screens = []   # every screen shown
+        self.rid = 0
+        self.last_us = None
+
+    @property
+    def screen(self):
+        return self.screens[-1] if self.screens else []
+
+    def _cmd(self, cmd):
+        """Send one driver command; return the messages the device sent while doing it."""
+        self.proc.stdin.write((json.dumps(cmd) + "\n").encode())
+        self.proc.stdin.flush()
+        got = []
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                err = self.proc.stderr.read().decode("utf-8", "replace")
+                raise RuntimeError("driver exited rc=%s\n%s" % (self.proc.wait(), err[-3000:]))
+            self.raw.append(line.decode())
+            o = json.loads(line)
+            if "sync" in o:
+                self.last_us = o["us"]
+                return got
+            if "exc" in o:
+                raise RuntimeError("app raised %s: %s" % (o["exc"], o["msg"]))
+            if "out" in o:
+                got.append(o["out"])
+                self.out.append(o["out"])
+            elif "screen" in o:
+                self.screens.append(o["screen"])
+            else:
+                got.append(o)
+
+    def send(self, msg):
+        return self._cmd({"msg": msg})
+
+    def press(self, button):
+        return self._cmd({"press": button})
+
+    def sleep(self, ms):
+        return self._cmd({"sleep": ms})
+
+    def hello(self):
+        return self._cmd({"hello": 1})[0]["hello"]
+
+    def mem(self):
+        return self._cmd({"mem": 1})[0]["mem"]
+
+    def next_rid(self):
+        self.rid += 1
+        return self.rid
+
+    def event(self, ev, now=None):
+        """Hand over one relay event; -> (rid, messages)."""
+        rid = self.next_rid()
+        msgs = self.send({"t": "event", "rid": rid, "now": int(time.time()) if now is None else now,
+                          "event": rc.strip(ev)})
+        return rid, msgs
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for f in (self.proc.stdout, self.proc.stderr):
+            f.close()
+
+
+# ---- helpers for the tests ---------------------------------------------------------
+
+def of(msgs, t, rid=None):
+    return [m for m in msgs if m.get("t") == t and (rid is None or m.get("rid") == rid)]
+
+
+def done(msgs, rid):
+    d = of(msgs, "done", rid)
+    assert len(d) == 1, "expected one done for rid %s, got %r" % (rid, msgs)
+    return d[0]
+
+
+def call(dev, client, method, params, scheme="nip44", **kw):
+    """Send one request; -> (rid, request event, messages sent meanwhile)."""
+    ev = client.request(SIGNER_PUB, method, params, scheme=scheme, **kw)
+    rid, msgs = dev.event(ev)
+    return rid, ev, msgs
+
+
+def answer(client, msgs, rid, req_ev=None):
+    """The decrypted response published for rid -> (response dict, scheme)."""
+    pubs = of(msgs, "publish", rid)
+    assert len(pubs) == 1, "expected one publish for rid %s, got %r" % (rid, msgs)
+    resp, scheme = client.open(pubs[0]["event"], SIGNER_PUB)
+    if req_ev is not None:
+        assert resp["id"] == req_ev["_req_id"]
+    return resp, scheme
+
+
+def ask(dev, client, method, params, scheme="nip44", **kw):
+    """A request that is answered at once -> response dict (checks scheme and id)."""
+    rid, ev, msgs = call(dev, client, method, params, scheme, **kw)
+    resp, sch = answer(client, msgs, rid, ev)
+    assert sch == scheme
+    return resp
+
+
+def pair(dev, client, perms="", scheme="nip44", name="Test Client"):
+    """connect (bunker flow) and approve it on the device."""
+    meta = json.dumps({"name": name})
+    rid, ev, msgs = call(dev, client, "connect", [SIGNER_PUB.hex(), "", perms, meta], scheme)
+    assert not of(msgs, "publish"), "connect must wait for approval"
+    msgs = dev.press("approve")
+    resp, _ = answer(client, msgs, rid, ev)
+    assert resp == {"id": ev["_req_id"], "result": "ack"}
+    return resp
+
+
+@pytest.fixture
+def dev(tmp_path):
+    d = Device(tmp_path / "flash")
+    yield d
+    d.close()
+
+
+@pytest.fixture
+def client():
+    return rc.Client()
+
+
+# ---- the driver itself -------------------------------------------------------------
+
+def test_driver_starts_and_says_hello(dev):
+    h = dev.hello()
+    assert h["pubkey"] == SIGNER_PUB.hex()
+    assert h["relays"] == ["ws://127.0.0.1:7777"]
+    assert h["limits"]["queue"] == 8
+
+
+def test_idle_screen_shows_npub_and_counts(dev):
+    dev.hello()
+    s = dev.screen
+    assert s[1].startswith("npub1") and len(s[1]) == 16
+    assert "clients: 0" in s and "waiting: 0" in s
+
+
+def test_device_without_key_reports_null_pubkey(tmp_path):
+    d = Device(tmp_path / "flash", key=None)
+    try:
+        assert d.hello()["pubkey"] is None
+        assert "no key yet:" in d.screen
+    finally:
+        d.close()
