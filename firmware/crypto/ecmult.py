@@ -5,8 +5,9 @@
 # pow(a, p-2, p) ~490 us but a Euclid inversion ~70 us. So: Jacobian coordinates, affine
 # addends (mixed additions), one inversion per multiply, doubling inlined in the loop.
 #
-# - fixed base G: a signed comb (ecmult_table.COMB, 2 blocks x 8 teeth x 16 spacing):
-#   16 doublings + 32 additions, no secret-dependent table size.
+# - fixed base G: a signed comb (ecmult_table.COMB, 1 block x 8 teeth x 32 spacing, 8 KB):
+#   31 doublings + 32 additions. (2 blocks x 16 spacing would save 16 doublings in sign
+#   for another 8 KB of heap; verify's loop has the doublings anyway.)
 # - variable base: GLV endomorphism (lambda*(x, y) = (beta*x, y)) splits the scalar into two
 #   128-bit halves, each in width-5 wNAF over 8 odd multiples of Q, 2^32*Q, 2^64*Q, 2^96*Q
 #   (tables(), cached per public key by crypto.secp256k1): 33 doublings, ~45 additions.
@@ -29,9 +30,9 @@ _A2 = 0x114CA50F7A8E2F3F657C1108D9D44CFD8
 _B2 = _A1
 
 WNAF_W = 5            # digits odd in [-15, 15]: tables of 8 odd multiples
-COMB_SPACING = 16     # comb layout: must match ecmult_table.py
+COMB_BLOCKS = 1      # comb layout: must match ecmult_table.py
 COMB_TEETH = 8
-COMB_BLOCKS = 2
+COMB_SPACING = 32
 _COMB_OFS = (1 << 256) - 1      # signed-digit comb recoding: k = 2d - (2^256 - 1)
 _HALF = (N + 1) // 2
 
@@ -168,31 +169,36 @@ def run(sched, p=P):
 
 # ---- fixed base: signed comb ----------------------------------------------------------------
 
-# Gathering the comb's teeth: bit j + 16t of d (t = 0..15 over both blocks) lands at bit
-# 240 + t of ((d >> j) & _TEETH) * _GATHER, since no two partial products share a bit.
+# Gathering the comb's teeth: bit j + S*u of d (S = spacing, u = 0..BT-1 over all blocks)
+# lands at bit S*(BT-1) + u of ((d >> j) & _TEETH) * _GATHER; no two partial products
+# share a bit (S*(u-u') == (S-1)*(v-v') has no other solution while BT < S), so no carries.
+_BT = COMB_BLOCKS * COMB_TEETH
+_TOP = COMB_SPACING * (_BT - 1)
 _TEETH = 0
 _GATHER = 0
-for _t in range(16):
-    _TEETH |= 1 << (16 * _t)
-    _GATHER |= 1 << (240 - 15 * _t)
+for _u in range(_BT):
+    _TEETH |= 1 << (COMB_SPACING * _u)
+    _GATHER |= 1 << (_TOP - (COMB_SPACING - 1) * _u)
+_HALF_T = 1 << (COMB_TEETH - 1)
 
 
 def comb_sched(k, sched, p=P):
-    """Add the comb additions for k*G to sched (indices 0..15). The table stores tooth
-    patterns with the top tooth set; any other is the negation of its complement's entry."""
+    """Add the comb additions for k*G to sched (indices 0..COMB_SPACING-1). The table
+    stores tooth patterns with the top tooth set; any other pattern is the negation of
+    its complement's entry."""
     d = (k + _COMB_OFS) * _HALF % N   # sum_i (2*d_i - 1) 2^i == k (mod N)
     for j in range(COMB_SPACING):
-        v = ((d >> j) & _TEETH) * _GATHER >> 240
+        v = ((d >> j) & _TEETH) * _GATHER >> _TOP
         adds = sched[j]
         if adds is None:
             adds = sched[j] = []
         for b in range(COMB_BLOCKS):
-            m = (v >> (b << 3)) & 0xFF
-            i = (b << 7) | ((m if m & 0x80 else ~m) & 0x7F)
+            m = (v >> (b * COMB_TEETH)) & (2 * _HALF_T - 1)
+            i = b * _HALF_T + ((m if m & _HALF_T else ~m) & (_HALF_T - 1))
             c = COMB[i >> 4]
             o = (i & 15) << 6
             y = int.from_bytes(c[o + 32:o + 64], "big")
-            adds.append((int.from_bytes(c[o:o + 32], "big"), y if m & 0x80 else p - y))
+            adds.append((int.from_bytes(c[o:o + 32], "big"), y if m & _HALF_T else p - y))
 
 
 def base_mul(k):
