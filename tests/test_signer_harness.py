@@ -45,7 +45,8 @@ class Device:
 
     def _cmd(self, cmd):
         """Send one driver command; return the messages the device sent while doing it."""
-        self.proc.stdin.write((json.dumps(cmd) + "\n").encode())
+        data = json.dumps(cmd).encode()
+        self.proc.stdin.write(b"%d\n" % len(data) + data)
         self.proc.stdin.flush()
         got = []
         while True:
@@ -53,8 +54,12 @@ class Device:
             if not line:
                 err = self.proc.stderr.read().decode("utf-8", "replace")
                 raise RuntimeError("driver exited rc=%s\n%s" % (self.proc.wait(), err[-3000:]))
-            self.raw.append(line.decode())
-            o = json.loads(line)
+            self.raw.append(line.decode("utf-8", "replace"))
+            try:
+                o = json.loads(line)
+            except ValueError:
+                rest = self.proc.stdout.read(4000) if self.proc.poll() is not None else b""
+                raise RuntimeError("driver printed a non-JSON line: %r%r" % (line[:500], rest))
             if "sync" in o:
                 self.last_us = o["us"]
                 return got

@@ -4,7 +4,9 @@
 #
 #   micropython fw_signer_driver.py STORAGE_DIR [CONFIG_JSON]
 #
-# stdin, one command per line:
+# stdin: each command is its byte length on a line, then that many bytes of JSON (read
+# into one buffer of the right size, as the link does with a framed message, instead
+# of a readline that grows and fragments a 128 KB heap):
 #   {"msg": {...}}            a host->device message, to App.handle
 #   {"press": "approve"}      a button, to App.press
 #   {"sleep": ms}             move the board's clock forward, then App.tick
@@ -73,11 +75,20 @@ def main():
     a = app.App(board, lambda m: out({"out": m}))
     n = 0
     while True:
-        line = sys.stdin.readline()
-        if not line:
+        head = sys.stdin.buffer.readline()
+        if not head:
             return
-        cmd = json.loads(line)
-        line = None
+        buf = bytearray(int(head))
+        mv = memoryview(buf)
+        got = 0
+        while got < len(buf):
+            k = sys.stdin.buffer.readinto(mv[got:])
+            if not k:
+                return
+            got += k
+        mv = None
+        cmd = json.loads(buf)
+        buf = None
         gc.collect()
         t0 = time.ticks_us()
         try:
@@ -93,7 +104,7 @@ def main():
                 out({"mem": {"free": gc.mem_free(), "alloc": gc.mem_alloc()}})
             a.tick()
         except Exception as e:
-            sys.print_exception(e)
+            sys.print_exception(e, sys.stderr)
             out({"exc": type(e).__name__, "msg": str(e)})
         us = time.ticks_diff(time.ticks_us(), t0)
         cmd = None
