@@ -3,7 +3,7 @@
 #   MICROPYPATH=firmware:.venv/mpylib/embit/util .venv/bin/micropython -X heapsize=128K \
 #       bench/secp256k1_mpy.py [time [OP ...] | fit OP | profile]
 # time: best-of-5 mean per op, in microseconds, plus the ratio to embit.
-# fit OP: set up and run OP a few times, exit 0 if it fit the heap (bisect -X heapsize on it).
+# fit OP KB: set up OP, leave only KB free, run it: exit 0 if it fit (bisect KB on it).
 # profile: time the pieces of a verify and a sign.
 import sys
 import gc
@@ -73,6 +73,11 @@ def ecdh_cold():
 def pubkey():  # a fresh key each time (a cached one would be free)
     ec = _ec()
     return _cycle(ec.pubkey, KEYS)
+
+
+def imported():  # for fit: the heap the module itself needs
+    _ec()
+    return lambda: None
 
 
 def _embit():
@@ -153,11 +158,26 @@ def main_time(names, rounds=5):
         print(line)
 
 
-def main_fit(name):
+def main_fit(name, free_kb):
+    # Set OP up, fill the heap with 512-byte ballast until only free_kb KB are free, then
+    # run OP three times: exit 0 if it fit. Bisect free_kb for the heap an op needs on top
+    # of what is already live (module, tables, caches).
     f = globals()[name]()
+    f()
+    f()  # a known key is on its upgraded tables from the second use on
+    ballast = []
+    gc.collect()
+    for size in (512, 128, 32):  # smaller pieces once the big holes are gone
+        try:
+            while gc.mem_free() > free_kb * 1024 + size:
+                ballast.append(bytearray(size))
+        except MemoryError:
+            pass
+    gc.collect()
+    free = gc.mem_free()
     for _ in range(3):
         f()
-    print("fit", name, "ok")
+    print("fit", name, free_kb, "ok; free before:", free)
 
 
 def _t(label, f, n=10):
@@ -177,7 +197,8 @@ def main_profile():
     from crypto import ecmult as em
     pub = ec.pubkey(SK)
     sig = ec.schnorr_sign(MSG, SK, AUX)
-    tb = ec._pub_tables(pub)
+    ec._pub_tables(pub)
+    tb = ec._pub_tables(pub)  # second use: the 4-base tables
     s = int.from_bytes(sig[32:], "big")
     e = 0x1234567890ABCDEF1234567890ABCDEF1234567890ABCDEF1234567890ABCDEF
     _t("verify (warm)", lambda: ec.schnorr_verify(MSG, pub, sig))
@@ -190,26 +211,26 @@ def main_profile():
     k1, k2 = em.glv_split(e)
     _t("  wnaf_sched x2", lambda: (em.wnaf_sched(k1, tb, [None] * 130),
                                    em.wnaf_sched(k2, tb, [None] * 130, True)))
-    _t("  comb_sched", lambda: em.comb_sched(s, [None] * 130))
-    sched = [None] * 130
+    _t("  comb_sched", lambda: em.comb_sched(s, [None] * 40))
+    sched = [None] * em._sched_len(tb)
     em.wnaf_sched(k1, tb, sched)
     em.wnaf_sched(k2, tb, sched, True)
     em.comb_sched(s, sched)
     print("    additions:", sum(len(a) for a in sched if a))
-    _t("  run (dbl/add loop)", lambda: em.run(sched))
+    _t("  run (dbl/add loop)", lambda: em.run(sched, em.COMB + tb))
     _t("  challenge hash", lambda: ec._thash(ec._TAG_CHAL, sig[:32], pub, MSG))
     _t("sign (warm)", lambda: ec.schnorr_sign(MSG, SK, AUX))
     _t("  base_mul", lambda: em.base_mul(e))
-    sched = [None] * 16
+    sched = [None] * em.COMB_SPACING
     em.comb_sched(e, sched)
-    _t("  comb run", lambda: em.run(sched))
+    _t("  comb run", lambda: em.run(sched, em.COMB))
     _t("  to_affine", lambda: em.to_affine(*em.G, 5))
 
 
 if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else "time"
     if mode == "fit":
-        main_fit(sys.argv[2])
+        main_fit(sys.argv[2], int(sys.argv[3]))
     elif mode == "profile":
         main_profile()
     else:

@@ -132,9 +132,19 @@ def batch_affine(pts, p=P):
     return out
 
 
-def run(sched, p=P):
-    """The shared double-and-add loop: from the top index down, double, then add the affine
-    points listed at that index. sched[i] is None or a list of (x, y). Returns Jacobian."""
+# A schedule lists, per bit index, the table points to add there, as small ints (no heap):
+# code = (block << 6) | (entry << 2) | (endo << 1) | neg, where block indexes
+# srcs = COMB + tables (1 KB / 512 B blocks of packed x || y), entry is the point's slot
+# in it, endo means lambda*point = (beta*x, y), neg means -point = (x, p - y).
+# Decoding at the addition, not before, keeps a multiply's transient heap to a few KB:
+# 75 decoded points waiting in a schedule held ~12 KB.
+_NCOMB = len(COMB)   # tables() blocks come after the comb's in srcs
+
+
+def run(sched, srcs, p=P):
+    """The shared double-and-add loop: from the top index down, double, then add the points
+    coded in sched[i] (None or a list of codes). Returns Jacobian (X, Y, Z); Z == 0 is
+    infinity."""
     X = Y = Z = 0
     for i in range(len(sched) - 1, -1, -1):
         if Z:  # jdbl, inlined: a call costs as much as a field multiply and a half
@@ -147,7 +157,15 @@ def run(sched, p=P):
         adds = sched[i]
         if adds is None:
             continue
-        for x2, y2 in adds:
+        for c in adds:
+            t = srcs[c >> 6]
+            o = (c & 0x3C) << 4
+            x2 = int.from_bytes(t[o:o + 32], "big")
+            y2 = int.from_bytes(t[o + 32:o + 64], "big")
+            if c & 2:
+                x2 = BETA * x2 % p
+            if c & 1:
+                y2 = p - y2
             if not Z:
                 X, Y, Z = x2, y2, 1
                 continue
@@ -167,6 +185,14 @@ def run(sched, p=P):
     return X, Y, Z
 
 
+def _sched_add(sched, i, code):
+    adds = sched[i]
+    if adds is None:
+        sched[i] = [code]
+    else:
+        adds.append(code)
+
+
 # ---- fixed base: signed comb ----------------------------------------------------------------
 
 # Gathering the comb's teeth: bit j + S*u of d (S = spacing, u = 0..BT-1 over all blocks)
@@ -182,30 +208,27 @@ for _u in range(_BT):
 _HALF_T = 1 << (COMB_TEETH - 1)
 
 
-def comb_sched(k, sched, p=P):
+def comb_sched(k, sched):
     """Add the comb additions for k*G to sched (indices 0..COMB_SPACING-1). The table
     stores tooth patterns with the top tooth set; any other pattern is the negation of
-    its complement's entry."""
+    its complement's entry. Entry i of the comb is code i << 2 (16 entries per block)."""
     d = (k + _COMB_OFS) * _HALF % N   # sum_i (2*d_i - 1) 2^i == k (mod N)
     for j in range(COMB_SPACING):
         v = ((d >> j) & _TEETH) * _GATHER >> _TOP
-        adds = sched[j]
-        if adds is None:
-            adds = sched[j] = []
         for b in range(COMB_BLOCKS):
             m = (v >> (b * COMB_TEETH)) & (2 * _HALF_T - 1)
-            i = b * _HALF_T + ((m if m & _HALF_T else ~m) & (_HALF_T - 1))
-            c = COMB[i >> 4]
-            o = (i & 15) << 6
-            y = int.from_bytes(c[o + 32:o + 64], "big")
-            adds.append((int.from_bytes(c[o:o + 32], "big"), y if m & _HALF_T else p - y))
+            if m & _HALF_T:
+                code = (b * _HALF_T + (m & (_HALF_T - 1))) << 2
+            else:
+                code = ((b * _HALF_T + (~m & (_HALF_T - 1))) << 2) | 1
+            _sched_add(sched, j, code)
 
 
 def base_mul(k):
     """k*G as Jacobian (k any int; reduced mod N)."""
     sched = [None] * COMB_SPACING
     comb_sched(k % N, sched)
-    return run(sched)
+    return run(sched, COMB)
 
 
 # ---- variable base: GLV + wNAF ------------------------------------------------------------
@@ -282,31 +305,21 @@ BASES = 4     # tables() for keys in use: 4 x 512 B, 33-step loops
 _SHIFT = {1: 7, 2: 6, 4: 5, 8: 4}   # bases -> log2(128 / bases)
 
 
-def wnaf_sched(k, tbl, sched, endo=False, p=P):
-    """Add the additions for k*Q (k signed, |k| < 2^128) from Q's tables; with endo, for
-    k*lambda*Q, whose multiples are (beta*x, y). With b bases of spacing s = 128/b, a digit
-    at bit i goes to base t = i // s at bit i - t*s (a wNAF carry into bit 128 stays on
-    the top base)."""
+def wnaf_sched(k, tbl, sched, endo=False):
+    """Add the additions for k*Q (k signed, |k| < 2^128) from Q's tables (blocks
+    _NCOMB.. of srcs); with endo, for k*lambda*Q. With b bases of spacing s = 128/b, a
+    digit at bit i goes to base t = i // s at bit i - t*s (a wNAF carry into bit 128 stays
+    on the top base)."""
     neg = k < 0
     sh = _SHIFT[len(tbl)]
     top = len(tbl) - 1
+    flags = 2 if endo else 0
     for i, d in wnaf(-k if neg else k):
-        o = (abs(d) >> 1) << 6
         t = i >> sh
         if t > top:
             t = top
-        i -= t << sh
-        t = tbl[t]
-        x = int.from_bytes(t[o:o + 32], "big")
-        y = int.from_bytes(t[o + 32:o + 64], "big")
-        if endo:
-            x = BETA * x % p
-        pt = (x, p - y) if (d < 0) != neg else (x, y)
-        adds = sched[i]
-        if adds is None:
-            sched[i] = [pt]
-        else:
-            adds.append(pt)
+        code = ((_NCOMB + t) << 6) | ((abs(d) >> 1) << 2) | flags | ((d < 0) != neg)
+        _sched_add(sched, i - (t << sh), code)
 
 
 def _sched_len(tbl):
@@ -320,7 +333,7 @@ def point_mul(tbls, k):
     sched = [None] * _sched_len(tbls)
     wnaf_sched(k1, tbls, sched)
     wnaf_sched(k2, tbls, sched, True)
-    return run(sched)
+    return run(sched, COMB + tbls)
 
 
 def mul_add(a, b, tbls):
@@ -330,4 +343,4 @@ def mul_add(a, b, tbls):
     wnaf_sched(k1, tbls, sched)
     wnaf_sched(k2, tbls, sched, True)
     comb_sched(a % N, sched)
-    return run(sched)
+    return run(sched, COMB + tbls)

@@ -171,7 +171,10 @@ def _pub_tables(pub):
     t = _pubs.get(pub)
     if t is not None:
         if len(t) < _em.BASES:
-            t = _pubs[pub] = _em.tables(_em.table_point(t), _em.BASES, t)
+            try:
+                t = _pubs[pub] = _em.tables(_em.table_point(t), _em.BASES, t)
+            except MemoryError:
+                pass  # the 1-base table works too, only slower
         return t
     pt = lift_x(_b2i(pub))
     if pt is None:
@@ -255,6 +258,8 @@ def schnorr_verify(msg, pub, sig):
         if X != r * zz % P:
             return False
         return (Y * _em.inv(zz * Z % P) % P) & 1 == 0
+    except MemoryError:
+        raise  # not a verdict on the signature
     except Exception:
         return False
 
