@@ -255,9 +255,11 @@ class App:
             mine = self.conf["relays"]
             if c.get("relays") == mine:
                 return self._reply(req, "null")
+            # answered on the relays the client listens on now, then it moves to ours
+            self._reply(req, self._list_json(mine))
             c["relays"] = list(mine)
             cl.save(self.root, self.clients)
-            return self._reply(req, self._list_json(mine))
+            return
         if method == "logout":
             # "ack" first (to the relays it knows), then the session is gone
             self._reply(req, "ack")

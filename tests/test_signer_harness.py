@@ -38,6 +38,7 @@ class Device:
         self.screens = []   # every screen shown
         self.rid = 0
         self.last_us = None
+        self.stderr = ""
 
     @property
     def screen(self):
@@ -107,6 +108,8 @@ class Device:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if not self.proc.stderr.closed:
+            self.stderr = self.proc.stderr.read().decode("utf-8", "replace")
         for f in (self.proc.stdout, self.proc.stderr):
             f.close()
 
