@@ -115,6 +115,11 @@ def test_point_level_matches_coincurve(fw):
         m = pa.multiply(k.to_bytes(32, "big")).format(compressed=False)
         assert fw.call(M, "point_mul", ours_a, k) == [int.from_bytes(m[1:33], "big"),
                                                       int.from_bytes(m[33:], "big")]
+        # a*G + k*A: the two-term multiply ECDSA verification uses
+        want = coincurve.PublicKey.combine_keys([pb, pa.multiply(k.to_bytes(32, "big"))])
+        want = want.format(compressed=False)
+        assert fw.call(M, "base_mul_add", b, ours_a, k) == [int.from_bytes(want[1:33], "big"),
+                                                            int.from_bytes(want[33:], "big")]
         c = pa.format()
         assert fw.call(M, "point_to_bytes", ours_a) == c
         assert fw.call(M, "point_from_bytes", c) == ours_a

@@ -84,6 +84,18 @@ def jdbl(X, Y, Z, p=P):
     return X3, (E * (D - X3) - (B * B << 3)) % p, (Y * Z << 1) % p
 
 
+def jdbl_n(X, Y, Z, n, p=P):
+    """2^n * (X, Y, Z): jdbl in a loop without a call per doubling."""
+    for _ in range(n):
+        B = Y * Y % p
+        E = X * X % p * 3
+        D = (X * B << 2) % p
+        Z = (Y * Z << 1) % p
+        X = (E * E - (D << 1)) % p
+        Y = (E * (D - X) - (B * B << 3)) % p
+    return X, Y, Z
+
+
 def jadd(X1, Y1, Z1, X2, Y2, Z2, p=P):
     """General Jacobian addition, including the equal and opposite cases."""
     if not Z1:
@@ -141,7 +153,7 @@ def batch_affine(pts, p=P):
 _NCOMB = len(COMB)   # tables() blocks come after the comb's in srcs
 
 
-def run(sched, srcs, p=P):
+def run(sched, srcs, p=P, beta=BETA, fb=int.from_bytes):
     """The shared double-and-add loop: from the top index down, double, then add the points
     coded in sched[i] (None or a list of codes). Returns Jacobian (X, Y, Z); Z == 0 is
     infinity."""
@@ -160,10 +172,10 @@ def run(sched, srcs, p=P):
         for c in adds:
             t = srcs[c >> 6]
             o = (c & 0x3C) << 4
-            x2 = int.from_bytes(t[o:o + 32], "big")
-            y2 = int.from_bytes(t[o + 32:o + 64], "big")
+            x2 = fb(t[o:o + 32], "big")
+            y2 = fb(t[o + 32:o + 64], "big")
             if c & 2:
-                x2 = BETA * x2 % p
+                x2 = beta * x2 % p
             if c & 1:
                 y2 = p - y2
             if not Z:
@@ -283,8 +295,7 @@ def tables(pt, bases=1, have=()):
     out = list(have)
     for b in range(bases):
         if b:
-            for _ in range(128 // bases):
-                X, Y, Z = jdbl(X, Y, Z)
+            X, Y, Z = jdbl_n(X, Y, Z, 128 // bases)
         if b < len(have):
             continue
         # one inversion per base, not one for all: 3 more inversions (~75 us) keep the

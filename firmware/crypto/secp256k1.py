@@ -78,6 +78,14 @@ def base_mul(k):
     return _aff(_em.base_mul(k)) if k else None
 
 
+def base_mul_add(a, q, b):
+    """a*G + b*q in one doubling loop (ECDSA verification's shape): cheaper than
+    point_add(base_mul(a), point_mul(q, b))."""
+    if q is None:
+        return base_mul(a)
+    return _aff(_em.mul_add(a % N, b % N, _em.tables(q, 1)))
+
+
 def point_to_bytes(p, compressed=True):
     if p is None:
         raise ValueError("invalid point: infinity")

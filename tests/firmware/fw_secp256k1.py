@@ -221,6 +221,10 @@ def test_ecmult_matches_reference():
         assert ec.point_mul(q, k) == rq, k
         assert em.to_affine(*em.mul_add(k, 3 * k + 1, tq)) == \
             ec.point_add(rg, _ref_mul(q, (3 * k + 1) % ec.N)), k
+        assert ec.base_mul_add(k, q, 3 * k + 1) == \
+            ec.point_add(rg, _ref_mul(q, (3 * k + 1) % ec.N)), k
+    assert ec.base_mul_add(7, None, 5) == ec.base_mul(7)
+    assert ec.base_mul_add(0, q, 1) == q
     # sums that pass through infinity or a doubling inside the loops
     assert em.to_affine(*em.mul_add(5, em.N - 5, em.tables(ec.G))) is None
     assert em.to_affine(*em.mul_add(5, 5, em.tables(ec.G))) == ec.base_mul(10)
