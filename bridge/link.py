@@ -1,0 +1,561 @@
+"""Host side of the device link (docs/protocol.md) over pyserial.
+
+- `encode_frame`, `split_message`, `FrameDecoder`, `Assembler`: the framing, pure.
+- `DeviceLink`: a thread reads the port continuously (device frames are not
+  acknowledged, so the host must never stop reading); `send` is stop-and-wait with
+  ACK timeout and resend, NAK handling (bad frame: resend, busy: back off and retry,
+  too large: `TooLarge`, restart: send the message again from BEGIN).
+- `AsyncDeviceLink`: the same for asyncio code (bridge/run.py): `await hello()`,
+  `await send(msg)`, `await recv()` (cancel-safe), `await reopen()`.
+- `open_link(device, state)`: "sim" (the simulator for a state directory, started
+  if needed) or a serial port path.
+"""
+import asyncio
+import binascii
+import collections
+import json
+import threading
+import time
+
+MAGIC = b"\xa5\x5a"
+BEGIN, MORE, ACK, NAK, RESET = 0x01, 0x02, 0x06, 0x15, 0x18
+MAX_FRAME = 512
+HDR = 6
+OVERHEAD = 10
+NAK_BAD, NAK_BUSY, NAK_TOO_LARGE, NAK_RESTART = 1, 2, 3, 4
+NAK_NAMES = {NAK_BAD: "bad frame", NAK_BUSY: "busy", NAK_TOO_LARGE: "too large", NAK_RESTART: "restart"}
+
+ACK_TIMEOUT = 1.0     # s without ACK before a frame is resent (protocol)
+FRAME_IDLE = 0.3      # s of silence after which a partial frame is given up and rescanned
+SEND_TIMEOUT = 30.0   # s a single frame may stay unacknowledged (device computing) before giving up
+
+
+class LinkError(Exception):
+    pass
+
+
+class TooLarge(LinkError):
+    """The device refused the message (NAK 3, or larger than its max_message)."""
+
+
+class Busy(LinkError):
+    """The device stayed busy (NAK 2) for longer than the send timeout."""
+
+
+class LinkTimeout(LinkError):
+    pass
+
+
+class LinkClosed(LinkError):
+    """The port is gone (device unplugged, simulator killed) or was closed."""
+
+
+class _Restart(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------- framing
+
+def _plausible(typ, ln):
+    # Lengths each frame type can have; anything else is garbage that happens to
+    # follow a magic, and is rescanned at once instead of waited for.
+    if ln > MAX_FRAME:
+        return False
+    if typ == BEGIN:
+        return ln >= 4
+    if typ == MORE:
+        return ln >= 1
+    if typ == ACK:
+        return ln == 1
+    if typ == NAK:
+        return ln == 2
+    if typ == RESET:
+        return ln == 0
+    return False
+
+
+def encode_frame(typ, seq, payload=b""):
+    if len(payload) > MAX_FRAME:
+        raise ValueError("frame payload over %d bytes" % MAX_FRAME)
+    body = bytes((typ, seq & 0xFF)) + len(payload).to_bytes(2, "big") + bytes(payload)
+    return MAGIC + body + binascii.crc32(body).to_bytes(4, "big")
+
+
+def split_message(data):
+    """[(type, payload)] for one message: BEGIN (4-byte total + first piece), then MOREs."""
+    data = bytes(data)
+    first = MAX_FRAME - 4
+    out = [(BEGIN, len(data).to_bytes(4, "big") + data[:first])]
+    for i in range(first, len(data), MAX_FRAME):
+        out.append((MORE, data[i:i + MAX_FRAME]))
+    return out
+
+
+class FrameDecoder:
+    """Frames out of a byte stream, resynchronising on garbage.
+
+    feed(bytes) -> [(type, seq, payload)]. A frame with an impossible header or a bad
+    CRC is dropped and scanning resumes one byte after its magic; `bad` counts them.
+    `expire()` gives up a partial frame when the line has gone quiet.
+    """
+
+    def __init__(self, types=(BEGIN, MORE, ACK, NAK)):
+        self.types = frozenset(types)
+        self.buf = bytearray()
+        self.bad = 0
+        self.frames = 0
+
+    def pending(self):
+        return bool(self.buf)
+
+    def feed(self, data):
+        self.buf += data
+        return self._scan()
+
+    def expire(self):
+        if not self.buf:
+            return []
+        self.bad += 1
+        del self.buf[:1]
+        return self._scan()
+
+    def _scan(self):
+        out = []
+        buf = self.buf
+        while True:
+            j = buf.find(MAGIC)
+            if j < 0:
+                # keep a trailing byte that may be the first half of a magic
+                keep = 1 if buf[-1:] == b"\xa5" else 0
+                del buf[:len(buf) - keep]
+                return out
+            if j:
+                del buf[:j]
+            if len(buf) < HDR:
+                return out
+            typ, seq, ln = buf[2], buf[3], (buf[4] << 8) | buf[5]
+            if typ not in self.types or not _plausible(typ, ln):
+                self.bad += 1
+                del buf[:1]
+                continue
+            if len(buf) < OVERHEAD + ln:
+                return out
+            crc = int.from_bytes(buf[HDR + ln:OVERHEAD + ln], "big")
+            if binascii.crc32(buf[2:HDR + ln]) != crc:
+                self.bad += 1
+                del buf[:1]
+                continue
+            out.append((typ, seq, bytes(buf[HDR:HDR + ln])))
+            self.frames += 1
+            del buf[:OVERHEAD + ln]
+
+
+class Assembler:
+    """Messages out of BEGIN/MORE frames (device -> host: no ACKs, no resends).
+
+    frame(type, payload) -> the complete message bytes, or None. A BEGIN while a
+    message is half-received discards the half message; a MORE with no message in
+    progress, or one that overflows the declared total, is dropped.
+    """
+
+    def __init__(self, max_message=1 << 24):
+        self.max_message = max_message
+        self.msg = None
+        self.total = 0
+        self.dropped = 0
+
+    def frame(self, typ, payload):
+        if typ == BEGIN:
+            if self.msg is not None:
+                self.dropped += 1
+            total = int.from_bytes(payload[:4], "big")
+            piece = payload[4:]
+            self.msg = None
+            if total > self.max_message or len(piece) > total:
+                self.dropped += 1
+                return None
+            self.msg = bytearray(piece)
+            self.total = total
+        elif typ == MORE:
+            if self.msg is None:
+                self.dropped += 1
+                return None
+            if len(self.msg) + len(payload) > self.total:
+                self.msg = None
+                self.dropped += 1
+                return None
+            self.msg += payload
+        else:
+            return None
+        if len(self.msg) == self.total:
+            out, self.msg = bytes(self.msg), None
+            return out
+        return None
+
+
+def encode_message(msg):
+    """Compact UTF-8 JSON, as the device expects."""
+    return json.dumps(msg, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+# ---------------------------------------------------------------------------- the link
+
+def _open_serial(path):
+    import serial  # pyserial: imported here so the framing above needs nothing
+    return serial.Serial(path, 115200, timeout=0.05, write_timeout=5)
+
+
+class DeviceLink:
+    """One connection to the device over a serial port.
+
+    port: a path, an open serial.Serial-like object (read/write/in_waiting/close), or
+    a callable returning a path (re-evaluated by `reopen`, e.g. the simulator's tty).
+    """
+
+    def __init__(self, port, *, ack_timeout=ACK_TIMEOUT, send_timeout=SEND_TIMEOUT,
+                 max_message=None):
+        self._port = port
+        self.ack_timeout = ack_timeout
+        self.send_timeout = send_timeout
+        self.max_message = max_message  # from the device's hello once known
+        self.device_hello = None
+        self.stats = collections.Counter()
+        self._send_lock = threading.Lock()
+        self._cv = threading.Condition()
+        self._seq = 0
+        self._rid = int(time.time() * 1000) % 0x3FFFFFFF  # rids of an earlier bridge won't collide
+        self._open()
+
+    # -- port and reader thread
+
+    def _open(self):
+        port = self._port
+        if callable(port):
+            port = port()
+        if isinstance(port, str):
+            self.port_name = port
+            self.ser = _open_serial(port)
+        else:
+            self.port_name = getattr(port, "port", None) or repr(port)
+            self.ser = port
+        try:
+            self.ser.reset_input_buffer()  # frames queued for an earlier host
+        except Exception:
+            pass
+        self._replies = {}
+        self._inbox = collections.deque()
+        self._lost = None
+        self._closed = False
+        self.decoder = FrameDecoder()
+        self.assembler = Assembler()
+        self._reader = threading.Thread(target=self._read_loop, name="device-link-reader", daemon=True)
+        self._reader.start()
+
+    def close(self):
+        self._closed = True
+        try:
+            self.ser.close()
+        except Exception:
+            pass
+        if self._reader is not threading.current_thread():
+            self._reader.join(timeout=2)
+        with self._cv:
+            if self._lost is None:
+                self._lost = LinkClosed("closed")
+            self._cv.notify_all()
+
+    def reopen(self):
+        self.close()
+        self._open()
+
+    @property
+    def closed(self):
+        return self._lost is not None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+    def _read_loop(self):
+        ser = self.ser
+        last = time.monotonic()
+        try:
+            while not self._closed:
+                data = ser.read(ser.in_waiting or 1)
+                now = time.monotonic()
+                if data:
+                    last = now
+                    frames = self.decoder.feed(data)
+                elif self.decoder.pending() and now - last >= FRAME_IDLE:
+                    frames = self.decoder.expire()
+                else:
+                    continue
+                for f in frames:
+                    self._on_frame(*f)
+        except Exception as e:  # pyserial raises SerialException/OSError when the device goes
+            if not self._closed:
+                with self._cv:
+                    self._lost = LinkClosed("device link lost: %s" % e)
+                    self._cv.notify_all()
+
+    def _on_frame(self, typ, seq, payload):
+        if typ in (ACK, NAK):
+            with self._cv:
+                self._replies[payload[0]] = (typ, payload[1] if typ == NAK else 0)
+                self._cv.notify_all()
+            return
+        data = self.assembler.frame(typ, payload)
+        if data is None:
+            return
+        try:
+            msg = json.loads(data)
+            if not isinstance(msg, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            self.stats["bad messages"] += 1
+            return
+        self.stats["received"] += 1
+        with self._cv:
+            self._inbox.append(msg)
+            self._cv.notify_all()
+
+    # -- sending
+
+    def _write(self, frame):
+        try:
+            self.ser.write(frame)
+        except Exception as e:
+            raise LinkClosed("device link lost: %s" % e) from e
+
+    def _check(self):
+        if self._lost is not None:
+            raise self._lost
+
+    def send_frame(self, typ, payload=b""):
+        """Send one frame and wait for its ACK (resending as the protocol says)."""
+        self._check()
+        seq = self._seq
+        self._seq = (seq + 1) & 0xFF
+        frame = encode_frame(typ, seq, payload)
+        with self._cv:
+            self._replies.pop(seq, None)
+        deadline = time.monotonic() + self.send_timeout
+        backoff = 0.01
+        while True:
+            self._write(frame)
+            self.stats["frames sent"] += 1
+            with self._cv:
+                self._cv.wait_for(lambda: seq in self._replies or self._lost is not None,
+                                  self.ack_timeout)
+                self._check()
+                reply = self._replies.pop(seq, None)
+            if reply is not None and reply[0] == ACK:
+                return
+            if time.monotonic() > deadline:
+                if reply is not None and reply[1] == NAK_BUSY:
+                    raise Busy("device busy for %.0f s" % self.send_timeout)
+                raise LinkTimeout("no ACK from the device for %.0f s" % self.send_timeout)
+            if reply is None:
+                self.stats["timeouts"] += 1
+                continue
+            reason = reply[1]
+            self.stats["nak %s" % NAK_NAMES.get(reason, reason)] += 1
+            if reason == NAK_TOO_LARGE:
+                raise TooLarge("the device refused the message (too large)")
+            if reason == NAK_RESTART:
+                raise _Restart()
+            if reason == NAK_BUSY:
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 0.5)
+            # NAK_BAD or unknown reason: resend at once
+
+    def send_bytes(self, data):
+        """Send one message (already serialised)."""
+        if self.max_message is not None and len(data) > self.max_message:
+            raise TooLarge("message of %d bytes, the device takes at most %d" % (len(data), self.max_message))
+        with self._send_lock:
+            for attempt in range(4):
+                try:
+                    for typ, payload in split_message(data):
+                        self.send_frame(typ, payload)
+                    self.stats["messages sent"] += 1
+                    return
+                except _Restart:
+                    # The device lost the start of this message (it reset): once more from BEGIN.
+                    continue
+            raise LinkError("the device kept dropping the message")
+
+    def send(self, msg):
+        self.send_bytes(encode_message(msg))
+
+    def reset(self):
+        """RESET frame: the device drops any half-received message and forgets the last seq."""
+        with self._send_lock:
+            self.send_frame(RESET)
+
+    def next_rid(self):
+        self._rid = self._rid % 0x3FFFFFFF + 1
+        return self._rid
+
+    def request(self, msg):
+        """Send a request with a fresh rid (and `now` where the protocol wants it); returns the rid."""
+        msg = dict(msg)
+        rid = msg["rid"] = self.next_rid()
+        if msg.get("t") in ("event", "nostrconnect") and "now" not in msg:
+            msg["now"] = int(time.time())
+        self.send(msg)
+        return rid
+
+    # -- receiving
+
+    def recv(self, timeout=None):
+        """The next device message (dict), or None after `timeout` seconds."""
+        return self.wait_for(lambda m: True, timeout)
+
+    def wait_for(self, pred, timeout=None):
+        """The first queued or arriving message with pred(msg) true, removed from the queue;
+        other messages stay queued in order. None on timeout; LinkClosed if the link dies."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cv:
+            while True:
+                for i, m in enumerate(self._inbox):
+                    if pred(m):
+                        del self._inbox[i]
+                        return m
+                self._check()
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return None
+                self._cv.wait(left)
+
+    def messages(self, timeout=None):
+        """Iterate over device messages; stops after `timeout` s without one (never, if None)."""
+        while True:
+            m = self.recv(timeout)
+            if m is None:
+                return
+            yield m
+
+    def answer(self, rid, timeout=None, types=("done", "error")):
+        """The message that concludes request `rid` (`done`, or `error`)."""
+        return self.wait_for(lambda m: m.get("rid") == rid and m.get("t") in types, timeout)
+
+    def hello(self, timeout=10.0, retry=2.0):
+        """Handshake: RESET, then `hello` (resent every `retry` s) until the device answers."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.reset()
+                self.send({"t": "hello", "now": int(time.time())})
+                h = self.wait_for(lambda m: m.get("t") == "hello",
+                                  min(retry, max(0.0, deadline - time.monotonic())))
+            except (LinkTimeout, Busy):
+                h = None
+                if time.monotonic() >= deadline:
+                    raise
+            if h is not None:
+                self._adopt(h)
+                return h
+            if time.monotonic() >= deadline:
+                raise LinkTimeout("no hello from the device in %.0f s" % timeout)
+
+    def _adopt(self, h):
+        self.device_hello = h
+        lim = h.get("limits") or {}
+        mm = lim.get("max_message")
+        if isinstance(mm, int) and mm > 0:
+            self.max_message = mm
+
+
+class AsyncDeviceLink:
+    """DeviceLink for asyncio (the interface bridge/run.py's serve() uses).
+
+    `opener()` returns a new DeviceLink (called at the first hello and on reopen).
+    Blocking sends run in a worker thread; messages reach an asyncio.Queue from a
+    pump thread, so `await recv()` can be cancelled without losing a message.
+    """
+
+    def __init__(self, opener):
+        self._opener = opener
+        self.link = None
+        self._q = None
+        self._loop = None
+        self._stash = collections.deque()
+
+    async def _ensure(self):
+        if self.link is None or self.link.closed:
+            self._loop = asyncio.get_running_loop()
+            if self.link is not None:
+                self.link.close()
+            self._q = asyncio.Queue()
+            self._stash.clear()
+            self.link = await self._loop.run_in_executor(None, self._opener)
+            threading.Thread(target=self._pump, args=(self.link, self._q), daemon=True,
+                             name="device-link-pump").start()
+        return self.link
+
+    def _pump(self, link, q):
+        while True:
+            try:
+                m = link.recv(0.5)
+            except LinkError as e:
+                self._loop.call_soon_threadsafe(q.put_nowait, e)
+                return
+            if m is not None:
+                self._loop.call_soon_threadsafe(q.put_nowait, m)
+
+    async def reopen(self):
+        if self.link is not None:
+            self.link.close()
+        self.link = None
+        await self._ensure()
+
+    async def hello(self, retry=2.0):
+        link = await self._ensure()
+        loop = asyncio.get_running_loop()
+        while True:
+            await loop.run_in_executor(None, link.reset)
+            await loop.run_in_executor(None, link.send, {"t": "hello", "now": int(time.time())})
+            try:
+                async with asyncio.timeout(retry):
+                    while True:
+                        m = await self._get()
+                        if m.get("t") == "hello":
+                            link._adopt(m)
+                            return m
+                        self._stash.append(m)  # not ours to drop: recv() returns it later
+            except TimeoutError:
+                continue
+
+    async def _get(self):
+        m = await self._q.get()
+        if isinstance(m, Exception):
+            self._q.put_nowait(m)  # stays lost for every later call
+            raise m
+        return m
+
+    async def send(self, msg):
+        link = await self._ensure()
+        await asyncio.get_running_loop().run_in_executor(None, link.send, msg)
+
+    async def recv(self):
+        await self._ensure()
+        if self._stash:
+            return self._stash.popleft()
+        return await self._get()
+
+    def close(self):
+        if self.link is not None:
+            self.link.close()
+
+
+def open_link(device, state=None, **kw):
+    """A DeviceLink to `device`: "sim" (the simulator for `state`, started if needed) or a port path."""
+    if device == "sim":
+        from . import sim
+        if not state:
+            raise ValueError("--device sim needs --state DIR")
+        return DeviceLink(lambda: sim.ensure(state), **kw)
+    return DeviceLink(device, **kw)

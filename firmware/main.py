@@ -1,0 +1,194 @@
+# Start-up and the main loop: board <-> link <-> app.
+#
+# One thread, one loop: wait in select.poll on the link and the board's controls
+# (never a busy spin), feed link bytes to the framing layer, hand complete
+# messages to the app, hand button presses to the app, and call app.tick() every
+# iteration so prompts can time out. Nothing that arrives over the link may stop
+# this loop: every message is handled inside its own try and answered `error`.
+import gc
+import json
+import select
+import sys
+
+import boards
+import link as linklib
+
+try:
+    import micropython
+except ImportError:  # CPython (tests that import this module's helpers)
+    micropython = None
+
+PROTO = 1
+# Host -> device message types the app handles (docs/protocol.md); `hello` is answered here.
+# An App may list more in its own `types` attribute.
+APP_TYPES = ("event", "nostrconnect", "provision", "status")
+# A partial frame that sees no new byte for this long is given up and rescanned
+# (well under the host's 1 s ACK timeout, so the host's resend finds us in sync).
+FRAME_IDLE_MS = 300
+
+
+def log_exc(where, e):
+    print("main:", where, file=sys.stderr)
+    try:
+        sys.print_exception(e, sys.stderr)
+    except AttributeError:  # CPython
+        import traceback
+        traceback.print_exception(e)
+
+
+def send_error(lk, rid, text):
+    try:
+        lk.send_message({"t": "error", "rid": rid, "error": text})
+    except Exception as e:
+        log_exc("sending error", e)
+
+
+def scan_rid(raw):
+    # The rid of a message we could not parse (no memory for it, or not JSON): the
+    # text `"rid":` can only be a key (inside a JSON string its quotes are escaped).
+    # Hosts put it near the start; look at the first and last 256 bytes only, so as
+    # not to copy a large message.
+    n = len(raw)
+    for part in (raw[0:256], raw[max(0, n - 256):n]):
+        try:
+            b = bytes(part)
+            i = b.find(b'"rid"')
+            if i < 0:
+                continue
+            i += 5
+            while i < len(b) and b[i] in b" \t\r\n:":
+                i += 1
+            j = i
+            while j < len(b) and 0x30 <= b[j] <= 0x39 and j - i < 18:
+                j += 1
+            if j > i:
+                return int(b[i:j])
+        except Exception:
+            pass
+    return None
+
+
+def hello_message(a, board, lk):
+    h = a.hello() or {}
+    h["t"] = "hello"
+    h["proto"] = PROTO
+    if "board" not in h:
+        h["board"] = board.name
+    lim = h.get("limits") or {}
+    # The link's own limits are the link's to state; the queue length is the app's.
+    lim["max_frame"] = linklib.MAX_FRAME
+    lim["max_message"] = lk.max_message
+    if "queue" not in lim:
+        lim["queue"] = 1
+    h["limits"] = lim
+    return h
+
+
+def dispatch(a, lk, board, raw):
+    """Parse one message (raw: a memoryview of its JSON, valid during the call) and give
+    it to the app. Never raises."""
+    rid = None
+    try:
+        try:
+            msg = json.loads(raw)
+        except MemoryError:
+            rid = scan_rid(raw)
+            raw = None
+            gc.collect()
+            send_error(lk, rid, "too large")
+            return
+        except ValueError:
+            send_error(lk, scan_rid(raw), "invalid message: not JSON")
+            return
+        raw = None  # a large message's buffer is garbage from here: free before the app allocates
+        if not isinstance(msg, dict):
+            send_error(lk, None, "invalid message: not an object")
+            return
+        rid = msg.get("rid")
+        if rid is not None and type(rid) is not int:
+            rid = None
+            send_error(lk, None, "invalid message: rid must be an integer")
+            return
+        t = msg.get("t")
+        if t == "hello":
+            lk.send_message(hello_message(a, board, lk))
+        elif t in getattr(a, "types", APP_TYPES):
+            a.handle(msg)
+        else:
+            send_error(lk, rid, "invalid message: unknown t")
+    except MemoryError:
+        msg = None
+        gc.collect()
+        send_error(lk, rid, "busy")
+    except Exception as e:
+        log_exc("handling a message", e)
+        send_error(lk, rid, "internal error: %s" % type(e).__name__)
+
+
+def loop(board, lk, a, max_iterations=-1):
+    buf = bytearray(linklib.MAX_FRAME)
+    p = select.poll()
+    for obj in board.pollables():
+        p.register(obj, select.POLLIN)
+    wait = p.ipoll if hasattr(p, "ipoll") else p.poll  # ipoll: no list allocated per wake-up
+    idle = board.idle_ms
+    last_rx = board.ticks_ms()
+    while max_iterations != 0:
+        max_iterations -= 1
+        timeout = idle
+        if lk.pending() and FRAME_IDLE_MS < timeout:
+            timeout = FRAME_IDLE_MS
+        wait(timeout)
+        # Check every source whatever woke us: each check is non-blocking and cheap.
+        n = board.link.read(buf)
+        now = board.ticks_ms()
+        try:
+            # complete messages go to dispatch() from inside feed/expire
+            if n:
+                last_rx = now
+                lk.feed(buf, n)
+            elif lk.pending() and board.ticks_diff(now, last_rx) >= FRAME_IDLE_MS:
+                lk.expire()
+        except Exception as e:  # a bug here must not stop the device: drop what was buffered
+            log_exc("link", e)
+            lk.drop_rx()
+        try:
+            for b in board.buttons():
+                a.press(b)
+        except Exception as e:
+            log_exc("button", e)
+        try:
+            a.tick()
+        except Exception as e:
+            log_exc("tick", e)
+
+
+def run(board, make_app):
+    lk = linklib.Link(board.link.write, None, board.max_message)
+    a = make_app(board, lk.send_message)
+    lk.on_message = lambda raw: dispatch(a, lk, board, raw)
+    gc.collect()
+    loop(board, lk, a)
+
+
+def main(argv=None, make_app=None):
+    """Start the device. `make_app` defaults to the real app (firmware/app.py)."""
+    try:
+        if micropython is not None and hasattr(micropython, "kbd_intr"):
+            # 0x03 on the link is data, not Ctrl-C.
+            micropython.kbd_intr(-1)
+        board = boards.current(argv)
+        if make_app is None:
+            import app
+            make_app = app.App
+        run(board, make_app)
+    except SystemExit:
+        raise
+    except BaseException as e:
+        # An uncaught traceback would go to stdout, i.e. onto the link: log it instead.
+        log_exc("fatal", e)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
