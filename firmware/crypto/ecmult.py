@@ -2,17 +2,19 @@
 #
 # Costs on the unix port that shaped this file: a 256x256-bit multiply ~0.3 us, `% p` of
 # the 512-bit product ~0.8 us, an add/sub/shift ~0.1 us, a Python function call ~0.9 us,
-# pow(a, p-2, p) ~490 us but a Euclid inversion ~70 us. So: Jacobian coordinates, affine
-# addends (mixed additions), one inversion per multiply, doubling inlined in the loop.
+# pow(a, p-2, p) ~490 us but a Euclid inversion ~28 us; every bignum result is a fresh
+# heap object (a verify allocates ~400 KB), so the GC is ~10% of the time at 128 KB.
+# So: Jacobian coordinates, affine addends (mixed additions), one inversion per multiply,
+# doubling inlined in one loop, few field operations, little else live on the heap.
 #
 # - fixed base G: a signed comb (ecmult_table.COMB, 1 block x 8 teeth x 32 spacing, 8 KB):
 #   31 doublings + 32 additions. (2 blocks x 16 spacing would save 16 doublings in sign
 #   for another 8 KB of heap; verify's loop has the doublings anyway.)
 # - variable base: GLV endomorphism (lambda*(x, y) = (beta*x, y)) splits the scalar into two
 #   128-bit halves, each in width-5 wNAF over 8 odd multiples of Q, 2^32*Q, 2^64*Q, 2^96*Q
-#   (tables(), cached per public key by crypto.secp256k1): 33 doublings, ~45 additions.
+#   (tables(), cached per public key by crypto.secp256k1): 33 doublings, ~43 additions.
 # - verify (s*G + e*P): the two run in one doubling loop; the comb columns go in its last
-#   16 steps.
+#   32 steps, so a verify with a known key is 33 doublings + ~75 additions.
 # None of this is constant time (bignum arithmetic never is in MicroPython).
 from crypto.ecmult_table import COMB
 
@@ -350,7 +352,7 @@ def point_mul(tbls, k):
 def mul_add(a, b, tbls):
     """a*G + b*Q as Jacobian (Q given by tables(Q)): one shared doubling chain."""
     k1, k2 = glv_split(b % N)
-    sched = [None] * _sched_len(tbls)
+    sched = [None] * max(_sched_len(tbls), COMB_SPACING)
     wnaf_sched(k1, tbls, sched)
     wnaf_sched(k2, tbls, sched, True)
     comb_sched(a % N, sched)

@@ -1,7 +1,11 @@
 # secp256k1 for the signer: BIP-340 Schnorr, x-only keys, ECDH x, and the point-level
 # functions the embit shim needs. Pure Python ints (MicroPython bignums): NOT constant
-# time. Points at the API are affine (x, y) int tuples, None = infinity; the multiplication
-# itself (Jacobian, comb for G, GLV + wNAF otherwise) lives in crypto.ecmult.
+# time, and no attempt is made to pretend otherwise. Points at the API are affine (x, y)
+# int tuples, None = infinity; the multiplication itself (Jacobian, comb for G, GLV + wNAF
+# otherwise) lives in crypto.ecmult.
+#
+# State kept between calls, both wiped by clear_cache(): the last secret key's keypair
+# (like libsecp256k1's keypair object) and the tables of the last PUB_CACHE public keys.
 import hashlib
 import os
 
@@ -45,6 +49,7 @@ def _aff(j):
 # ---- point level (embit shim) ----------------------------------------------------------
 
 def on_curve(p):
+    """Affine p satisfies y^2 = x^3 + 7 (None, infinity, counts as on the curve)."""
     return p is None or (p[1] * p[1] - p[0] * p[0] * p[0] - 7) % P == 0
 
 
@@ -59,6 +64,7 @@ def lift_x(x):
 
 
 def point_add(p, q):
+    """p + q for affine points (None = infinity), including p == q and p == -q."""
     if p is None:
         return q
     if q is None:
@@ -67,6 +73,7 @@ def point_add(p, q):
 
 
 def point_mul(p, k):
+    """k * p for an affine point p on the curve (k any int, taken mod N)."""
     k %= N
     if p is None or not k:
         return None
@@ -74,6 +81,7 @@ def point_mul(p, k):
 
 
 def base_mul(k):
+    """k * G (k any int, taken mod N); None for k == 0 mod N."""
     k %= N
     return _aff(_em.base_mul(k)) if k else None
 
@@ -87,6 +95,7 @@ def base_mul_add(a, q, b):
 
 
 def point_to_bytes(p, compressed=True):
+    """SEC1 encoding: 33 bytes 02/03 || x, or 65 bytes 04 || x || y."""
     if p is None:
         raise ValueError("invalid point: infinity")
     x, y = p
@@ -126,6 +135,7 @@ def _seckey_int(sk):
 
 
 def seckey_valid(sk):
+    """sk is 32 bytes and 0 < int(sk) < N."""
     try:
         _seckey_int(sk)
         return True
@@ -159,13 +169,15 @@ def clear_cache():
 
 
 def pubkey(sk):
+    """The 32-byte x-only public key of sk (ValueError "invalid secret key")."""
     return _kp(sk)[2]
 
 
 # Lifted public keys with their multiplication tables: a signer verifies many events from
-# the same few clients, and lift_x alone costs a 0.3 ms square root. A key seen once gets
-# the 1-base table (512 B, a 129-doubling verify); seen again, the 4-base one (2 KB, 33
-# doublings: verify 1.7 ms instead of 2.7). PUB_CACHE entries at most, oldest out first.
+# (and does ECDH with) the same few clients, and lift_x alone costs a 0.3 ms square root.
+# A key seen once gets the 1-base table (512 B, a 129-doubling verify: ~3.2 ms with the
+# lift); seen again, the 4-base one (2 KB, 33 doublings: ~1.6 ms). PUB_CACHE entries at
+# most (~2.1 KB of heap each), oldest out first.
 PUB_CACHE = 4
 _pubs = {}
 _pub_order = []
@@ -202,6 +214,7 @@ def _lift_pub(pub):
 
 
 def pubkey_valid(x32):
+    """x32 is 32 bytes and an x-coordinate on the curve."""
     return _lift_pub(x32) is not None
 
 
@@ -225,12 +238,14 @@ def _thash(prefix, *parts):
 
 
 def schnorr_sign(msg, sk, aux=None):
+    """BIP-340 signature (64 bytes) of msg (bytes, any length) with sk. aux: 32 bytes of
+    auxiliary randomness; None takes them from the RNG (set_rng)."""
     _, d, pb = _kp(sk)
     if not isinstance(msg, _BYTES):
         raise ValueError("invalid message: need bytes")
     if aux is None:
         aux = _rng(32)
-    if len(aux) != 32:
+    if not isinstance(aux, _BYTES) or len(aux) != 32:
         raise ValueError("invalid aux: need 32 bytes")
     t = _i2b(d ^ _b2i(_thash(_TAG_AUX, aux)))
     k0 = _b2i(_thash(_TAG_NONCE, t, pb, msg)) % N
@@ -244,6 +259,8 @@ def schnorr_sign(msg, sk, aux=None):
 
 
 def schnorr_verify(msg, pub, sig):
+    """BIP-340 verification. Any bad input (type, length, range, off-curve key) is simply
+    False; only MemoryError gets out."""
     try:
         # MicroPython's sha256 would hash a str too: insist on bytes like CPython does
         if not (isinstance(msg, _BYTES) and isinstance(pub, _BYTES) and isinstance(sig, _BYTES)):
@@ -273,6 +290,7 @@ def schnorr_verify(msg, pub, sig):
 
 
 def ecdh_x(sk, pub):
+    """x-coordinate (32 bytes) of sk * lift_x(pub), the shared secret NIP-04/NIP-44 use."""
     tbls = _pub_tables(pub)
     if tbls is None:
         raise ValueError("invalid public key")

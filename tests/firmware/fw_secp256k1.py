@@ -63,6 +63,21 @@ def test_sign_uses_rng_when_no_aux():
     assert ec.schnorr_sign(msg, sk) != a  # fresh randomness
 
 
+def test_sign_rejects_bad_msg_and_aux():
+    sk = bytes(range(1, 33))
+    for msg, aux in (("text", bytes(32)), (None, bytes(32)), (b"m", bytes(31)),
+                     (b"m", "a" * 32), (b"m", 5)):
+        try:
+            ec.schnorr_sign(msg, sk, aux)
+            assert False, (msg, aux)
+        except ValueError as e:
+            assert str(e).startswith("invalid")
+    # bytes-like inputs are fine
+    sig = ec.schnorr_sign(bytearray(b"m"), bytearray(sk), bytearray(32))
+    assert sig == ec.schnorr_sign(b"m", sk, bytes(32))
+    assert ec.schnorr_verify(memoryview(b"m"), memoryview(ec.pubkey(sk)), memoryview(sig))
+
+
 def test_seckey_edges():
     N = ec.N
     assert not ec.seckey_valid(bytes(32))
