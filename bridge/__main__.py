@@ -7,7 +7,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["sim", "press", "provision"]
+COMMANDS = ["sim", "press", "provision", "localrelay", "run"]
 
 
 def main(argv=None):

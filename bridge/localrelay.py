@@ -112,6 +112,13 @@ def add_arguments(parser):
                         help="require NIP-42 AUTH for read, write or both")
 
 
+def add_parser(sub):
+    """The `relay` subcommand of `python -m bridge`."""
+    p = sub.add_parser("relay", help="run a local Nostr relay (nostr-sdk) for tests and demos")
+    add_arguments(p)
+    p.set_defaults(func=main_relay)
+
+
 def main_relay(args):
     """`python -m bridge relay --port 7777`: run a local relay until Ctrl-C."""
     server = LocalRelayServer(port=args.port, host=args.host, auth=getattr(args, "auth", None))

@@ -1,386 +1,20 @@
-"""The `run` command's core: carry NIP-46 events between relays and the device.
+"""`python -m bridge run`: the bridge between Nostr relays and the signer device.
 
-The bridge is an untrusted courier (shared/DESIGN.md): it forwards whole kind-24133 events
-to the device, publishes whatever signed events the device hands back, and prints one log
-line per request from the device's `done` (never any plaintext: the bridge never has any).
-Messages are those of docs/protocol.md.
-
-What `serve` needs from the device link (see bridge/link.py):
+`serve(link, relays)` is the core (the Courier in courier.py does the work). What it needs
+from the device link (bridge/link.py's AsyncDeviceLink provides exactly this):
   await link.hello()   -> the device's `hello` dict; sends `hello` with `now`, waits for the
-                          answer; may (re)open the port; raises while the device is absent
+                          answer; (re)opens the port if needed; raises while the device is absent
+  await link.reopen()  -> optional: called before re-handshaking after the link was lost
   link.send(msg)       -> send one message (plain function or coroutine)
-  await link.recv()    -> next device message (dict); raises (or returns None) when the
-                          link is lost; safe to cancel
+  await link.recv()    -> next device message (dict); raises (or returns None) when the link
+                          is lost; safe to cancel
 """
 import asyncio
-import inspect
-import json
 import logging
-import re
-import time
-from collections import OrderedDict, deque
+import signal
+import sys
 
-from .qr import print_bunker
-from .relays import RelayPool, format_status, normalize_url
-
-log = logging.getLogger("bridge.run")
-
-PROTO = 1
-INFLIGHT_MAX = 256      # requests forwarded and not yet `done`
-REFORWARD_AGE = 120     # s: after a device reset, re-send unanswered requests younger than this
-QUEUE_MAX = 512         # relay events waiting for the device
-PUBLISHED_MAX = 4096    # ids of events already published, so a replayed `publish` isn't sent twice
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
-
-
-class LinkLost(Exception):
-    pass
-
-
-async def _maybe(x):
-    return await x if inspect.isawaitable(x) else x
-
-
-def _short(text, n=48):
-    s = "".join(c if c.isprintable() else "?" for c in str(text))
-    return s if len(s) <= n else s[:n] + "..."
-
-
-def _check_hello(msg):
-    """A usable device `hello`, or a reason it isn't."""
-    if not isinstance(msg, dict) or msg.get("t", "hello") != "hello":
-        return "not a hello message"
-    if msg.get("proto") != PROTO:
-        return "device speaks protocol %r, bridge speaks %d" % (msg.get("proto"), PROTO)
-    pk = msg.get("pubkey")
-    if pk is not None and not (isinstance(pk, str) and _HEX64.match(pk)):
-        return "bad pubkey in hello"
-    if not isinstance(msg.get("relays", []), list):
-        return "bad relays in hello"
-    return None
-
-
-class Courier:
-    """State that outlives one device connection: the pool, requests in flight, what's published."""
-
-    def __init__(self, link, extra_relays=(), out=print, qr=True, publish_timeout=10.0,
-                 handshake_timeout=10.0, pool_options=None, connect_uris=()):
-        self.link = link
-        self.connect_uris = list(connect_uris)
-        self.extra = [normalize_url(u) for u in extra_relays]
-        self.out = out
-        self.qr = qr
-        self.publish_timeout = publish_timeout
-        self.handshake_timeout = handshake_timeout
-        self.pool_options = dict(pool_options or {})
-        self.pool = None
-        self.hello = None
-        self.device_relays = []
-        self.rid = 0
-        self.queue = deque()            # relay events not yet sent to the device, arrival order
-        self.wake = asyncio.Event()
-        self.inflight = OrderedDict()   # rid -> (event, monotonic time sent)
-        self.answered = set()           # rids the device already published a response for
-        self.published = OrderedDict()  # event ids handed to the pool
-        self.waiters = {}               # rid -> future, for request/answer exchanges (auth)
-        self.tasks = set()
-        self.publishes = 0              # events actually handed to the pool (tests count them)
-        self._printed = None            # relays of the bunker URL last printed
-
-    def say(self, line):
-        self.out(time.strftime("%H:%M:%S ") + line)
-
-    def next_rid(self):
-        self.rid = self.rid % 0x7FFFFFFF + 1
-        return self.rid
-
-    # ---- device handshake -------------------------------------------------------------
-
-    async def handshake(self, stop):
-        delay, last = 0.5, None
-        while not stop.is_set():
-            try:
-                reopen = getattr(self.link, "reopen", None)
-                if reopen is not None and self.hello is not None:
-                    await _maybe(reopen())
-                msg = await asyncio.wait_for(_maybe(self.link.hello()), self.handshake_timeout)
-                err = _check_hello(msg)
-                if err is None:
-                    return msg
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                err = "%s: %s" % (type(e).__name__, _short(e, 120))
-            if err != last:
-                self.say("waiting for the device (%s)" % err)
-                last = err
-            await _sleep_or(stop, delay)
-            delay = min(delay * 2, 5.0)
-        return None
-
-    def adopt(self, hello):
-        """Take a (new) hello: start or re-point the pool, print the bunker URL if it changed."""
-        first = self.hello is None
-        old_pk = None if first else self.hello.get("pubkey")
-        self.hello = hello
-        pk = hello["pubkey"]
-        relays = []
-        for u in list(hello.get("relays") or []) + self.extra:
-            try:
-                u = normalize_url(u)
-            except ValueError as e:
-                self.say("skipping relay: %s" % e)
-                continue
-            if u not in relays:
-                relays.append(u)
-        self.say("device: fw %s, board %s, key %s..., %d relay(s)" % (
-            _short(hello.get("fw")), _short(hello.get("board")), pk[:12], len(relays)))
-        if first:
-            signer = self.auth_signer if "auth" in (hello.get("features") or []) else None
-            self.pool = RelayPool(relays, self.on_relay_event, pubkey=pk, auth_signer=signer,
-                                  **self.pool_options)
-        else:
-            for u in relays:
-                self.pool.add_relay(u)
-            for u in self.device_relays:
-                if u not in relays:
-                    self.tasks_add(self.pool.remove_relay(u))
-            if pk != old_pk:
-                # another key: requests in flight were for the old one
-                self.inflight.clear()
-                self.queue.clear()
-                self.pool.set_pubkey(pk)
-        self.device_relays = relays
-        if first or pk != old_pk or relays != self._printed:
-            self._printed = relays
-            print_bunker(pk, relays, out=self.out, qr=self.qr)
-
-    # ---- relay -> device --------------------------------------------------------------
-
-    def on_relay_event(self, ev, url):
-        if len(self.queue) >= QUEUE_MAX:
-            dropped = self.queue.popleft()
-            log.warning("device queue full: dropped %s", str(dropped.get("id"))[:16])
-        self.queue.append(ev)
-        self.wake.set()
-
-    def requeue_unanswered(self):
-        """After a device reset: what it was working on is gone; send it again (once answered, never)."""
-        now = time.monotonic()
-        again = [ev for rid, (ev, t) in self.inflight.items()
-                 if rid not in self.answered and now - t < REFORWARD_AGE]
-        self.inflight.clear()
-        self.queue.extendleft(reversed(again))
-        if again:
-            self.say("re-sending %d unanswered request(s) to the device" % len(again))
-            self.wake.set()
-
-    async def forward(self):
-        limit = (self.hello.get("limits") or {}).get("max_message") or 0
-        while True:
-            while not self.queue:
-                self.wake.clear()
-                await self.wake.wait()
-            ev = self.queue.popleft()
-            rid = self.next_rid()
-            msg = {"t": "event", "rid": rid, "now": int(time.time()), "event": ev}
-            if limit and len(_json(msg)) > limit:
-                self.say("request %s too large for the device: dropped" % str(ev.get("id"))[:8])
-                continue
-            # In flight from here: if the send fails or the device resets, requeue_unanswered
-            # sends it again.
-            self.inflight[rid] = (ev, time.monotonic())
-            while len(self.inflight) > INFLIGHT_MAX:
-                self.inflight.popitem(last=False)
-            try:
-                await _maybe(self.link.send(msg))
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                raise LinkLost("send: %s" % _short(e, 120)) from e
-
-    # ---- device -> relays -------------------------------------------------------------
-
-    async def receive(self):
-        while True:
-            try:
-                msg = await self.link.recv()
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                raise LinkLost("recv: %s" % _short(e, 120)) from e
-            if msg is None:
-                raise LinkLost("link closed")
-            if isinstance(msg, dict):
-                self.handle(msg)
-
-    def handle(self, msg):
-        t = msg.get("t")
-        rid = msg.get("rid")
-        if rid in self.waiters and t != "publish":
-            fut = self.waiters.pop(rid)
-            if not fut.done():
-                fut.set_result(msg)
-            return
-        if t == "publish":
-            self.on_publish(rid, msg.get("event"), msg.get("relays") or [])
-        elif t == "done":
-            self.on_done(rid, msg)
-        elif t == "error":
-            self.inflight.pop(rid, None)
-            self.say("device refused request %s: %s" % (rid, _short(msg.get("error"))))
-        elif t == "hello":
-            # The device restarted without the port going away: same as a reconnect.
-            err = _check_hello(msg)
-            if err:
-                self.say("device hello ignored: %s" % err)
-                return
-            self.say("device restarted")
-            self.adopt(msg)
-            self.requeue_unanswered()
-        else:
-            log.debug("device message %r ignored", _short(t))
-
-    def on_publish(self, rid, ev, relays):
-        if rid is not None:
-            self.answered.add(rid)
-            if len(self.answered) > INFLIGHT_MAX * 4:
-                self.answered = set(sorted(self.answered)[-INFLIGHT_MAX:])
-        eid = ev.get("id") if isinstance(ev, dict) else None
-        if not isinstance(eid, str):
-            self.say("device sent a publish without an event: ignored")
-            return
-        if eid in self.published:
-            self.say("event %s already published: not sending it twice" % eid[:8])
-            return
-        self.published[eid] = True
-        while len(self.published) > PUBLISHED_MAX:
-            self.published.popitem(last=False)
-        extras = []
-        for u in relays if isinstance(relays, list) else []:
-            try:
-                # a nostrconnect client sends its next requests on its own relays: listen there too
-                extras.append(self.pool.add_relay(u).url)
-            except ValueError as e:
-                self.say("publish: skipping relay: %s" % e)
-        self.publishes += 1
-        self.tasks_add(self.publish(ev, extras))
-
-    async def publish(self, ev, extras):
-        res = await self.pool.publish(ev, relays=extras, timeout=self.publish_timeout)
-        ok = [u for u, (good, _) in res.items() if good]
-        bad = ["%s: %s" % (u, _short(m, 60)) for u, (good, m) in res.items() if not good]
-        line = "published %s to %d/%d relays" % (ev["id"][:8], len(ok), len(res))
-        self.say(line + ("  (" + "; ".join(bad) + ")" if bad else ""))
-
-    def on_done(self, rid, msg):
-        sent = self.inflight.pop(rid, None)
-        client = msg.get("client")
-        who = client[:8] if isinstance(client, str) and client else "-"
-        what = _short(msg.get("method") or "-", 24)
-        if msg.get("kind") is not None:
-            what += " kind=%s" % _short(msg.get("kind"), 8)
-        ms = msg.get("ms")
-        line = "%-8s %-28s %s" % (who, what, _short(msg.get("outcome"), 60))
-        if isinstance(ms, (int, float)):
-            line += " %d ms" % ms
-        if sent is not None:
-            line += " (%d ms round trip)" % ((time.monotonic() - sent[1]) * 1000)
-        self.say(line)
-
-    async def nostrconnect(self, uri):
-        """Hand a client's nostrconnect:// URI to the device (which asks the person, then answers)."""
-        await _maybe(self.link.send({"t": "nostrconnect", "rid": self.next_rid(), "now": int(time.time()),
-                                     "uri": uri}))
-
-    async def auth_signer(self, relay_url, challenge):
-        """NIP-42 AUTH signed by the device (only when its hello lists the "auth" feature)."""
-        rid = self.next_rid()
-        fut = asyncio.get_running_loop().create_future()
-        self.waiters[rid] = fut
-        try:
-            await _maybe(self.link.send({"t": "auth", "rid": rid, "now": int(time.time()),
-                                         "relay": relay_url, "challenge": challenge}))
-            msg = await asyncio.wait_for(fut, 120)
-        except Exception:
-            return None
-        finally:
-            self.waiters.pop(rid, None)
-        return msg.get("event") if msg.get("t") == "auth" else None
-
-    def tasks_add(self, coro):
-        t = asyncio.create_task(coro)
-        self.tasks.add(t)
-        t.add_done_callback(self.tasks.discard)
-
-    # ---- the whole thing --------------------------------------------------------------
-
-    async def session(self, stop):
-        """Forward and receive until the link is lost (LinkLost) or stop is set."""
-        parts = [asyncio.create_task(self.forward()), asyncio.create_task(self.receive()),
-                 asyncio.create_task(stop.wait())]
-        try:
-            done, _ = await asyncio.wait(parts, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for p in parts:
-                p.cancel()
-            await asyncio.gather(*parts, return_exceptions=True)
-        for p in done:
-            if not p.cancelled() and p.exception() is not None:
-                raise p.exception()
-
-    async def run(self, stop):
-        hello = await self.handshake(stop)
-        if hello is None:
-            return 0
-        if not hello.get("pubkey"):
-            self.say("the device has no key yet: provision it first")
-            return 2
-        self.adopt(hello)
-        await self.pool.start()
-        for uri in self.connect_uris:
-            try:
-                await self.nostrconnect(uri)
-            except Exception as e:
-                self.say("could not hand the nostrconnect URI to the device: %s" % _short(e, 120))
-        try:
-            while not stop.is_set():
-                try:
-                    await self.session(stop)
-                except LinkLost as e:
-                    self.say("device link lost (%s); reconnecting" % e)
-                    for fut in self.waiters.values():
-                        fut.cancel()
-                    self.waiters.clear()
-                    hello = await self.handshake(stop)
-                    if hello is None:
-                        break
-                    if not hello.get("pubkey"):
-                        self.say("the device has no key any more: stopping")
-                        return 2
-                    self.say("device back")
-                    self.adopt(hello)
-                    self.requeue_unanswered()
-            return 0
-        finally:
-            # Let responses the device already produced reach the relays before we go.
-            if self.tasks:
-                await asyncio.wait(list(self.tasks), timeout=self.publish_timeout + 1)
-            await self.pool.close()
-
-    def status_text(self):
-        return format_status(self.pool.status()) if self.pool else "not started"
-
-
-async def _sleep_or(stop, delay):
-    try:
-        await asyncio.wait_for(stop.wait(), delay)
-    except asyncio.TimeoutError:
-        pass
-
-
-def _json(msg):
-    return json.dumps(msg, separators=(",", ":"), ensure_ascii=False).encode()
+from .courier import Courier
 
 
 async def serve(link, relays=(), *, stop=None, out=print, qr=True, publish_timeout=10.0,
@@ -397,3 +31,44 @@ async def serve(link, relays=(), *, stop=None, out=print, qr=True, publish_timeo
                            handshake_timeout=handshake_timeout, pool_options=pool_options,
                            connect_uris=connect_uris)
     return await c.run(stop)
+
+
+def add_parser(sub):
+    p = sub.add_parser("run", help="carry NIP-46 requests between relays and the device")
+    p.add_argument("--device", required=True, help='"sim" or a serial port such as /dev/ttyACM0')
+    p.add_argument("--state", help="simulator state directory (with --device sim)")
+    p.add_argument("--relay", action="append", default=[], metavar="URL",
+                   help="another relay on top of the device's own (repeatable)")
+    p.add_argument("--connect", action="append", default=[], metavar="NOSTRCONNECT_URI",
+                   help="pair with a client's nostrconnect:// URI (approve on the device)")
+    p.add_argument("--no-qr", action="store_true", help="print the bunker URL without a QR code")
+    p.add_argument("--publish-timeout", type=float, default=10.0, help="seconds to wait for relay OKs")
+    p.add_argument("-v", "--verbose", action="store_true", help="log relay connections")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    """Serve until Ctrl-C / SIGTERM. SIGUSR1 prints relay health."""
+    from .link import AsyncDeviceLink, open_link
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    out = lambda line: print(line, flush=True)  # noqa: E731
+    link = AsyncDeviceLink(lambda: open_link(args.device, args.state))
+    courier = Courier(link, args.relay, out=out, qr=not args.no_qr, publish_timeout=args.publish_timeout,
+                      handshake_timeout=30.0, connect_uris=args.connect)
+
+    async def main():
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(signal.SIGUSR1, lambda: out(courier.status_text()))
+        try:
+            return await serve(link, stop=stop, courier=courier)
+        finally:
+            link.close()
+    try:
+        return asyncio.run(main())
+    except ValueError as e:     # a bad --relay URL
+        print("run: %s" % e, file=sys.stderr)
+        return 2

@@ -31,7 +31,7 @@ class FakeDevice:
 
     def hello(self):
         return {"t": "hello", "proto": 1, "fw": "fake-0", "board": "test", "pubkey": self.pubkey,
-                "relays": self.relays, "features": self.features,
+                "relays": self.relays, "features": self.features, "secret": "pair-secret",
                 "limits": {"max_frame": 512, "max_message": 65536, "queue": 4}}
 
     def take(self, msg):

@@ -11,7 +11,8 @@ import pytest
 
 from bridge.localrelay import LocalRelayServer
 from bridge.relays import RelayPool
-from bridge.run import Courier, serve
+from bridge.courier import Courier
+from bridge.run import serve
 from fakedevice import FakeDevice, FakeLink
 from nostrev import conversation_key, keypair, make_event, nip44_decrypt, nip44_encrypt, run, wait_until
 
@@ -96,7 +97,8 @@ def test_serve_round_trip_and_log_lines():
             ev_msgs = [m for m in link.sent if m["t"] == "event"]
             assert len(ev_msgs) == 3 and all(isinstance(m["now"], int) and m["rid"] for m in ev_msgs)
             text = "\n".join(lines)
-            assert "bunker://" + device.pubkey + "?relay=" + a.url.replace(":", "%3A").replace("/", "%2F") in text
+            enc = a.url.replace(":", "%3A").replace("/", "%2F")
+            assert "bunker://%s?relay=%s&secret=pair-secret" % (device.pubkey, enc) in text
             assert "\u2588" in text or "\u2580" in text            # the QR code
             done = [ln for ln in lines if client.pub[:8] in ln]
             assert len(done) == 3 and "ping" in done[0] and " ok " in done[0] + " "

@@ -13,7 +13,8 @@ import pytest
 from bridge.localrelay import LocalRelayServer
 from bridge.qr import bunker_url
 from bridge.relays import RelayPool
-from bridge.run import Courier, serve
+from bridge.courier import Courier
+from bridge.run import serve
 from fakedevice import FakeDevice, FakeLink
 from nostrev import keypair, run, wait_until
 
