@@ -54,7 +54,7 @@ def verify():  # a known client: lifted key + tables cached
 
 def verify_cold():  # more distinct keys than the cache holds: lift_x + tables every time
     ec = _ec()
-    sigs = _sigs(ec, ec.PUB_CACHE + 3)
+    sigs = _sigs(ec, ec.NEW_KEYS + 3)
     return _cycle(lambda ps: ec.schnorr_verify(MSG, ps[0], ps[1]), sigs)
 
 
@@ -66,7 +66,7 @@ def ecdh():
 
 def ecdh_cold():
     ec = _ec()
-    pubs = [ec.pubkey(k) for k in KEYS[:ec.PUB_CACHE + 3]]
+    pubs = [ec.pubkey(k) for k in KEYS[-(ec.NEW_KEYS + 3):]]  # not verify_cold's keys
     return _cycle(lambda p: ec.ecdh_x(SK, p), pubs)
 
 

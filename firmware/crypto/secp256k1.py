@@ -5,7 +5,7 @@
 # otherwise) lives in crypto.ecmult.
 #
 # State kept between calls, both wiped by clear_cache(): the last secret key's keypair
-# (like libsecp256k1's keypair object) and the tables of the last PUB_CACHE public keys.
+# (like libsecp256k1's keypair object) and the tables of recently used public keys.
 import hashlib
 import os
 
@@ -164,8 +164,8 @@ def clear_cache():
     """Forget the cached keypair and lifted public keys (e.g. when the key is wiped)."""
     global _keypair
     _keypair = None
-    _pubs.clear()
-    del _pub_order[:]
+    for c in (_hot, _hot_order, _new, _new_order):
+        c.clear()
 
 
 def pubkey(sk):
@@ -176,11 +176,24 @@ def pubkey(sk):
 # Lifted public keys with their multiplication tables: a signer verifies many events from
 # (and does ECDH with) the same few clients, and lift_x alone costs a 0.3 ms square root.
 # A key seen once gets the 1-base table (512 B, a 129-doubling verify: ~3.2 ms with the
-# lift); seen again, the 4-base one (2 KB, 33 doublings: ~1.6 ms). PUB_CACHE entries at
-# most (~2.1 KB of heap each), oldest out first.
-PUB_CACHE = 4
-_pubs = {}
-_pub_order = []
+# lift) in the NEW_KEYS cache; seen again, it moves to the HOT_KEYS cache with the 4-base
+# table (2 KB, 33 doublings: ~1.6 ms). Two caches, so that a stream of one-off keys (a
+# feed of events from many authors) cannot push the clients' keys out. Both LRU.
+HOT_KEYS = 4    # ~2.1 KB of heap each
+NEW_KEYS = 4    # ~0.6 KB of heap each
+_hot = {}
+_hot_order = []
+_new = {}
+_new_order = []
+
+
+def _lru_put(cache, order, cap, key, val):
+    if key in cache:
+        order.remove(key)
+    elif len(order) >= cap:
+        del cache[order.pop(0)]
+    cache[key] = val
+    order.append(key)
 
 
 def _pub_tables(pub):
@@ -188,22 +201,27 @@ def _pub_tables(pub):
     if not isinstance(pub, _BYTES) or len(pub) != 32:
         return None
     pub = bytes(pub)
-    t = _pubs.get(pub)
+    t = _hot.get(pub)
     if t is not None:
-        if len(t) < _em.BASES:
-            try:
-                t = _pubs[pub] = _em.tables(_em.table_point(t), _em.BASES, t)
-            except MemoryError:
-                pass  # the 1-base table works too, only slower
+        if _hot_order[-1] != pub:
+            _hot_order.remove(pub)
+            _hot_order.append(pub)
         return t
+    t = _new.get(pub)
+    if t is not None:  # second use: worth the bigger tables now
+        try:
+            t4 = _em.tables(_em.table_point(t), _em.BASES, t)
+        except MemoryError:
+            return t  # the 1-base table works too, only slower
+        del _new[pub]
+        _new_order.remove(pub)
+        _lru_put(_hot, _hot_order, HOT_KEYS, pub, t4)
+        return t4
     pt = lift_x(_b2i(pub))
     if pt is None:
         return None
     t = _em.tables(pt)
-    if len(_pub_order) >= PUB_CACHE:
-        del _pubs[_pub_order.pop(0)]
-    _pubs[pub] = t
-    _pub_order.append(pub)
+    _lru_put(_new, _new_order, NEW_KEYS, pub, t)
     return t
 
 

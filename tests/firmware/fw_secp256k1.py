@@ -249,21 +249,32 @@ def test_ecmult_matches_reference():
 def test_pub_cache_upgrade_and_eviction():
     from crypto import ecmult as em
     ec.clear_cache()
-    keys = [bytes([i + 1]) * 32 for i in range(ec.PUB_CACHE + 2)]
+    keys = [bytes([i + 1]) * 32 for i in range(ec.HOT_KEYS + ec.NEW_KEYS + 2)]
     pubs = [ec.pubkey(k) for k in keys]
     sigs = [ec.schnorr_sign(b"c", k, bytes(32)) for k in keys]
-    for rnd in range(3):  # 1st: 1-base table, 2nd: upgraded to BASES, 3rd: cached
-        for p, s in zip(pubs, sigs):
+    # two clients: 1st use -> new (1-base), 2nd -> hot (BASES), then cached
+    for rnd in range(3):
+        for p, s in zip(pubs[:2], sigs[:2]):
             assert ec.schnorr_verify(b"c", p, s)
             assert not ec.schnorr_verify(b"d", p, s)
-        assert len(ec._pubs) <= ec.PUB_CACHE
-    assert max(len(t) for t in ec._pubs.values()) == em.BASES
-    # ECDH through the same cache, cold and warm, against the reference multiply
+    assert sorted(ec._hot) == sorted(pubs[:2]) and not ec._new
+    assert all(len(t) == em.BASES for t in ec._hot.values())
+    # a stream of one-off keys passes through the new cache and leaves the clients hot
+    for p, s in zip(pubs[2:], sigs[2:]):
+        assert ec.schnorr_verify(b"c", p, s)
+    assert sorted(ec._hot) == sorted(pubs[:2])
+    assert len(ec._new) == ec.NEW_KEYS and all(len(t) == 1 for t in ec._new.values())
+    # more hot keys than HOT_KEYS: least recently used goes
+    for p, s in zip(pubs, sigs):
+        assert ec.schnorr_verify(b"c", p, s)
+        assert ec.schnorr_verify(b"c", p, s)
+    assert len(ec._hot) == ec.HOT_KEYS and pubs[-1] in ec._hot and pubs[0] not in ec._hot
+    # ECDH through the same caches, cold and warm, against the reference multiply
     for p in pubs[:2] * 3:
         want = _ref_mul(ec.lift_x(int.from_bytes(p, "big")), int.from_bytes(keys[0], "big"))
         assert ec.ecdh_x(keys[0], p) == want[0].to_bytes(32, "big")
     ec.clear_cache()
-    assert not ec._pubs
+    assert not ec._hot and not ec._new
 
 
 def test_heap_per_op_fits():
