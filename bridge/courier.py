@@ -13,6 +13,7 @@ import re
 import time
 from collections import OrderedDict, deque
 
+from .link import Busy, TooLarge
 from .qr import print_bunker
 from .relays import RelayPool, format_status, normalize_url
 
@@ -192,6 +193,10 @@ class Courier:
                 await _maybe(self.link.send(msg))
             except asyncio.CancelledError:
                 raise
+            except (TooLarge, Busy) as e:
+                # the device refused this one request; the link itself is fine
+                self.inflight.pop(rid, None)
+                self.say("request %s not taken by the device: %s" % (str(ev.get("id"))[:8], _short(e, 80)))
             except Exception as e:
                 raise LinkLost("send: %s" % _short(e, 120)) from e
 

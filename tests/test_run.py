@@ -215,3 +215,22 @@ def test_waits_for_device_then_starts():
             await wait_until(lambda: courier.pool is not None, timeout=10, what="handshake")
             assert await finish(stop, task) == 0
     run(body())
+
+
+def test_request_refused_as_too_large_does_not_drop_the_link():
+    async def body():
+        from bridge.link import TooLarge
+        async with LocalRelayServer() as a:
+            device, link, courier, stop, task, lines = await started(a.url)
+            client = Client([a.url], device.pubkey)
+            await client.start()
+            send = link.send
+            link.send = lambda msg: (_ for _ in ()).throw(TooLarge("too large")) if msg["t"] == "event" else send(msg)
+            rid, ev = client.request("ping")
+            await client.send(ev)
+            await wait_until(lambda: any("not taken by the device" in ln for ln in lines), what="refusal")
+            link.send = send
+            assert (await client.call("ping"))["result"] == "pong"
+            assert link.hellos == 1 and not any("link lost" in ln for ln in lines)
+            assert await finish(stop, task, client.pool) == 0
+    run(body())
