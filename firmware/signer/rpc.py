@@ -23,16 +23,10 @@ class NoId(Exception):
 
 class Refuse(Exception):
     """Answer the request with error args[0]; args[1] is the outcome for the host log
-    (never holding the client's plaintext)."""
+    (never holding the client's plaintext). .rid: the request id, when rpc.parse raised it."""
 
     def __init__(self, error, outcome=None):
         super().__init__(error, outcome or error)
-
-    def error(self):
-        return self.args[0]
-
-    def outcome(self):
-        return self.args[1]
 
 
 def _scan_id(text):

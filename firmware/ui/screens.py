@@ -1,20 +1,82 @@
 # The screens: each is a list of at most 8 text lines of at most 16 columns, drawn on
-# the board's framebuf and handed unchanged to display.show() as the text mirror, so
-# what tests and people read is exactly what the pixels say.
+# the board's 128x64 framebuf (8x8 font) and handed unchanged to display.show() as the
+# text mirror, so what tests and people read is exactly what the pixels say.
 #
 # A prompt screen is a title line, a 6-line window on its body (up/down scroll it)
 # and a footer naming the buttons. Bodies are built from the parsed request the
 # device will act on (see signer/methods.py), never from the raw text.
-from ui import text as T
-from ui import summary
+#
+# The font draws printable ASCII only, and what a person is asked to approve must not
+# hide anything: every other character is shown as an escape (\n, \x07, \u202e,
+# \U0001f600). Bidi overrides, zero-width spaces and control characters therefore
+# appear as what they are instead of silently reordering or vanishing; a non-ASCII
+# letter shows as its code point rather than a blank box.
+# (Per-kind summaries and scrolling through whole events come in a later issue.)
 
-BODY = T.H - 2
+W = 16
+H = 8
+BODY = H - 2
+
+_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\\": "\\\\"}
+
+KINDS = {
+    0: "profile", 1: "note", 3: "contacts", 4: "nip04 DM", 5: "delete", 6: "repost",
+    7: "reaction", 13: "seal", 14: "chat msg", 16: "repost", 1059: "gift wrap",
+    1984: "report", 9734: "zap request", 10002: "relay list", 22242: "relay auth",
+    24242: "blossom auth", 27235: "http auth", 30023: "article", 30078: "app data",
+}
+
+FOOT_RULE = "A:yes R:no L:all"
+FOOT = "A:yes R:no"
+
+
+def esc(s, limit=400):
+    """s with every non-printable-ASCII character escaped; only the first `limit`
+    chars are looked at (the rest of a 16 KB note cannot be shown anyway), a cut is
+    marked "..."."""
+    cut = len(s) > limit
+    if cut:
+        s = s[:limit]
+    out = []
+    for c in s:
+        o = ord(c)
+        if 0x20 <= o < 0x7F and c != "\\":
+            out.append(c)
+        elif c in _NAMED:
+            out.append(_NAMED[c])
+        elif o < 0x100:
+            out.append("\\x%02x" % o)
+        elif o < 0x10000:
+            out.append("\\u%04x" % o)
+        else:
+            out.append("\\U%08x" % o)
+    if cut:
+        out.append("...")
+    return "".join(out)
+
+
+def wrap(s, width=W, max_lines=40):
+    """Hard-wrap escaped text (one char = one column)."""
+    lines = []
+    while s and len(lines) < max_lines:
+        lines.append(s[:width])
+        s = s[width:]
+    return lines
+
+
+def short_key(bech):
+    # npub1abcd..vwxyz: 16 columns, enough of both ends to compare with a client's view
+    return bech[:9] + ".." + bech[-5:] if len(bech) > W else bech
+
+
+def kind_name(k):
+    return KINDS.get(k, "event")
 
 
 def draw(display, lines):
     fb = display.fb
     fb.fill(0)
-    for i in range(min(len(lines), T.H)):
+    for i in range(min(len(lines), H)):
         fb.text(lines[i], 0, i * 8, 1)
     display.show(lines)
 
@@ -22,7 +84,7 @@ def draw(display, lines):
 def idle(npub, nclients, waiting):
     if not npub:
         return ["NOSTR SIGNER", "no key yet:", "provision it", "from the host", "", "waiting: %d" % waiting]
-    return ["NOSTR SIGNER", T.short_key(npub), "", "clients: %d" % nclients, "waiting: %d" % waiting]
+    return ["NOSTR SIGNER", short_key(npub), "", "clients: %d" % nclients, "waiting: %d" % waiting]
 
 
 def page(title, body, footer, scroll, waiting):
@@ -30,62 +92,45 @@ def page(title, body, footer, scroll, waiting):
     top = max(0, len(body) - BODY)
     scroll = max(0, min(scroll, top))
     marks = ("^" if scroll > 0 else "") + ("v" if scroll < top else "")
-    head = (title + (" +%d" % waiting if waiting else ""))[:T.W - 3]
+    head = (title + (" +%d" % waiting if waiting else ""))[:W - 3]
     if marks:
-        head += " " * (T.W - len(head) - len(marks)) + marks
+        head += " " * (W - len(head) - len(marks)) + marks
     win = body[scroll:scroll + BODY]
     return [head] + win + [""] * (BODY - len(win)) + [footer]
 
 
-def _who(name, client_npub):
+def who(name, client_npub):
     # a client's name is its own claim: shown escaped and marked, or its key if nameless
     if name:
-        return [T.esc(name, 40)[:T.W], "(unverified)"]
-    return ["client", T.short_key(client_npub)]
+        return [esc(name, 40)[:W], "(unverified)"]
+    return ["client", short_key(client_npub)]
 
 
-FOOT_RULE = "A:yes R:no L:all"
-FOOT = "A:yes R:no"
+def summary(method, op, peer_npub):
+    """One line (wrapped later) saying what the request would do."""
+    if method == "sign_event":
+        tpl = op["tpl"]
+        k = tpl["kind"]
+        s = "kind %d %s: %s" % (k, kind_name(k), esc(tpl["content"], 160))
+        if tpl["tags"]:
+            s += " [%d tags]" % len(tpl["tags"])
+        return s
+    who_ = short_key(peer_npub)
+    if method == "nip44_get_key":
+        return "nip44 key with %s: client can read all DMs with them" % who_
+    if method.endswith("encrypt"):
+        return "encrypt %s to %s: %s" % (method[:5], who_, esc(op["text"], 160))
+    return "decrypt %s from %s: %s" % (method[:5], who_, esc(op["text"], 160))
 
 
 def request(item, client_name, client_npub, peer_npub):
     """Title, body, footer for a keyed request waiting for approval."""
     m = item["method"]
-    body = _who(client_name, client_npub)
+    body = who(client_name, client_npub)
     if m == "nip44_get_key":
-        body += ["!! KEY EXPORT !!"] + T.wrap(summary.request(m, item["op"], peer_npub))
-        return "EXPORT KEY?", body, FOOT
-    body.append(m[:T.W])
-    body += T.wrap(summary.request(m, item["op"], peer_npub))
-    return "APPROVE?", body, FOOT_RULE
-
-
-def connect(meta, secret_state, rules, client_npub, relays=None):
-    """Title, body, footer for a connect (bunker) or nostrconnect pairing."""
-    body = _who(meta.get("name"), client_npub)
-    if meta.get("url"):
-        body += T.wrap(T.esc(meta["url"], 64), max_lines=2)
-    if secret_state == "ok":
-        body.append("secret ok")
-    elif secret_state == "none":
-        body.append("NO SECRET!")
-    elif secret_state == "bad":
-        body.append("WRONG SECRET!")
-    if rules:
-        body.append("asks to allow:")
-        for r in rules:
-            body.append(summary.rule(r))
+        body.append("!! KEY EXPORT !!")
+        title, foot = "EXPORT KEY?", FOOT
     else:
-        body.append("no auto-allow")
-    if relays:
-        body.append("relays:")
-        for r in relays:
-            body += T.wrap(T.esc(r, 64), max_lines=2)
-    return ("PAIR?" if relays else "CONNECT?"), body, FOOT
-
-
-def provision(npub, replacing):
-    body = ["new key:"] + T.wrap(npub)
-    if replacing:
-        body += ["REPLACES the", "current key and", "forgets clients"]
-    return "IMPORT KEY?", body, FOOT
+        body.append(m[:W])
+        title, foot = "APPROVE?", FOOT_RULE
+    return title, body + wrap(summary(m, item["op"], peer_npub)), foot
