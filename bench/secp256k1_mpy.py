@@ -11,7 +11,7 @@ import time
 
 MSG = bytes(range(32))
 SK = bytes.fromhex("b7e151628aed2a6abf7158809cf4f3c762e7160f38b4da56a784d9045190cfef")
-SK2 = bytes([7]) * 32
+SK2 = bytes([99]) * 32
 AUX = bytes(32)
 KEYS = [bytes([i + 1]) * 32 for i in range(24)]
 
@@ -42,19 +42,19 @@ def sign_cold():  # a different key every time: pays d*G as well
     return _cycle(lambda k: ec.schnorr_sign(MSG, k, AUX), KEYS)
 
 
-def _sigs(ec, n):
-    return [(ec.pubkey(k), ec.schnorr_sign(MSG, k, AUX)) for k in KEYS[:n]]
+def _sigs(ec, keys):
+    return [(ec.pubkey(k), ec.schnorr_sign(MSG, k, AUX)) for k in keys]
 
 
 def verify():  # a known client: lifted key + tables cached
     ec = _ec()
-    pub, sig = _sigs(ec, 1)[0]
+    pub, sig = _sigs(ec, KEYS[:1])[0]
     return lambda: ec.schnorr_verify(MSG, pub, sig)
 
 
 def verify_cold():  # more distinct keys than the cache holds: lift_x + tables every time
     ec = _ec()
-    sigs = _sigs(ec, ec.NEW_KEYS + 3)
+    sigs = _sigs(ec, KEYS[8:8 + ec.NEW_KEYS + 3])  # keys no other op uses
     return _cycle(lambda ps: ec.schnorr_verify(MSG, ps[0], ps[1]), sigs)
 
 
@@ -66,7 +66,7 @@ def ecdh():
 
 def ecdh_cold():
     ec = _ec()
-    pubs = [ec.pubkey(k) for k in KEYS[-(ec.NEW_KEYS + 3):]]  # not verify_cold's keys
+    pubs = [ec.pubkey(k) for k in KEYS[16:16 + ec.NEW_KEYS + 3]]  # keys no other op uses
     return _cycle(lambda p: ec.ecdh_x(SK, p), pubs)
 
 
