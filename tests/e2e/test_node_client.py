@@ -113,9 +113,18 @@ def test_nostrconnect_from_uri_through_serve(node_client):
             proc.stdin.close()
             first = json.loads(await asyncio.wait_for(proc.stdout.readline(), 30))
             assert first["op"] == "uri" and first["uri"].startswith("nostrconnect://")
-            await asyncio.sleep(0.5)       # let the client subscribe on its relay first
-            await courier.nostrconnect(first["uri"])
-            rest = [json.loads(ln) for ln in (await asyncio.wait_for(proc.stdout.read(), 60)).decode().splitlines()]
+            # The connect response is ephemeral: if it reaches the relay before the client's
+            # subscription does, it is gone. Pair again until the client has it (as a person would).
+            rest = []
+            for attempt in range(5):
+                await asyncio.sleep(0.3 + attempt)
+                await courier.nostrconnect(first["uri"])
+                try:
+                    rest.append(json.loads(await asyncio.wait_for(proc.stdout.readline(), 3)))
+                    break
+                except asyncio.TimeoutError:
+                    continue
+            rest += [json.loads(ln) for ln in (await asyncio.wait_for(proc.stdout.read(), 60)).decode().splitlines()]
             await proc.wait()
             got = {r["op"]: r for r in rest}
             assert got["fromURI"]["ok"] and got["fromURI"]["signer"] == device.pubkey, rest
