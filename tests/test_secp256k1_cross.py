@@ -69,6 +69,21 @@ def test_sign_pubkey_match_coincurve(fw):
         assert coincurve.PublicKeyXOnly(pub).verify(ours, msg)
 
 
+def test_sign_repeatedly_with_one_key(fw):
+    # the device's case: one key (cached keypair), many messages; and verify with that
+    # key once it is hot
+    rnd = random.Random(5)
+    sk = rnd.randbytes(32)
+    pub = coincurve.PrivateKey(sk).public_key_xonly.format()
+    for _ in range(60):
+        msg = rnd.randbytes(32)
+        aux = rnd.randbytes(32)
+        sig = fw.call(M, "schnorr_sign", msg, sk, aux)
+        assert sig == cc_sign(sk, msg, aux)
+        assert fw.call(M, "schnorr_verify", msg, pub, sig) is True
+        assert fw.call(M, "schnorr_verify", msg[::-1], pub, sig) is False
+
+
 def test_verify_coincurve_signatures_and_tampering(fw):
     rnd = random.Random(2)
     for sk, msg, aux in _cases(2):
@@ -94,6 +109,9 @@ def test_ecdh_x_matches_coincurve(fw):
         # x-only pub means the even-y point: lift it as 02||x
         shared = coincurve.PublicKey(b"\x02" + pub32).multiply(sk).format(compressed=True)[1:]
         assert fw.call(M, "ecdh_x", sk, pub32) == shared
+        if rnd.random() < 0.25:  # again: the key's tables get upgraded, then are cached
+            assert fw.call(M, "ecdh_x", sk, pub32) == shared
+            assert fw.call(M, "ecdh_x", sk, pub32) == shared
         # the x is the same for the odd-y point too, so it equals ECDH with the full key
         assert shared == other.public_key.multiply(sk).format()[1:]
 
