@@ -147,10 +147,15 @@ class Courier:
         self.device_relays = relays
         # The device's connect secret belongs in the URL (that's how a client pairs); it is
         # printed there only, never in a log line.
-        shown = (pk, relays, hello.get("secret"))
+        self.show_bunker()
+
+    def show_bunker(self):
+        h = self.hello
+        shown = (h["pubkey"], self.device_relays, h.get("secret"))
         if shown != self._printed:
             self._printed = shown
-            print_bunker(pk, relays, secret=hello.get("secret") or None, out=self.out, qr=self.qr)
+            print_bunker(h["pubkey"], self.device_relays, secret=h.get("secret") or None,
+                         out=self.out, qr=self.qr)
 
     # ---- relay -> device --------------------------------------------------------------
 
@@ -288,6 +293,31 @@ class Courier:
         if sent is not None:
             line += " (%d ms round trip)" % ((time.monotonic() - sent[1]) * 1000)
         self.say(line)
+        if msg.get("method") == "connect" and msg.get("outcome") == "ok":
+            # a bunker secret is single-use: the device rotates it, so print the new URL
+            self.tasks_add(self.refresh_secret())
+
+    async def request(self, msg, timeout):
+        """Send a request and wait for the device message with its rid (None on timeout)."""
+        rid = msg["rid"] = self.next_rid()
+        fut = asyncio.get_running_loop().create_future()
+        self.waiters[rid] = fut
+        try:
+            await _maybe(self.link.send(msg))
+            return await asyncio.wait_for(fut, timeout)
+        except (asyncio.TimeoutError, asyncio.CancelledError):
+            return None
+        except Exception as e:
+            log.info("request %s failed: %s", msg.get("t"), _short(e, 80))
+            return None
+        finally:
+            self.waiters.pop(rid, None)
+
+    async def refresh_secret(self):
+        st = await self.request({"t": "status"}, 10)
+        if st and st.get("t") == "status" and "secret" in st and self.hello is not None:
+            self.hello = dict(self.hello, secret=st["secret"])
+            self.show_bunker()
 
     async def nostrconnect(self, uri):
         """Hand a client's nostrconnect:// URI to the device (which asks the person, then answers)."""
@@ -296,18 +326,9 @@ class Courier:
 
     async def auth_signer(self, relay_url, challenge):
         """NIP-42 AUTH signed by the device (only when its hello lists the "auth" feature)."""
-        rid = self.next_rid()
-        fut = asyncio.get_running_loop().create_future()
-        self.waiters[rid] = fut
-        try:
-            await _maybe(self.link.send({"t": "auth", "rid": rid, "now": int(time.time()),
-                                         "relay": relay_url, "challenge": challenge}))
-            msg = await asyncio.wait_for(fut, 120)
-        except Exception:
-            return None
-        finally:
-            self.waiters.pop(rid, None)
-        return msg.get("event") if msg.get("t") == "auth" else None
+        msg = await self.request({"t": "auth", "now": int(time.time()), "relay": relay_url,
+                                  "challenge": challenge}, 120)   # may wait for a button press
+        return msg.get("event") if msg and msg.get("t") == "auth" else None
 
     def tasks_add(self, coro):
         t = asyncio.create_task(coro)

@@ -28,10 +28,12 @@ class FakeDevice:
         self.seen = []              # every event message received: (rid, event id)
         self.outbox = None          # asyncio.Queue of device -> host messages (set by FakeLink)
         self.features = []
+        self.secret = "pair-secret"
+        self.connects = 0
 
     def hello(self):
         return {"t": "hello", "proto": 1, "fw": "fake-0", "board": "test", "pubkey": self.pubkey,
-                "relays": self.relays, "features": self.features, "secret": "pair-secret",
+                "relays": self.relays, "features": self.features, "secret": self.secret,
                 "limits": {"max_frame": 512, "max_message": 65536, "queue": 4}}
 
     def take(self, msg):
@@ -52,6 +54,9 @@ class FakeDevice:
             self.emit({"t": "publish", "rid": msg["rid"], "event": resp, "relays": relays})
             self.emit({"t": "done", "rid": msg["rid"], "client": client, "method": "connect",
                        "kind": None, "outcome": "ok", "ms": 1})
+        elif msg.get("t") == "status":
+            self.emit({"t": "status", "rid": msg["rid"], "pubkey": self.pubkey, "relays": self.relays,
+                       "secret": self.secret, "clients": [], "queue": len(self.held)})
         elif msg.get("t") == "auth":
             ev = make_event(self.sk, 22242, "", [["relay", msg["relay"]], ["challenge", msg["challenge"]]])
             self.emit({"t": "auth", "rid": msg["rid"], "event": ev})
@@ -72,6 +77,8 @@ class FakeDevice:
             reply["result"] = "pong"
         elif method == "connect":
             reply["result"] = "ack"
+            self.connects += 1
+            self.secret = "pair-secret-%d" % self.connects    # single use: rotated
         elif method == "get_public_key":
             reply["result"] = self.pubkey
         elif method == "sign_event":

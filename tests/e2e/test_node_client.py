@@ -90,6 +90,9 @@ def test_bunker_signer_through_serve_and_fake_device(node_client):
             stop.set()
             assert await asyncio.wait_for(task, 15) == 0
             assert sum(" ok " in ln + " " for ln in lines) >= 5
+            # the used secret was rotated on the device: the bridge printed the new URL
+            await asyncio.sleep(0)
+            assert any("bunker URL: " in ln and "secret=pair-secret-1" in ln for ln in lines)
             assert "hello from node" not in "\n".join(lines)
     run(body(), timeout=90)
 
