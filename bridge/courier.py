@@ -3,7 +3,8 @@
 The bridge is an untrusted courier (shared/DESIGN.md): the Courier forwards whole
 kind-24133 events to the device, publishes whatever signed events the device hands back
 (each once), and prints one line per request from the device's `done` (never plaintext: the
-bridge never has any). Messages are those of docs/protocol.md. `serve` in run.py drives it.
+bridge never has any). Messages are those of docs/protocol.md. run.py's `serve` drives it:
+handshake, sessions of `forward` + `receive`, reconnects.
 """
 import asyncio
 import inspect
@@ -31,16 +32,16 @@ class LinkLost(Exception):
     pass
 
 
-async def _maybe(x):
+async def maybe(x):
     return await x if inspect.isawaitable(x) else x
 
 
-def _short(text, n=48):
+def short(text, n=48):
     s = "".join(c if c.isprintable() else "?" for c in str(text))
     return s if len(s) <= n else s[:n] + "..."
 
 
-def _check_hello(msg):
+def check_hello(msg):
     """A usable device `hello`, or a reason it isn't."""
     if not isinstance(msg, dict) or msg.get("t", "hello") != "hello":
         return "not a hello message"
@@ -88,30 +89,6 @@ class Courier:
         self.rid = self.rid % 0x3FFFFFFF + 1
         return self.rid
 
-    # ---- device handshake -------------------------------------------------------------
-
-    async def handshake(self, stop):
-        delay, last = 0.5, None
-        while not stop.is_set():
-            try:
-                reopen = getattr(self.link, "reopen", None)
-                if reopen is not None and self.hello is not None:
-                    await _maybe(reopen())
-                msg = await asyncio.wait_for(_maybe(self.link.hello()), self.handshake_timeout)
-                err = _check_hello(msg)
-                if err is None:
-                    return msg
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                err = "%s: %s" % (type(e).__name__, _short(e, 120))
-            if err != last:
-                self.say("waiting for the device (%s)" % err)
-                last = err
-            await _sleep_or(stop, delay)
-            delay = min(delay * 2, 5.0)
-        return None
-
     def adopt(self, hello):
         """Take a (new) hello: start or re-point the pool, print the bunker URL if it changed."""
         first = self.hello is None
@@ -128,7 +105,7 @@ class Courier:
             if u not in relays:
                 relays.append(u)
         self.say("device: fw %s, board %s, key %s..., %d relay(s)" % (
-            _short(hello.get("fw")), _short(hello.get("board")), pk[:12], len(relays)))
+            short(hello.get("fw")), short(hello.get("board")), pk[:12], len(relays)))
         if first:
             signer = self.auth_signer if "auth" in (hello.get("features") or []) else None
             self.pool = RelayPool(relays, self.on_relay_event, pubkey=pk, auth_signer=signer,
@@ -195,15 +172,15 @@ class Courier:
             while len(self.inflight) > INFLIGHT_MAX:
                 self.inflight.popitem(last=False)
             try:
-                await _maybe(self.link.send(msg))
+                await maybe(self.link.send(msg))
             except asyncio.CancelledError:
                 raise
             except (TooLarge, Busy) as e:
                 # the device refused this one request; the link itself is fine
                 self.inflight.pop(rid, None)
-                self.say("request %s not taken by the device: %s" % (str(ev.get("id"))[:8], _short(e, 80)))
+                self.say("request %s not taken by the device: %s" % (str(ev.get("id"))[:8], short(e, 80)))
             except Exception as e:
-                raise LinkLost("send: %s" % _short(e, 120)) from e
+                raise LinkLost("send: %s" % short(e, 120)) from e
 
     # ---- device -> relays -------------------------------------------------------------
 
@@ -214,7 +191,7 @@ class Courier:
             except asyncio.CancelledError:
                 raise
             except Exception as e:
-                raise LinkLost("recv: %s" % _short(e, 120)) from e
+                raise LinkLost("recv: %s" % short(e, 120)) from e
             if msg is None:
                 raise LinkLost("link closed")
             if isinstance(msg, dict):
@@ -234,10 +211,10 @@ class Courier:
             self.on_done(rid, msg)
         elif t == "error":
             self.inflight.pop(rid, None)
-            self.say("device refused request %s: %s" % (rid, _short(msg.get("error"))))
+            self.say("device refused request %s: %s" % (rid, short(msg.get("error"))))
         elif t == "hello":
             # The device restarted without the port going away: same as a reconnect.
-            err = _check_hello(msg)
+            err = check_hello(msg)
             if err:
                 self.say("device hello ignored: %s" % err)
                 return
@@ -245,7 +222,7 @@ class Courier:
             self.adopt(msg)
             self.requeue_unanswered()
         else:
-            log.debug("device message %r ignored", _short(t))
+            log.debug("device message %r ignored", short(t))
 
     def on_publish(self, rid, ev, relays):
         if rid is not None:
@@ -275,7 +252,7 @@ class Courier:
     async def publish(self, ev, extras):
         res = await self.pool.publish(ev, relays=extras, timeout=self.publish_timeout)
         ok = [u for u, (good, _) in res.items() if good]
-        bad = ["%s: %s" % (u, _short(m, 60)) for u, (good, m) in res.items() if not good]
+        bad = ["%s: %s" % (u, short(m, 60)) for u, (good, m) in res.items() if not good]
         line = "published %s to %d/%d relays" % (ev["id"][:8], len(ok), len(res))
         self.say(line + ("  (" + "; ".join(bad) + ")" if bad else ""))
 
@@ -283,11 +260,11 @@ class Courier:
         sent = self.inflight.pop(rid, None)
         client = msg.get("client")
         who = client[:8] if isinstance(client, str) and client else "-"
-        what = _short(msg.get("method") or "-", 24)
+        what = short(msg.get("method") or "-", 24)
         if msg.get("kind") is not None:
-            what += " kind=%s" % _short(msg.get("kind"), 8)
+            what += " kind=%s" % short(msg.get("kind"), 8)
         ms = msg.get("ms")
-        line = "%-8s %-28s %s" % (who, what, _short(msg.get("outcome"), 60))
+        line = "%-8s %-28s %s" % (who, what, short(msg.get("outcome"), 60))
         if isinstance(ms, (int, float)):
             line += " %d ms" % ms
         if sent is not None:
@@ -303,12 +280,12 @@ class Courier:
         fut = asyncio.get_running_loop().create_future()
         self.waiters[rid] = fut
         try:
-            await _maybe(self.link.send(msg))
+            await maybe(self.link.send(msg))
             return await asyncio.wait_for(fut, timeout)
         except (asyncio.TimeoutError, asyncio.CancelledError):
             return None
         except Exception as e:
-            log.info("request %s failed: %s", msg.get("t"), _short(e, 80))
+            log.info("request %s failed: %s", msg.get("t"), short(e, 80))
             return None
         finally:
             self.waiters.pop(rid, None)
@@ -321,7 +298,7 @@ class Courier:
 
     async def nostrconnect(self, uri):
         """Hand a client's nostrconnect:// URI to the device (which asks the person, then answers)."""
-        await _maybe(self.link.send({"t": "nostrconnect", "rid": self.next_rid(), "now": int(time.time()),
+        await maybe(self.link.send({"t": "nostrconnect", "rid": self.next_rid(), "now": int(time.time()),
                                      "uri": uri}))
 
     async def auth_signer(self, relay_url, challenge):
@@ -335,70 +312,8 @@ class Courier:
         self.tasks.add(t)
         t.add_done_callback(self.tasks.discard)
 
-    # ---- the whole thing --------------------------------------------------------------
-
-    async def session(self, stop):
-        """Forward and receive until the link is lost (LinkLost) or stop is set."""
-        parts = [asyncio.create_task(self.forward()), asyncio.create_task(self.receive()),
-                 asyncio.create_task(stop.wait())]
-        try:
-            done, _ = await asyncio.wait(parts, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for p in parts:
-                p.cancel()
-            await asyncio.gather(*parts, return_exceptions=True)
-        for p in done:
-            if not p.cancelled() and p.exception() is not None:
-                raise p.exception()
-
-    async def run(self, stop):
-        hello = await self.handshake(stop)
-        if hello is None:
-            return 0
-        if not hello.get("pubkey"):
-            self.say("the device has no key yet: provision it first")
-            return 2
-        self.adopt(hello)
-        await self.pool.start()
-        for uri in self.connect_uris:
-            try:
-                await self.nostrconnect(uri)
-            except Exception as e:
-                self.say("could not hand the nostrconnect URI to the device: %s" % _short(e, 120))
-        try:
-            while not stop.is_set():
-                try:
-                    await self.session(stop)
-                except LinkLost as e:
-                    self.say("device link lost (%s); reconnecting" % e)
-                    for fut in self.waiters.values():
-                        fut.cancel()
-                    self.waiters.clear()
-                    hello = await self.handshake(stop)
-                    if hello is None:
-                        break
-                    if not hello.get("pubkey"):
-                        self.say("the device has no key any more: stopping")
-                        return 2
-                    self.say("device back")
-                    self.adopt(hello)
-                    self.requeue_unanswered()
-            return 0
-        finally:
-            # Let responses the device already produced reach the relays before we go.
-            if self.tasks:
-                await asyncio.wait(list(self.tasks), timeout=self.publish_timeout + 1)
-            await self.pool.close()
-
     def status_text(self):
         return format_status(self.pool.status()) if self.pool else "not started"
-
-
-async def _sleep_or(stop, delay):
-    try:
-        await asyncio.wait_for(stop.wait(), delay)
-    except asyncio.TimeoutError:
-        pass
 
 
 def _json(msg):

@@ -1,6 +1,7 @@
 """`python -m bridge run`: the bridge between Nostr relays and the signer device.
 
-`serve(link, relays)` is the core (the Courier in courier.py does the work). What it needs
+`serve(link, relays)` is the core: the device handshake and the reconnect loop here, the
+message routing in courier.py (Courier). What it needs
 from the device link (bridge/link.py's AsyncDeviceLink provides exactly this):
   await link.hello()   -> the device's `hello` dict; sends `hello` with `now`, waits for the
                           answer; (re)opens the port if needed; raises while the device is absent
@@ -14,7 +15,94 @@ import logging
 import signal
 import sys
 
-from .courier import Courier
+from .courier import Courier, LinkLost, check_hello, maybe, short
+
+
+async def handshake(c, stop):
+    """The device's hello (retrying with backoff while it is absent), or None once stop is set."""
+    delay, last = 0.5, None
+    while not stop.is_set():
+        try:
+            reopen = getattr(c.link, "reopen", None)
+            if reopen is not None and c.hello is not None:
+                await maybe(reopen())
+            msg = await asyncio.wait_for(maybe(c.link.hello()), c.handshake_timeout)
+            err = check_hello(msg)
+            if err is None:
+                return msg
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            err = "%s: %s" % (type(e).__name__, short(e, 120))
+        if err != last:
+            c.say("waiting for the device (%s)" % err)
+            last = err
+        await _sleep_or(stop, delay)
+        delay = min(delay * 2, 5.0)
+    return None
+
+
+async def session(c, stop):
+    """Forward and receive until the link is lost (LinkLost) or stop is set."""
+    parts = [asyncio.create_task(c.forward()), asyncio.create_task(c.receive()),
+             asyncio.create_task(stop.wait())]
+    try:
+        done, _ = await asyncio.wait(parts, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for p in parts:
+            p.cancel()
+        await asyncio.gather(*parts, return_exceptions=True)
+    for p in done:
+        if not p.cancelled() and p.exception() is not None:
+            raise p.exception()
+
+
+async def run_courier(c, stop):
+    """Handshake, start the pool, then sessions until stop; re-handshake whenever the link is lost."""
+    hello = await handshake(c, stop)
+    if hello is None:
+        return 0
+    if not hello.get("pubkey"):
+        c.say("the device has no key yet: provision it first")
+        return 2
+    c.adopt(hello)
+    await c.pool.start()
+    for uri in c.connect_uris:
+        try:
+            await c.nostrconnect(uri)
+        except Exception as e:
+            c.say("could not hand the nostrconnect URI to the device: %s" % short(e, 120))
+    try:
+        while not stop.is_set():
+            try:
+                await session(c, stop)
+            except LinkLost as e:
+                c.say("device link lost (%s); reconnecting" % e)
+                for fut in c.waiters.values():
+                    fut.cancel()
+                c.waiters.clear()
+                hello = await handshake(c, stop)
+                if hello is None:
+                    break
+                if not hello.get("pubkey"):
+                    c.say("the device has no key any more: stopping")
+                    return 2
+                c.say("device back")
+                c.adopt(hello)
+                c.requeue_unanswered()
+        return 0
+    finally:
+        # Let responses the device already produced reach the relays before we go.
+        if c.tasks:
+            await asyncio.wait(list(c.tasks), timeout=c.publish_timeout + 1)
+        await c.pool.close()
+
+
+async def _sleep_or(stop, delay):
+    try:
+        await asyncio.wait_for(stop.wait(), delay)
+    except asyncio.TimeoutError:
+        pass
 
 
 async def serve(link, relays=(), *, stop=None, out=print, qr=True, publish_timeout=10.0,
@@ -30,7 +118,7 @@ async def serve(link, relays=(), *, stop=None, out=print, qr=True, publish_timeo
     c = courier or Courier(link, relays, out=out, qr=qr, publish_timeout=publish_timeout,
                            handshake_timeout=handshake_timeout, pool_options=pool_options,
                            connect_uris=connect_uris)
-    return await c.run(stop)
+    return await run_courier(c, stop)
 
 
 def add_parser(sub):
