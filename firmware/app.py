@@ -15,16 +15,17 @@
 # Memory: on the unix port code lives in the same 128 KB heap as the data, so the
 # rare paths (pairing, provisioning, status: signer/pairing.py, ui/pairing.py) are
 # imported when needed and dropped after (_lazy/_drop).
+import gc
 import sys
 import time
 from binascii import unhexlify
-from crypto import secp256k1, nip19
+from crypto import secp256k1, bech32
 from crypto.nip01 import json_string
 from keystore import store
 from signer import envelope, rpc, methods, perms, clients as cl
 from signer.envelope import Drop
 from signer.rpc import Refuse, NoId
-from signer.replay import Seen
+from signer import replay
 from ui import screens
 
 FW = "0.1.0"
@@ -39,6 +40,11 @@ DEFAULT_RELAYS = ("ws://127.0.0.1:7777",)
 # answered at once for an admitted client (no key use; nothing the host doesn't know)
 FREE = ("get_public_key", "get_relays", "switch_relays", "logout")
 _PAIRING = ("connect", "nostrconnect", "provision")
+
+
+def _npub(pub):
+    # what crypto.nip19.npub returns, without keeping NIP-19's TLV code resident
+    return bech32.encode("npub", pub)
 
 
 def _lazy(name):
@@ -66,8 +72,8 @@ class App:
         secp256k1.set_rng(board.rng)
         self.clients, self.conf = cl.load(self.root, self.cfg.get("relays", DEFAULT_RELAYS), board.rng)
         self._set_key(store.load_key(self.root))
-        self.seen_ev = Seen(128)
-        self.seen_req = Seen(128)
+        self.seen_ev = replay.Seen(128)
+        self.seen_req = replay.Seen(128)
         self.queue = []  # prompts; queue[0] is on screen
         self.scroll = 0
         self.t_base = 0  # device clock: host time last taken, and the ticks then
@@ -98,7 +104,7 @@ class App:
         envelope.forget()
         self.sk = sk
         self.pubhex = envelope.pub_hex(sk) if sk else None
-        self.npub = nip19.npub(unhexlify(self.pubhex)) if sk else None
+        self.npub = _npub(unhexlify(self.pubhex)) if sk else None
 
     # ---- the interface main.py calls -----------------------------------------------
 
@@ -147,12 +153,12 @@ class App:
             lines = screens.idle(self.npub, len(self.clients), 0)
         else:
             item = self.queue[0]
-            cnpub = nip19.npub(unhexlify(item["client"])) if item["client"] else ""
+            cnpub = _npub(unhexlify(item["client"])) if item["client"] else ""
             if item["type"] == "request":
                 peer = item["op"].get("peer")
                 title, body, foot = screens.request(
                     item, self.clients.get(item["client"], {}).get("name", ""), cnpub,
-                    nip19.npub(peer) if peer else "")
+                    _npub(peer) if peer else "")
             else:
                 title, body, foot = _lazy("ui.pairing").prompt(item, self.sk is not None, cnpub)
             item["smax"] = max(0, len(body) - screens.BODY)
@@ -215,23 +221,39 @@ class App:
             req = {"rid": rid, "client": client, "scheme": scheme, "t0": t0, "id": None,
                    "method": None, "kind": None}
             try:
-                req["id"], method, params = rpc.parse(text)
+                req["id"], method, params = rpc.parse(text, self.cfg.get("max_request", rpc.MAX_TEXT))
             except NoId:
                 raise Drop("invalid request")
             text = None
             # the same request id from the same client in a new event: a replay, or
             # a client resending; either way it has been or is being answered
-            if not self.seen_req.add(unhexlify(client)[:8] + req["id"].encode()):
+            if not self.seen_req.add(replay.key((client + req["id"]).encode())):
                 raise Drop("replayed")
         except Drop as e:
             return self._done(rid, "dropped: " + e.args[0], client, None, None, self._since(t0))
+        except MemoryError:
+            # too big to even read: it cannot be answered (no id yet)
+            text = ev = None
+            gc.collect()
+            return self._done(rid, "dropped: too large", client, None, None, self._since(t0))
         except Refuse as e:
             req["id"] = e.rid
             return self._refuse(req, e)
         if method in methods.KEYED or method in FREE or method in ("connect", "ping"):
             req["method"] = method
         try:
-            self._dispatch(req, method, params)
+            try:
+                self._dispatch(req, method, params)
+            except MemoryError:
+                # the heap could not hold this request's work: say so, don't hang the client
+                for i in range(len(self.queue)):
+                    if self.queue[i] is req:
+                        self.queue.pop(i)
+                        break
+                req.pop("op", None)
+                params = None
+                gc.collect()
+                raise Refuse("too large")
         except Refuse as e:
             self._refuse(req, e)
         self._tidy()

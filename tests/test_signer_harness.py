@@ -31,8 +31,11 @@ class Device:
             with open(os.path.join(self.storage, "key.json"), "w") as f:
                 json.dump({"v": 1, "sk": key.hex()}, f)
         cmd = mpy.mpy_cmd(DRIVER, heap) + [self.storage, json.dumps(config or {})]
+        env = mpy.mpy_env()
+        if EXTRA_PATH:  # ahead of firmware/, so e.g. a precompiled .mpy tree wins
+            env["MICROPYPATH"] = ":".join(EXTRA_PATH + (env["MICROPYPATH"],))
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=mpy.mpy_env(EXTRA_PATH), cwd=mpy.ROOT)
+                                     stderr=subprocess.PIPE, env=env, cwd=mpy.ROOT)
         self.out = []       # every device->host message, in order
         self.raw = []       # every line the driver printed (for "never leaks" checks)
         self.screens = []   # every screen shown

@@ -16,9 +16,6 @@ from signer.rpc import Refuse, event_json
 KEYED = ("sign_event", "nip04_encrypt", "nip04_decrypt", "nip44_encrypt", "nip44_decrypt",
          "nip44_get_key")
 
-# one param's largest size: a 16 KB note with its tags, as JSON text
-MAX_PARAM = 17 * 1024
-
 _HEX = "0123456789abcdef"
 
 
@@ -36,12 +33,6 @@ def _peer(params, n):
     if not secp256k1.pubkey_valid(pub):
         _invalid("pubkey is not on the curve")
     return pub
-
-
-def _size(params):
-    for p in params:
-        if len(p) > MAX_PARAM:
-            raise Refuse("too large")
 
 
 def _template(text, signer_hex, now):
@@ -70,7 +61,6 @@ def _template(text, signer_hex, now):
 
 def prepare(method, params, sk, signer_hex, now):
     """-> op dict for method (one of KEYED), or raise Refuse."""
-    _size(params)
     if method == "sign_event":
         if len(params) != 1:
             _invalid("expected 1 param")

@@ -7,7 +7,7 @@
 # reply/queue helpers, as its own methods would.
 from binascii import hexlify, unhexlify
 import json
-from crypto import secp256k1, nip19
+from crypto import secp256k1, bech32
 from keystore import store
 from signer import envelope, rpc, perms, clients as cl
 from signer.rpc import Refuse
@@ -64,6 +64,7 @@ def provision(a, msg):
     sk = None
     try:
         if type(key) is str and key.startswith("nsec1"):
+            from crypto import nip19  # only here: provisioning happens about once
             hrp, sk = nip19.decode(key)
         elif type(key) is str and len(key) == 64:
             sk = unhexlify(key)
@@ -74,7 +75,7 @@ def provision(a, msg):
         # the reason only, never the value
         return a._done(rid, "invalid key", None, "provision", None, a._since(t0))
     a._enqueue({"type": "provision", "rid": rid, "t0": t0, "sk": sk, "client": None,
-                "npub": nip19.npub(secp256k1.pubkey(sk)), "method": "provision", "kind": None}, 256)
+                "npub": bech32.encode("npub", secp256k1.pubkey(sk)), "method": "provision", "kind": None}, 256)
 
 
 def status(a, msg):

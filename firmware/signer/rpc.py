@@ -11,9 +11,10 @@
 import json
 from crypto.nip01 import json_string
 
-# The largest decrypted request we parse (chars). A 16 KB note inside sign_event is
-# about 17 KB once JSON-escaped twice; past this the heap would not hold the request,
-# its parse and the response together.
+# The largest decrypted request we parse (chars), unless the board says otherwise
+# (config "max_request"). A 16 KB note inside sign_event is about 17 KB once
+# JSON-escaped twice; past this the heap would not hold the request, its parse and the
+# response together.
 MAX_TEXT = 20 * 1024
 
 
@@ -53,9 +54,10 @@ def _scan_id(text):
     return None
 
 
-def parse(text):
-    """-> (id, method, params); raises NoId, or Refuse carrying the id as .rid."""
-    if len(text) > MAX_TEXT:
+def parse(text, limit=MAX_TEXT):
+    """-> (id, method, params); raises NoId, or Refuse carrying the id as .rid.
+    Bodies longer than limit (chars) are refused "too large" unparsed."""
+    if len(text) > limit:
         rid = _scan_id(text)
         if rid is None:
             raise NoId("too large")

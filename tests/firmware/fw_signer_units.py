@@ -1,0 +1,155 @@
+# Unit tests of the signer's small parts, on MicroPython: replay cache, perms, the
+# nostrconnect URI parser, JSON-RPC bodies, screen text escaping and layout, storage.
+import os
+import json
+from signer import replay, perms, uri, rpc
+from ui import screens
+from keystore import store
+
+CLIENT = "83f3b2ae6aa368e8275397b9c26cf550101d63ebaab900d19dd4a4429f5ad8f5"
+
+
+def raises(fn, *a):
+    try:
+        fn(*a)
+    except ValueError as e:
+        return str(e)
+    raise AssertionError("no ValueError")
+
+
+def test_replay_cache_refuses_a_key_it_holds():
+    s = replay.Seen(4)
+    k = replay.key(b"one")
+    assert s.add(k) and not s.add(k) and k in s
+
+
+def test_replay_cache_forgets_the_oldest_when_full():
+    s = replay.Seen(2)
+    a, b, c = replay.key(b"a"), replay.key(b"b"), replay.key(b"c")
+    s.add(a)
+    s.add(b)
+    s.add(c)
+    assert a not in s and b in s and c in s
+
+
+def test_replay_cache_does_not_match_across_slot_boundaries():
+    s = replay.Seen(3)
+    s.add(bytes(range(12)))
+    s.add(bytes(range(12, 24)))
+    assert bytes(range(6, 18)) not in s  # straddles two slots
+    assert bytes(12) not in replay.Seen(3)  # empty slots are not zero keys
+
+
+def test_perms_parse_keeps_known_methods_and_sign_kinds():
+    r = perms.parse("nip44_encrypt, sign_event:1,sign_event:x,connect,nip44_get_key,nip04_decrypt:9,sign_event:01")
+    assert r == ["nip44_encrypt", "sign_event:1"], r
+
+
+def test_perms_allow_by_method_and_kind():
+    r = ["sign_event:1", "nip04_encrypt"]
+    assert perms.allows(r, "sign_event", 1) and not perms.allows(r, "sign_event", 2)
+    assert perms.allows(r, "nip04_encrypt") and not perms.allows(r, "nip04_decrypt")
+    assert perms.allows(["sign_event"], "sign_event", 30023)
+
+
+def test_perms_never_make_a_rule_for_nip44_get_key():
+    assert perms.rule_for("nip44_get_key") is None
+    assert not perms.allows(["nip44_get_key"], "nip44_get_key")
+    assert perms.rule_for("sign_event", 7) == "sign_event:7"
+
+
+def test_uri_parses_the_nip46_example():
+    u = uri.parse("nostrconnect://" + CLIENT + "?relay=wss%3A%2F%2Frelay1.example.com&perms=nip44_encrypt"
+                  "%2Cnip44_decrypt%2Csign_event%3A13&name=My+Client&secret=0s8j2djs"
+                  "&relay=wss%3A%2F%2Frelay2.example2.com")
+    assert u["pubkey"] == CLIENT and u["secret"] == "0s8j2djs" and u["name"] == "My Client"
+    assert u["relays"] == ["wss://relay1.example.com", "wss://relay2.example2.com"]
+    assert u["perms"] == "nip44_encrypt,nip44_decrypt,sign_event:13"
+
+
+def test_uri_reads_the_drafts_metadata_json():
+    u = uri.parse("nostrconnect://" + CLIENT + "?relay=wss://r.x&secret=s&metadata=%7B%22name%22%3A%22Old%22%7D")
+    assert u["name"] == "Old"
+
+
+def test_uri_decodes_utf8_percent_escapes():
+    u = uri.parse("nostrconnect://" + CLIENT + "?relay=wss://r.x&secret=s&name=caf%C3%A9")
+    assert u["name"] == "caf\u00e9"
+
+
+def test_uri_requires_secret_relay_and_a_hex_pubkey():
+    assert raises(uri.parse, "nostrconnect://" + CLIENT + "?relay=wss://r.x") == "invalid uri: no secret"
+    assert raises(uri.parse, "nostrconnect://" + CLIENT + "?secret=s") == "invalid uri: no relay"
+    assert raises(uri.parse, "nostrconnect://xyz?relay=wss://r.x&secret=s") == "invalid uri: client pubkey"
+    assert raises(uri.parse, "nostrconnect://" + CLIENT + "?relay=http://r.x&secret=s") == "invalid uri: relay"
+    assert raises(uri.parse, "nostrconnect://" + CLIENT + "?relay=wss://r&secret=%zz") == "invalid uri: bad percent escape"
+
+
+def test_rpc_parse_returns_id_method_params():
+    assert rpc.parse('{"id":"a","method":"ping","params":[]}') == ("a", "ping", [])
+
+
+def test_rpc_parse_without_an_id_cannot_be_answered():
+    for text in ("nope", "[]", '{"method":"ping"}', '{"id":5,"method":"ping"}'):
+        try:
+            rpc.parse(text)
+            raise AssertionError(text)
+        except rpc.NoId:
+            pass
+
+
+def test_rpc_parse_too_large_still_finds_the_id():
+    text = '{"method":"nip44_encrypt","id" : "big-1","params":["' + "x" * 300 + '"]}'
+    try:
+        rpc.parse(text, 200)
+        raise AssertionError("parsed")
+    except rpc.Refuse as e:
+        assert e.args[0] == "too large" and e.rid == "big-1"
+
+
+def test_rpc_response_escapes_like_json_stringify():
+    r = rpc.response("i", "a\"b\u2028\U0001f600")
+    assert json.loads(r) == {"id": "i", "result": "a\"b\u2028\U0001f600"}
+    assert json.loads(rpc.response("i", error="rejected")) == {"id": "i", "error": "rejected"}
+
+
+def test_esc_shows_controls_bidi_and_non_ascii_as_escapes():
+    assert screens.esc("a\u202eb\u200bc\n\x07\u00e9\\") == "a\\u202eb\\u200bc\\n\\x07\\xe9\\\\"
+    assert screens.esc("\U0001f600") == "\\U0001f600"
+    assert screens.esc("x" * 20, 5) == "xxxxx..."
+
+
+def test_page_is_eight_lines_of_at_most_sixteen_columns():
+    body = ["line %d" % i for i in range(10)]
+    p = screens.page("APPROVE?", body, "A:yes R:no", 0, 3)
+    assert len(p) == 8 and all(len(x) <= 16 for x in p)
+    assert p[0].startswith("APPROVE? +3") and p[0].endswith("v") and p[1] == "line 0"
+    p = screens.page("APPROVE?", body, "f", 99, 0)
+    assert p[0].endswith("^") and p[6] == "line 9"
+
+
+def test_sign_summary_names_the_kind_and_shows_content():
+    op = {"tpl": {"kind": 1, "content": "hi\u202e", "tags": [["t", "x"]]}}
+    assert screens.summary("sign_event", op, "") == "kind 1 note: hi\\u202e [1 tags]"
+
+
+def test_store_writes_atomically_and_reads_back():
+    root = "/tmp/fw_signer_units_store"
+    store.write_json(root, "a.json", {"x": 1})
+    store.write_json(root, "a.json", {"x": 2})
+    assert store.read_json(root, "a.json") == {"x": 2}
+    assert "a.json.tmp" not in os.listdir(root)
+    assert store.read_json(root, "missing.json", 7) == 7
+
+
+def test_store_ignores_a_corrupt_file():
+    root = "/tmp/fw_signer_units_store"
+    store.write_atomic(root, "bad.json", b"{not json")
+    assert store.read_json(root, "bad.json", "dflt") == "dflt"
+
+
+def test_store_key_round_trip_and_rejects_wrong_length():
+    root = "/tmp/fw_signer_units_store"
+    store.save_key(root, bytes(range(32)))
+    assert store.load_key(root) == bytes(range(32))
+    assert raises(store.save_key, root, b"short").startswith("invalid key")
