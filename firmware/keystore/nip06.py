@@ -1,20 +1,23 @@
 # NIP-06: a Nostr key from a BIP-39 mnemonic, via BIP-32 path m/44'/1237'/<account>'/0/0.
 #
 # embit (its PyPI release, unchanged) does the wordlist, the checksum and BIP-32. The
-# seed (PBKDF2-HMAC-SHA512, 2048 rounds) is computed here rather than with
-# embit.bip39.mnemonic_to_seed so that a slow device can report progress: it is by far
-# the slowest step (4096 SHA-512 compressions in pure Python).
+# seed (PBKDF2-HMAC-SHA512, 2048 rounds) comes from lib/hashlib's pbkdf2_hmac rather
+# than embit.bip39.mnemonic_to_seed, so that a slow device can show progress: it is by
+# far the slowest step (4096 SHA-512 compressions), and it gets the same
+# normalisation rules as the mnemonic check below.
 #
 # Normalisation: BIP-39 wants NFKD on mnemonic and passphrase. MicroPython has no
 # Unicode tables, so a non-ASCII passphrase is refused rather than hashed
 # un-normalised, which could silently give a different key than other wallets. English
 # mnemonic words are ASCII; whitespace between words is collapsed to single spaces.
+# bip39 first: compiling embit's 2048-word list from source (unix port, no frozen
+# embit) needs large contiguous blocks, easiest to find before anything else is loaded
+from embit import bip39
+from embit import bip32
 import hashlib
-from embit import bip32, bip39
 
 HARDENED = 0x80000000
 PBKDF2_ROUNDS = 2048
-_PROGRESS_EVERY = 64  # rounds between progress calls (32 calls per seed)
 
 
 def mnemonic_valid(s):
@@ -48,40 +51,14 @@ def _ascii(passphrase):
     return b
 
 
-def _pads(key):
-    # HMAC-SHA512 with a fixed key: absorb the padded key once, then copy the states
-    if len(key) > 128:
-        key = hashlib.sha512(key).digest()
-    key = key + bytes(128 - len(key))
-    return (hashlib.sha512(bytes(b ^ 0x36 for b in key)),
-            hashlib.sha512(bytes(b ^ 0x5C for b in key)))
-
-
-def _hmac(pads, msg):
-    inner = pads[0].copy()
-    inner.update(msg)
-    outer = pads[1].copy()
-    outer.update(inner.digest())
-    return outer.digest()
-
-
 def mnemonic_to_seed(mnemonic, passphrase="", progress=None):
-    """64-byte BIP-39 seed. progress(done, total) is called as rounds complete."""
+    """64-byte BIP-39 seed. progress(done, total) is called as PBKDF2 rounds complete."""
     pw = _normalised(mnemonic).encode()
     salt = b"mnemonic" + _ascii(passphrase)
-    pads = _pads(pw)
-    if not hasattr(pads[0], "copy"):
-        # a sha512 without copy(): let the library do it, without progress
+    if progress is None:
         return hashlib.pbkdf2_hmac("sha512", pw, salt, PBKDF2_ROUNDS, 64)
-    # PBKDF2 with dkLen = hLen = 64: a single block, T = U1 ^ U2 ^ ... ^ U2048
-    u = _hmac(pads, salt + b"\x00\x00\x00\x01")
-    acc = int.from_bytes(u, "big")
-    for i in range(2, PBKDF2_ROUNDS + 1):
-        u = _hmac(pads, u)
-        acc ^= int.from_bytes(u, "big")
-        if progress is not None and i % _PROGRESS_EVERY == 0:
-            progress(i, PBKDF2_ROUNDS)
-    return acc.to_bytes(64, "big")
+    # lib/hashlib's pbkdf2_hmac takes a progress callback (CPython's does not)
+    return hashlib.pbkdf2_hmac("sha512", pw, salt, PBKDF2_ROUNDS, 64, progress)
 
 
 def seed_to_key(seed, account=0):
