@@ -29,11 +29,19 @@ def embit_dir():
     return os.path.dirname(os.path.dirname(embit.__file__))
 
 
-def mpy_env(extra_path=()):
-    # embit's parent is site-packages: it goes last so nothing there shadows firmware modules
-    path = [FIRMWARE, os.path.join(FIRMWARE, "lib"), *extra_path, os.path.join(ROOT, ".venv", "mpylib")]
+def mpy_env(extra_path=(), compiled=True):
+    """Environment for micropython: MICROPYPATH = extra test dirs, firmware, firmware/lib, embit.
+
+    Compiled (the default) runs the same .mpy files a board gets from mpy-cross (built and
+    kept up to date by bridge.sim), so heap figures match a device that loads .mpy, not
+    one that compiles source on its own heap.
+    """
+    if ROOT not in sys.path:
+        sys.path.insert(0, ROOT)
+    from bridge.sim import mpy_path
+
     env = dict(os.environ)
-    env["MICROPYPATH"] = ":".join(path)
+    env["MICROPYPATH"] = mpy_path(compiled=compiled, extra=tuple(extra_path))
     env["VECTORS"] = VECTORS
     return env
 
