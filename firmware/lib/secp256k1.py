@@ -13,6 +13,7 @@
 # Not constant time (plain Python ints, like crypto.secp256k1).
 import hashlib
 from crypto import secp256k1 as _ec
+from crypto.kdf import hmac_sha256 as _hmac_sha256
 
 _N = _ec.N
 _P = _ec.P
@@ -178,16 +179,6 @@ def ec_pubkey_combine(*args, context=None):
 
 
 # ---- ECDSA (RFC 6979 nonces, low-s, exactly as libsecp256k1 signs) ----------------------
-
-def _hmac_sha256(key, msg):
-    # key is always 32 bytes here (< block size), so no key hashing is needed
-    k = key + bytes(32)
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in k))
-    inner.update(msg)
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in k))
-    outer.update(inner.digest())
-    return outer.digest()
-
 
 def _rfc6979(msg32, key32, data, attempt):
     # libsecp256k1's nonce_function_rfc6979: key || (msg mod n) || [extra data 32],
