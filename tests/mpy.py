@@ -96,10 +96,12 @@ class Firmware:
     def __init__(self, heap=None):
         self.proc = subprocess.Popen(
             mpy_cmd(os.path.join(ROOT, "tests", "firmware", "rpc.py"), heap),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=mpy_env(), cwd=ROOT)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            env=mpy_env((os.path.join(ROOT, "tests", "firmware"),)), cwd=ROOT)
 
     def call(self, module, func, *args):
-        line = json.dumps({"m": module, "f": func, "a": _enc(list(args))}) + "\n"
+        # raw UTF-8, not \u escapes: MicroPython turns escaped surrogate pairs into CESU-8
+        line = json.dumps({"m": module, "f": func, "a": _enc(list(args))}, ensure_ascii=False) + "\n"
         self.proc.stdin.write(line.encode())
         self.proc.stdin.flush()
         out = self.proc.stdout.readline()

@@ -2,6 +2,7 @@
 # one JSON answer per line on stdout. Test-only; never part of the firmware image.
 import sys
 import json
+import gc
 
 
 def enc(v):
@@ -33,8 +34,9 @@ def main():
         line = sys.stdin.readline()
         if not line:
             return
-        req = json.loads(line)
         try:
+            req = json.loads(line)
+            del line
             name = req["m"]
             mod = modules.get(name)
             if mod is None:
@@ -45,8 +47,15 @@ def main():
             r = {"r": enc(getattr(mod, req["f"])(*dec(req["a"])))}
         except Exception as e:
             r = {"e": type(e).__name__, "msg": str(e)}
-        sys.stdout.write(json.dumps(r))
+        try:
+            out = json.dumps(r)
+        except MemoryError:
+            out = json.dumps({"e": "MemoryError", "msg": "answer too large for the heap"})
+        del r
+        sys.stdout.write(out)
         sys.stdout.write("\n")
+        del out
+        gc.collect()
 
 
 main()
