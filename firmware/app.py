@@ -13,9 +13,11 @@
 # flash at start and kept only in this object.
 #
 # Memory: on the unix port code lives in the same 128 KB heap as the data, so the
-# rare paths (pairing, provisioning, status: signer/pairing.py, ui/pairing.py) are
-# imported when needed and dropped after (_lazy/_drop).
+# rare paths (nostrconnect pairing, provisioning: signer/pairing.py) are imported when
+# needed and dropped after (_lazy/_drop). The bunker `connect` is common enough (and
+# comes while clients wait) to stay resident.
 import gc
+import json
 import sys
 import time
 from binascii import unhexlify
@@ -39,7 +41,7 @@ GUARD_MS = 400
 DEFAULT_RELAYS = ("ws://127.0.0.1:7777",)
 # answered at once for an admitted client (no key use; nothing the host doesn't know)
 FREE = ("get_public_key", "get_relays", "switch_relays", "logout")
-_PAIRING = ("connect", "nostrconnect", "provision")
+_PAIRING = ("nostrconnect", "provision")
 
 
 def _npub(pub):
@@ -72,8 +74,8 @@ class App:
         secp256k1.set_rng(board.rng)
         self.clients, self.conf = cl.load(self.root, self.cfg.get("relays", DEFAULT_RELAYS), board.rng)
         self._set_key(store.load_key(self.root))
-        self.seen_ev = replay.Seen(128)
-        self.seen_req = replay.Seen(128)
+        self.seen_ev = replay.Seen(64)
+        self.seen_req = replay.Seen(64)
         self.queue = []  # prompts; queue[0] is on screen
         self.scroll = 0
         self.t_base = 0  # device clock: host time last taken, and the ticks then
@@ -120,7 +122,11 @@ class App:
             self._feed_time(msg["now"])
         if t == "event":
             self._on_event(msg)
-        elif t in ("nostrconnect", "provision", "status"):
+        elif t == "status":
+            self.send({"t": "status", "rid": msg.get("rid"), "pubkey": self.pubhex,
+                       "relays": self.conf["relays"], "secret": self.conf["secret"],
+                       "clients": cl.summary(self.clients), "queue": len(self.queue)})
+        elif t in _PAIRING:
             getattr(_lazy("signer.pairing"), t)(self, msg)
             self._tidy()
         else:
@@ -159,8 +165,11 @@ class App:
                 title, body, foot = screens.request(
                     item, self.clients.get(item["client"], {}).get("name", ""), cnpub,
                     _npub(peer) if peer else "")
+            elif item["type"] == "provision":
+                title, body, foot = screens.provision(item["npub"], self.sk is not None)
             else:
-                title, body, foot = _lazy("ui.pairing").prompt(item, self.sk is not None, cnpub)
+                title, body, foot = screens.connect(item["meta"], item.get("secret_state"), item["rules"],
+                                                    cnpub, item.get("relays"))
             item["smax"] = max(0, len(body) - screens.BODY)
             lines = screens.page(title, body, foot, self.scroll, len(self.queue) - 1)
         screens.draw(self.board.display, lines)
@@ -172,7 +181,6 @@ class App:
                 return
         _drop("signer.pairing")
         _drop("signer.uri")
-        _drop("ui.pairing")
 
     # ---- replies -------------------------------------------------------------------
 
@@ -267,7 +275,7 @@ class App:
             # anyone who got through the envelope may learn the device is there
             return self._reply(req, "pong")
         if method == "connect":
-            return _lazy("signer.pairing").connect(self, req, params, c)
+            return self._connect(req, params, c)
         if req["method"] is None:
             raise Refuse("unknown method: " + method[:64], "unknown method")
         if c is None:
@@ -337,6 +345,8 @@ class App:
         try:
             if item["type"] == "request":
                 self._resolve_request(item, how, t1)
+            elif item["type"] == "connect":
+                self._resolve_connect(item, how, t1)
             else:
                 _lazy("signer.pairing").resolve(self, item, how, t1)
         finally:
@@ -360,3 +370,48 @@ class App:
         except Refuse as e:
             return self._refuse(req, e, t1)
         self._reply(req, result, started=t1)
+
+    # ---- bunker connect ------------------------------------------------------------
+
+    def _connect(self, req, params, c):
+        if c is not None:
+            # already admitted: a reconnect (page reload) changes nothing, needs nothing
+            return self._reply(req, "ack")
+        if len(params) > 4:
+            raise Refuse("invalid params: connect takes up to 4", "invalid params")
+        secret = params[1] if len(params) > 1 else ""
+        if not secret:
+            state = "none"
+        elif secret == self.conf["secret"]:
+            state = "ok"
+        else:
+            state = "bad"  # an old (used) secret, or a guess: still askable, loudly
+        meta = {}
+        if len(params) > 3 and params[3]:
+            try:
+                m = json.loads(params[3])
+                if type(m) is dict:
+                    meta = {k: m[k] for k in ("name", "url", "image") if type(m.get(k)) is str}
+            except ValueError:
+                pass
+        req.update({"type": "connect", "secret_state": state,
+                    "rules": perms.parse(params[2]) if len(params) > 2 else [], "meta": meta})
+        self._enqueue(req, 512)
+
+    def _admit(self, client, meta, rules, relays):
+        if not cl.admit(self.clients, client, meta, rules, relays, self.now()):
+            raise Refuse("too many clients", "busy")
+        cl.save(self.root, self.clients)
+
+    def _resolve_connect(self, req, how, t1):
+        if how in ("reject", "timeout"):
+            return self._refuse(req, self._refusal(how), t1)
+        try:
+            self._admit(req["client"], req["meta"], req["rules"], self.conf["relays"])
+        except Refuse as e:
+            return self._refuse(req, e, t1)
+        if req["secret_state"] == "ok":
+            # single use: the next connect needs the next secret
+            self.conf["secret"] = cl.new_secret(self.board.rng)
+            cl.save_conf(self.root, self.conf)
+        self._reply(req, "ack", started=t1)

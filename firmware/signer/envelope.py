@@ -8,7 +8,7 @@
 # tag, age and replay before the id hash, the id before the Schnorr verification,
 # and that before the ECDH of decryption.
 from binascii import hexlify, unhexlify
-from crypto import nip01, nip04, nip44, secp256k1
+from crypto import nip01, nip44, secp256k1
 
 KIND = 24133
 
@@ -36,6 +36,13 @@ def conversation_key(sk, pub_hex):
         ck = nip44.conversation_key(sk, unhexlify(pub_hex))
         _CK[pub_hex] = ck
     return ck
+
+
+def nip04_module():
+    # NIP-04 (and its AES) is imported the first time a client speaks it: most never do,
+    # and its code would otherwise sit in the heap for nothing
+    from crypto import nip04
+    return nip04
 
 
 def _p_tagged(tags, who):
@@ -76,8 +83,10 @@ def open_(sk, ev):
     """Decrypt the request body -> (text, scheme); NIP-04 when the content looks like it."""
     content = ev["content"]
     try:
-        if nip04.is_nip04(content):
-            return nip04.decrypt(sk, unhexlify(ev["pubkey"]), content), "nip04"
+        if "?iv=" in content:
+            nip04 = nip04_module()
+            if nip04.is_nip04(content):
+                return nip04.decrypt(sk, unhexlify(ev["pubkey"]), content), "nip04"
         return nip44.decrypt(content, conversation_key(sk, ev["pubkey"])), "nip44"
     except MemoryError:
         raise
@@ -88,7 +97,7 @@ def open_(sk, ev):
 def seal(sk, signer_hex, client_hex, text, scheme, now):
     """The signed kind-24133 response carrying text to client_hex, in the request's scheme."""
     if scheme == "nip04":
-        content = nip04.encrypt(sk, unhexlify(client_hex), text)
+        content = nip04_module().encrypt(sk, unhexlify(client_hex), text)
     else:
         content = nip44.encrypt(text, conversation_key(sk, client_hex))
     text = None

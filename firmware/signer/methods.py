@@ -9,8 +9,9 @@
 # never hold the client's plaintext.
 import json
 from binascii import hexlify, unhexlify
-from crypto import nip01, nip04, nip44, secp256k1
+from crypto import nip01, nip44, secp256k1
 from signer.rpc import Refuse, event_json
+from signer.envelope import nip04_module as _nip04
 
 # methods that use the key and so need approval unless a rule allows them
 KEYED = ("sign_event", "nip04_encrypt", "nip04_decrypt", "nip44_encrypt", "nip44_decrypt",
@@ -75,6 +76,7 @@ def prepare(method, params, sk, signer_hex, now):
         if not 1 <= len(text.encode()) <= 65535:
             _invalid("plaintext must be 1..65535 bytes")
     elif method == "nip04_decrypt":
+        nip04 = _nip04()
         if not nip04.is_nip04(text):
             _invalid("not a nip04 ciphertext")
         try:
@@ -101,7 +103,7 @@ def run(method, op, sk):
         tpl = None
         return event_json(ev)
     if method == "nip04_encrypt":
-        return nip04.encrypt(sk, op["peer"], op["text"])
+        return _nip04().encrypt(sk, op["peer"], op["text"])
     if method == "nip44_encrypt":
         return nip44.encrypt(op["text"], nip44.conversation_key(sk, op["peer"]))
     if method == "nip44_get_key":

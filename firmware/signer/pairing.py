@@ -1,43 +1,15 @@
-# Pairing and keys: bunker `connect` requests, nostrconnect:// pairing, provisioning a
-# key, and `status`. These are rare next to signing, so app.py imports this module
-# when one arrives and drops it again once no such prompt is waiting: its code does
-# not sit in the 128 KB heap while the device signs (see app.py, _lazy).
+# nostrconnect:// pairing and provisioning a key. These are rare next to signing, so
+# app.py imports this module when one arrives and drops it again once no such prompt
+# is waiting: its code does not sit in the 128 KB heap while the device signs (see
+# app.py, _lazy).
 #
 # `a` is the App: these functions use its state (clients, conf, queue) and its
 # reply/queue helpers, as its own methods would.
 from binascii import hexlify, unhexlify
-import json
 from crypto import secp256k1, bech32
 from keystore import store
 from signer import envelope, rpc, perms, clients as cl
 from signer.rpc import Refuse
-
-
-def connect(a, req, params, c):
-    """A `connect` request (bunker:// flow) from the client in req."""
-    if c is not None:
-        # already admitted: a reconnect (page reload) changes nothing, needs nothing
-        return a._reply(req, "ack")
-    if len(params) > 4:
-        raise Refuse("invalid params: connect takes up to 4", "invalid params")
-    secret = params[1] if len(params) > 1 else ""
-    if not secret:
-        state = "none"
-    elif secret == a.conf["secret"]:
-        state = "ok"
-    else:
-        state = "bad"  # an old (used) secret, or a guess: still askable, loudly
-    meta = {}
-    if len(params) > 3 and params[3]:
-        try:
-            m = json.loads(params[3])
-            if type(m) is dict:
-                meta = {k: m[k] for k in ("name", "url", "image") if type(m.get(k)) is str}
-        except ValueError:
-            pass
-    req.update({"type": "connect", "secret_state": state,
-                "rules": perms.parse(params[2]) if len(params) > 2 else [], "meta": meta})
-    a._enqueue(req, 512)
 
 
 def nostrconnect(a, msg):
@@ -64,8 +36,10 @@ def provision(a, msg):
     sk = None
     try:
         if type(key) is str and key.startswith("nsec1"):
-            from crypto import nip19  # only here: provisioning happens about once
-            hrp, sk = nip19.decode(key)
+            # bech32 (already loaded) rather than all of crypto.nip19 for one decode
+            hrp, sk = bech32.decode(key)
+            if hrp != "nsec" or len(sk) != 32:
+                sk = None
         elif type(key) is str and len(key) == 64:
             sk = unhexlify(key)
     except ValueError:
@@ -78,34 +52,11 @@ def provision(a, msg):
                 "npub": bech32.encode("npub", secp256k1.pubkey(sk)), "method": "provision", "kind": None}, 256)
 
 
-def status(a, msg):
-    a.send({"t": "status", "rid": msg.get("rid"), "pubkey": a.pubhex, "relays": a.conf["relays"],
-            "secret": a.conf["secret"], "clients": cl.summary(a.clients), "queue": len(a.queue)})
-
-
-def _admit(a, client, meta, rules, relays):
-    if not cl.admit(a.clients, client, meta, rules, relays, a.now()):
-        raise Refuse("too many clients", "busy")
-    cl.save(a.root, a.clients)
-
-
 def resolve(a, item, how, t1):
-    """The person answered (or the timeout did) a connect, nostrconnect or provision prompt."""
+    """The person answered (or the timeout did) a nostrconnect or provision prompt."""
     k = item["type"]
     rid = item["rid"]
     yes = how in ("approve", "always")
-    if k == "connect":
-        if not yes:
-            return a._refuse(item, a._refusal(how), t1)
-        try:
-            _admit(a, item["client"], item["meta"], item["rules"], a.conf["relays"])
-        except Refuse as e:
-            return a._refuse(item, e, t1)
-        if item["secret_state"] == "ok":
-            # single use: the next connect needs the next secret
-            a.conf["secret"] = cl.new_secret(a.board.rng)
-            cl.save_conf(a.root, a.conf)
-        return a._reply(item, "ack", started=t1)
     outcome = "ok" if yes else ("rejected" if how == "reject" else "timed out")
     if k == "provision":
         sk = item.pop("sk")
@@ -126,7 +77,7 @@ def resolve(a, item, how, t1):
     client = item["client"]
     if yes:
         try:
-            _admit(a, client, item["meta"], item["rules"], item["relays"])
+            a._admit(client, item["meta"], item["rules"], item["relays"])
         except Refuse as e:
             outcome = e.args[1]
             yes = False

@@ -134,3 +134,40 @@ def request(item, client_name, client_npub, peer_npub):
         body.append(m[:W])
         title, foot = "APPROVE?", FOOT_RULE
     return title, body + wrap(summary(m, item["op"], peer_npub)), foot
+
+
+def rule(r):
+    # how a requested permission reads on the screen
+    if r == "sign_event":
+        return "sign ANY kind!"
+    if r.startswith("sign_event:"):
+        k = int(r[11:])
+        return ("sign %d %s" % (k, kind_name(k)))[:W]
+    return r[:W]
+
+
+def connect(meta, secret_state, rules, client_npub, relays=None):
+    """Title, body, footer for a connect (bunker) or, with relays, a nostrconnect pairing."""
+    body = who(meta.get("name"), client_npub)
+    if meta.get("url"):
+        body += wrap(esc(meta["url"], 64), max_lines=2)
+    if secret_state:
+        body.append({"ok": "secret ok", "none": "NO SECRET!", "bad": "WRONG SECRET!"}[secret_state])
+    if rules:
+        body.append("asks to allow:")
+        for r in rules:
+            body.append(rule(r))
+    else:
+        body.append("no auto-allow")
+    if relays:
+        body.append("relays:")
+        for r in relays:
+            body += wrap(esc(r, 64), max_lines=2)
+    return ("PAIR?" if relays else "CONNECT?"), body, FOOT
+
+
+def provision(npub, replacing):
+    body = ["new key:"] + wrap(npub)
+    if replacing:
+        body += ["REPLACES the", "current key and", "forgets clients"]
+    return "IMPORT KEY?", body, FOOT

@@ -104,8 +104,10 @@ def main():
                 out({"mem": {"free": gc.mem_free(), "alloc": gc.mem_alloc()}})
             a.tick()
         except Exception as e:
-            sys.print_exception(e, sys.stderr)
-            out({"exc": type(e).__name__, "msg": str(e)})
+            import io
+            tb = io.StringIO()
+            sys.print_exception(e, tb)
+            out({"exc": type(e).__name__, "msg": str(e), "tb": tb.getvalue()})
         us = time.ticks_diff(time.ticks_us(), t0)
         cmd = None
         n += 1
