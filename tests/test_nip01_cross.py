@@ -4,9 +4,10 @@
   exactly nostr-tools' getEventHash, in one `node -e` process fed JSON lines;
 - CPython: json.dumps(..., ensure_ascii=False, separators=(",", ":")) (not for events
   with lone surrogates, which CPython cannot encode as UTF-8 but JS escapes).
-Events cross to MicroPython as ASCII JSON (json.dumps default), so astral characters
-arrive as surrogate pairs, as they do from ensure_ascii clients. Signatures from
-nip01.sign must verify under libsecp256k1 (coincurve).
+Events cross to MicroPython as JSON text parsed there by MicroPython's json (see
+tests/firmware/nip01_rpc.py), both pure ASCII (astral characters as surrogate pairs,
+as ensure_ascii clients send them) and raw UTF-8. Signatures from nip01.sign must
+verify under libsecp256k1 (coincurve).
 """
 import hashlib
 import json
@@ -125,10 +126,21 @@ def reference(events):
 def test_ids_match_node_json_stringify(fw, events, reference):
     bad = []
     for e, want in zip(events, reference):
-        got = fw.call("crypto.nip01", "event_id", e)
+        got = fw.call("nip01_rpc", "event_id_json", json.dumps(e))
         if got != want:
             bad.append((e, got, want))
     assert not bad, "%d mismatches; first: %r" % (len(bad), bad[0])
+
+
+def test_ids_from_raw_utf8_json_match_node(fw, events, reference):
+    checked = 0
+    for e, want in zip(events, reference):
+        if has_lone_surrogate(e):
+            continue  # not encodable as UTF-8
+        raw = json.dumps(e, ensure_ascii=False).encode()
+        assert fw.call("nip01_rpc", "event_id_utf8", raw) == want, e
+        checked += 1
+    assert checked >= 250
 
 
 def test_node_and_python_references_agree(events, reference):
@@ -148,7 +160,7 @@ def test_serialize_matches_python_bytes(fw, events):
             continue
         want = json.dumps([0, e["pubkey"], e["created_at"], e["kind"], e["tags"], e["content"]],
                           ensure_ascii=False, separators=(",", ":")).encode()
-        assert bytes.fromhex(fw.call("nip01_rpc", "serialize_hex", e)) == want, e
+        assert bytes.fromhex(fw.call("nip01_rpc", "serialize_json", json.dumps(e))) == want, e
         checked += 1
     assert checked >= 80
 
@@ -160,7 +172,7 @@ def test_sign_verifies_under_libsecp256k1(fw_roomy, events):
         sk = rng.randbytes(32)
         aux = rng.randbytes(32)
         template = {k: e[k] for k in ("created_at", "kind", "tags", "content")}
-        eid, sig, pub, ok = fw_roomy.call("nip01_rpc", "sign_id_sig", template, sk, aux)
+        eid, sig, pub, ok = fw_roomy.call("nip01_rpc", "sign_json", json.dumps(template), sk, aux)
         key = coincurve.PrivateKey(sk)
         assert pub == key.public_key_xonly.format().hex()
         assert coincurve.PublicKeyXOnly(bytes.fromhex(pub)).verify(bytes.fromhex(sig), bytes.fromhex(eid))
