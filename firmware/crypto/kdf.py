@@ -1,51 +1,59 @@
-# HMAC-SHA256 and HKDF (RFC 2104, RFC 5869) on the port's hashlib.sha256, and a
-# constant-time comparison. NIP-44 derives every message key through these.
-import hashlib
+# HMAC-SHA256 (RFC 2104), HKDF (RFC 5869) and a constant-time compare.
+# Pure functions over bytes; the only dependency is the port's sha256.
+from hashlib import sha256
 
-_IPAD = bytes(0x36 for _ in range(64))
-_OPAD = bytes(0x5C for _ in range(64))
-
-
-def _xor(key, pad):
-    return bytes(k ^ p for k, p in zip(key, pad))
+_BLOCK = 64
+# HMAC pads as one big integer: a single XOR per key instead of a 64-step byte loop
+_IPAD = int.from_bytes(b"\x36" * _BLOCK, "big")
+_OPAD = int.from_bytes(b"\x5c" * _BLOCK, "big")
 
 
-def hmac_sha256(key, msg, msg2=None):
-    """HMAC-SHA256(key, msg || msg2): msg2 saves joining two big buffers (NIP-44's nonce || ciphertext)."""
-    if len(key) > 64:
-        key = hashlib.sha256(key).digest()
-    key = key + bytes(64 - len(key))
-    inner = hashlib.sha256(_xor(key, _IPAD))
-    inner.update(msg)
-    if msg2 is not None:
-        inner.update(msg2)
-    outer = hashlib.sha256(_xor(key, _OPAD))
-    outer.update(inner.digest())
-    return outer.digest()
+def _pads(key):
+    if len(key) > _BLOCK:
+        key = sha256(key).digest()
+    k = int.from_bytes(bytes(key) + bytes(_BLOCK - len(key)), "big")
+    return (k ^ _IPAD).to_bytes(_BLOCK, "big"), (k ^ _OPAD).to_bytes(_BLOCK, "big")
+
+
+def hmac_sha256(key, msg, *more):
+    # `more` lets callers MAC a concatenation (NIP-44: nonce || ciphertext) without
+    # building it: a 100 KB ciphertext is never copied just to be hashed
+    ipad, opad = _pads(key)
+    h = sha256(ipad)
+    h.update(msg)
+    for m in more:
+        h.update(m)
+    o = sha256(opad)
+    o.update(h.digest())
+    return o.digest()
 
 
 def hkdf_extract(salt, ikm):
-    return hmac_sha256(salt, ikm)
+    # RFC 5869 2.2: PRK = HMAC(salt, IKM); an absent salt is HashLen zero bytes
+    return hmac_sha256(salt if salt else bytes(32), ikm)
 
 
-def hkdf_expand(prk, info, length):
-    if length > 255 * 32:
-        raise ValueError("invalid HKDF length")
-    out = b""
+def hkdf_expand(prk, info, n):
+    if n < 0 or n > 255 * 32:
+        raise ValueError("invalid hkdf length")
+    if len(prk) < 32:
+        raise ValueError("invalid hkdf prk")
+    out = bytearray()
     t = b""
     i = 1
-    while len(out) < length:
-        t = hmac_sha256(prk, t + info + bytes((i,)))
-        out += t
+    while len(out) < n:
+        t = hmac_sha256(prk, t, info, bytes((i,)))
+        out.extend(t)
         i += 1
-    return out[:length]
+    return bytes(out[:n])
 
 
 def ct_equal(a, b):
-    """Compare without an early exit, so timing doesn't reveal where a MAC differs."""
+    # Time depends only on the lengths (public: a MAC is always 32 bytes), never on
+    # where the first difference is, so a forger learns nothing from timing.
     if len(a) != len(b):
         return False
     d = 0
-    for x, y in zip(a, b):
-        d |= x ^ y
+    for i in range(len(a)):
+        d |= a[i] ^ b[i]
     return d == 0
