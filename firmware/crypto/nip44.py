@@ -1,9 +1,17 @@
 # NIP-44 v2 encryption, per the current spec/44.md, including the extended length prefix
 # (plaintexts of 65536 bytes and more carry 0x0000 + u32).
-# Memory: the padded plaintext, the ciphertext and the base64 text each exist once;
-# ChaCha20 works in place on the padded buffer.
+#
+# Memory, for an n-byte plaintext (a 128 KB heap is the budget):
+# - encrypt builds the raw payload (version | nonce | padded | mac) once and runs ChaCha20
+#   in place inside it; the MAC reads it through a memoryview. Peak: the caller's text +
+#   raw (~n) + base64 bytes (~1.33n) + the returned str (~1.33n, base64 bytes are freed
+#   as soon as the GC wants them).
+# - decrypt checks the base64 text in viper, decodes it chunk by chunk into one bytearray,
+#   MACs and decrypts that in place and builds the str straight from a slice of it.
+#   Peak: payload (~1.33n) + decoded (~n) + result str (~n).
 import binascii
 import os
+import micropython
 
 from crypto import kdf
 from crypto.chacha20 import chacha20_xor
@@ -11,6 +19,8 @@ from crypto.secp256k1 import ecdh_x
 
 _SALT = b"nip44-v2"
 MAX_PLAINTEXT = 0xFFFFFFFF
+_EXT = 65536  # extended_prefix_threshold
+_CHUNK = 1024  # base64 characters decoded per step (a multiple of 4)
 
 
 def conversation_key(sk, pub):
@@ -32,54 +42,67 @@ def padded_len(n):
     if n <= 32:
         return 32
     next_power = 1
-    while next_power < n:  # MicroPython ints have no bit_length()
+    while next_power < n:  # 1 << (floor(log2(n - 1)) + 1); MicroPython has no bit_length()
         next_power <<= 1
     chunk = 32 if next_power <= 256 else next_power // 8
     return chunk * ((n - 1) // chunk + 1)
 
 
-def _pad(data):
-    n = len(data)
-    if n < 1 or n > MAX_PLAINTEXT:
-        raise ValueError("invalid plaintext length")
-    prefix = n.to_bytes(2, "big") if n < 65536 else b"\x00\x00" + n.to_bytes(4, "big")
-    buf = bytearray(len(prefix) + padded_len(n))
-    buf[0:len(prefix)] = prefix
-    buf[len(prefix):len(prefix) + n] = data
-    return buf
-
-
-def _unpad(padded):
-    n = (padded[0] << 8) | padded[1]
-    start = 2
-    if n == 0:
-        if len(padded) < 6:
-            raise ValueError("invalid padding")
-        n = int.from_bytes(padded[2:6], "big")
-        start = 6
-        if n < 65536:
-            raise ValueError("invalid padding")
-    if n == 0 or start + n > len(padded) or len(padded) != start + padded_len(n):
-        raise ValueError("invalid padding")
-    return bytes(memoryview(padded)[start:start + n])
+def _prefix_len(n):
+    return 2 if n < _EXT else 6
 
 
 def encrypt(text, conv_key, nonce=None):
     """text (str or bytes) -> base64 payload string."""
     if nonce is None:
         nonce = os.urandom(32)
-    data = text.encode() if isinstance(text, str) else text
     ck, cn, hk = message_keys(conv_key, nonce)
-    ct = _pad(data)
-    chacha20_xor(ck, cn, ct, 0, ct)
-    mac = kdf.hmac_sha256(hk, nonce, ct)
-    raw = bytearray(1 + 32 + len(ct) + 32)
+    # memoryview of a str is its UTF-8 bytes: no encoded copy of the plaintext
+    try:
+        data = memoryview(text)
+    except TypeError:
+        raise ValueError("invalid plaintext: need str or bytes")
+    n = len(data)
+    if n < 1 or n > MAX_PLAINTEXT:
+        raise ValueError("invalid plaintext length")
+    pre = _prefix_len(n)
+    body = pre + padded_len(n)
+    raw = bytearray(33 + body + 32)
     raw[0] = 2
     raw[1:33] = nonce
-    raw[33:33 + len(ct)] = ct
-    raw[33 + len(ct):] = mac
-    del ct
-    return binascii.b2a_base64(raw, newline=False).decode()
+    if pre == 2:
+        raw[33] = n >> 8
+        raw[34] = n & 255
+    else:
+        raw[35:39] = n.to_bytes(4, "big")
+    raw[33 + pre:33 + pre + n] = data
+    del data
+    mv = memoryview(raw)
+    ct = mv[33:33 + body]
+    chacha20_xor(ck, cn, ct, 0, ct)
+    # MAC over nonce || ciphertext, which lie next to each other in raw
+    raw[33 + body:] = kdf.hmac_sha256(hk, mv[1:33 + body])
+    del mv, ct
+    b = binascii.b2a_base64(raw, newline=False)
+    del raw
+    return b.decode()
+
+
+@micropython.viper
+def _b64_ok(s: ptr8, n: int) -> bool:
+    # Strict RFC 4648 shape: the alphabet only, '=' only as the last one or two characters.
+    # binascii.a2b_base64 silently skips anything else, which would let junk ride along.
+    i = 0
+    while i < n:
+        c = s[i]
+        if not ((c >= 65 and c <= 90) or (c >= 97 and c <= 122) or (c >= 48 and c <= 57)
+                or c == 43 or c == 47):
+            if c != 61 or i < n - 2:
+                return False
+            if i == n - 2 and s[n - 1] != 61:
+                return False
+        i += 1
+    return True
 
 
 def _decode(payload):
@@ -90,12 +113,19 @@ def _decode(payload):
         raise ValueError("invalid payload: unknown version")
     if plen < 132:
         raise ValueError("invalid payload size")
-    try:
-        data = binascii.a2b_base64(payload)
-    except Exception:
+    blen = len(memoryview(payload))  # bytes, not characters: a non-ASCII char is >1 byte
+    if blen != plen or plen % 4 or not _b64_ok(payload, plen):
         raise ValueError("invalid payload: bad base64")
-    if len(data) < 99:
+    dlen = plen // 4 * 3 - (payload[-1] == "=") - (payload[-2] == "=")
+    if dlen < 99:
         raise ValueError("invalid payload: data too short")
+    data = bytearray(dlen)
+    # decode in slices so no second full-size bytes object exists next to `data`
+    o = 0
+    for i in range(0, plen, _CHUNK):
+        part = binascii.a2b_base64(payload[i:i + _CHUNK])
+        data[o:o + len(part)] = part
+        o += len(part)
     if data[0] != 2:
         raise ValueError("invalid payload: unknown version %d" % data[0])
     return data
@@ -104,14 +134,27 @@ def _decode(payload):
 def decrypt(payload, conv_key):
     """base64 payload -> plaintext str. Every failure is a ValueError starting "invalid"."""
     data = _decode(payload)
+    dlen = len(data)
     mv = memoryview(data)
-    nonce = bytes(mv[1:33])
-    ct = mv[33:len(data) - 32]
-    ck, cn, hk = message_keys(conv_key, nonce)
-    if not kdf.ct_equal(kdf.hmac_sha256(hk, nonce, ct), mv[len(data) - 32:]):
+    ck, cn, hk = message_keys(conv_key, mv[1:33])
+    if not kdf.ct_equal(kdf.hmac_sha256(hk, mv[1:dlen - 32]), mv[dlen - 32:]):
         raise ValueError("invalid MAC")
-    plain = _unpad(chacha20_xor(ck, cn, ct))
+    padded = mv[33:dlen - 32]
+    chacha20_xor(ck, cn, padded, 0, padded)
+    # unpad: u16 length, or 0x0000 then u32 for the extended form
+    size = len(padded)
+    n = (padded[0] << 8) | padded[1]
+    start = 2
+    if n == 0:
+        if size < 6:
+            raise ValueError("invalid padding")
+        n = int.from_bytes(bytes(padded[2:6]), "big")
+        start = 6
+        if n < _EXT:
+            raise ValueError("invalid padding")
+    if start + n > size or size != start + padded_len(n):
+        raise ValueError("invalid padding")
     try:
-        return plain.decode()
+        return str(padded[start:start + n], "utf-8")
     except UnicodeError:
         raise ValueError("invalid plaintext: not UTF-8")
