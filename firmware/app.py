@@ -191,7 +191,11 @@ class App:
         self.send(m)
 
     def _reply(self, req, result=None, error=None, outcome="ok", started=None):
-        """Encrypt, sign and publish the response to req, then log it with `done`."""
+        """Encrypt, sign and publish the response to req, then log it with `done`.
+        A big result (a signed 16 KB event) comes in req["result"] instead, so that no
+        caller's frame keeps it alive while it is encrypted."""
+        if result is None and error is None:
+            result = req.pop("result")
         body = rpc.response(req["id"], result, error)
         result = None
         ev = envelope.seal(self.sk, self.pubhex, req["client"], body, req["scheme"], self.now())
@@ -225,7 +229,9 @@ class App:
                            self.cfg.get("max_future_s", 60), self.seen_ev)
             text, scheme = envelope.open_(self.sk, ev)
             client = ev["pubkey"]
-            ev = None
+            # the ciphertext is spent: drop it from the caller's message too, so a big
+            # request's base64 is not held while we answer it
+            ev = msg["event"] = None
             req = {"rid": rid, "client": client, "scheme": scheme, "t0": t0, "id": None,
                    "method": None, "kind": None}
             try:
@@ -300,12 +306,13 @@ class App:
             cl.save(self.root, self.clients)
             return self.redraw()
         op = methods.prepare(method, params, self.sk, self.pubhex, self.now())
+        params[:] = []  # parsed into op: the raw text is garbage now
         req["op"] = op
         req["kind"] = op.get("kind")
         if method != "nip44_get_key" and perms.allows(c.get("rules"), method, req["kind"]):
-            result = methods.run(method, op, self.sk)
-            req["op"] = op = None
-            return self._reply(req, result)
+            op = None
+            req["result"] = methods.run(method, req.pop("op"), self.sk)
+            return self._reply(req)
         req["type"] = "request"
         self._enqueue(req, op["size"])
 
@@ -366,10 +373,10 @@ class App:
                 perms.add(c.setdefault("rules", []), rule)
                 cl.save(self.root, self.clients)
         try:
-            result = methods.run(req["method"], req.pop("op"), self.sk)
+            req["result"] = methods.run(req["method"], req.pop("op"), self.sk)
         except Refuse as e:
             return self._refuse(req, e, t1)
-        self._reply(req, result, started=t1)
+        self._reply(req, started=t1)
 
     # ---- bunker connect ------------------------------------------------------------
 

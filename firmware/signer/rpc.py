@@ -90,9 +90,10 @@ def parse(text, limit=MAX_TEXT):
 
 
 def response(rid, result=None, error=None):
+    # one join: a chain of + would copy a 16 KB result once per piece
     if error is not None:
-        return '{"id":' + json_string(rid) + ',"error":' + json_string(error) + '}'
-    return '{"id":' + json_string(rid) + ',"result":' + json_string(result) + '}'
+        return "".join(('{"id":', json_string(rid), ',"error":', json_string(error), "}"))
+    return "".join(('{"id":', json_string(rid), ',"result":', json_string(result), "}"))
 
 
 def event_json(ev):
