@@ -22,9 +22,8 @@ _K = (
     "113f9804bef90dae1b710b35131c471b28db77f523047d8432caab7b40c724933c9ebe0a15c9bebc"
     "431d67c49c100d4c4cc5d4becb3e42b6597f299cfc657e2a5fcb6fab3ad6faec6c44198c4a475817"
 )
-_IV = bytes.fromhex(
-    "6a09e667f3bcc908bb67ae8584caa73b3c6ef372fe94f82ba54ff53a5f1d36f1"
-    "510e527fade682d19b05688c2b3e6c1f1f83d9abfb41bd6b5be0cd19137e2179")
+_IV = ("6a09e667f3bcc908bb67ae8584caa73b3c6ef372fe94f82ba54ff53a5f1d36f1"
+       "510e527fade682d19b05688c2b3e6c1f1f83d9abfb41bd6b5be0cd19137e2179")
 
 
 def _words(hexstr):
@@ -37,6 +36,32 @@ def _words(hexstr):
 
 
 _KW = _words(_K)
+_IVW = _words(_IV)
+# one message schedule for every hash object: _compress never runs re-entrantly
+# (MicroPython code here is single-threaded), and it saves 640 bytes per object
+_W = bytearray(640)
+
+
+@micropython.viper
+def _to_bytes(st: ptr32, out: ptr8):
+    # 16 native state words (hi, lo, ...) -> 64 big-endian digest bytes
+    i = 0
+    while i < 16:
+        v = uint(st[i])
+        j = i * 4
+        out[j] = v >> 24
+        out[j + 1] = v >> 16
+        out[j + 2] = v >> 8
+        out[j + 3] = v
+        i += 1
+
+
+@micropython.viper
+def _xor_into(acc: ptr8, src: ptr8, n: int):
+    i = 0
+    while i < n:
+        acc[i] = acc[i] ^ src[i]
+        i += 1
 
 
 @micropython.viper
@@ -146,8 +171,7 @@ class sha512:
     name = "sha512"
 
     def __init__(self, data=None, _state=None):
-        self._st = bytearray(_state[0]) if _state else _words(_IV.hex())
-        self._w = bytearray(640)
+        self._st = bytearray(_state[0] if _state else _IVW)
         self._buf = bytearray(_state[1]) if _state else bytearray(128)
         self._n = _state[2] if _state else 0  # bytes hashed so far
         if data is not None:
@@ -169,9 +193,9 @@ class sha512:
             pos = take
             if fill + take < 128:
                 return
-            _compress(self._st, self._w, _KW, self._buf)
+            _compress(self._st, _W, _KW, self._buf)
         while len(mv) - pos >= 128:
-            _compress(self._st, self._w, _KW, mv[pos:pos + 128])
+            _compress(self._st, _W, _KW, mv[pos:pos + 128])
             pos += 128
         rest = len(mv) - pos
         if rest:
@@ -186,9 +210,7 @@ class sha512:
         pad[-8:] = (n * 8).to_bytes(8, "big")
         c.update(pad)
         out = bytearray(64)
-        st = c._st
-        for i in range(16):
-            out[4 * i:4 * i + 4] = bytes((st[4 * i + 3], st[4 * i + 2], st[4 * i + 1], st[4 * i]))
+        _to_bytes(c._st, out)
         return bytes(out)
 
     def hexdigest(self):

@@ -1,6 +1,9 @@
 # The port's hashlib (sha256, sha1, md5) plus what embit needs on MicroPython: sha512 and
 # pbkdf2_hmac. This file shadows the built-in module; to reach the built-in it empties
 # sys.path for one import (built-ins are found without a path) and puts everything back.
+#
+# crypto.kdf, nip01 and secp256k1 `import hashlib` for sha256 and land here too, so
+# crypto.sha512 (about 5 KB of heap) is loaded only when sha512 is first asked for.
 import sys
 
 _path = sys.path[:]
@@ -14,103 +17,135 @@ finally:
         sys.modules["hashlib"] = _self
 del _path, _self
 
-from crypto.sha512 import sha512, _compress, _KW  # noqa: E402
-
 sha256 = _builtin.sha256
 for _name in ("sha1", "md5"):
     if hasattr(_builtin, _name):
         globals()[_name] = getattr(_builtin, _name)
 
 
+def _sha512_mod():
+    import crypto.sha512 as m
+    return m
+
+
+def __getattr__(name):
+    # module __getattr__ (PEP 562): `hashlib.sha512` imports crypto.sha512 on first use
+    if name == "sha512":
+        return _sha512_mod().sha512
+    if name == "_lazy":
+        return True
+    raise AttributeError(name)
+
+
+try:
+    sys.modules[__name__]._lazy  # noqa: B018  does this port call module __getattr__?
+except (AttributeError, KeyError):
+    sha512 = _sha512_mod().sha512  # no: load it now
+
+
 def new(name, data=b""):
-    return {"sha256": sha256, "sha512": sha512}[name](data)
+    if name == "sha256":
+        return sha256(data)
+    if name == "sha512":
+        return _sha512_mod().sha512(data)
+    raise ValueError("unsupported hash type " + str(name))
 
 
 def pbkdf2_hmac(hash_name, password, salt, iterations, dklen=None, progress=None):
     """PBKDF2 (RFC 8018) with HMAC-SHA256 or HMAC-SHA512.
 
-    For SHA-512 each iteration is exactly two compressions from the precomputed HMAC
-    inner/outer states (BIP-39 seeds: 4096 compressions). `progress(done, total)` is
-    called now and then so a device can draw a progress bar.
+    For SHA-512 each iteration is exactly two compressions from the HMAC inner/outer
+    states computed once (a BIP-39 seed: 4096 compressions), with no allocation inside
+    the loop. `progress(done, total)` is called every 256 iterations and at the end, so
+    a device can draw a progress bar.
     """
     if isinstance(password, str):
         password = password.encode()
     if isinstance(salt, str):
         salt = salt.encode()
+    if iterations < 1:
+        raise ValueError("invalid iterations")
     if hash_name == "sha512":
-        return _pbkdf2_sha512(password, salt, iterations, dklen or 64, progress)
-    if hash_name == "sha256":
-        import hmac
-        return _pbkdf2_generic(lambda m: hmac.new(password, m, sha256).digest(), 32,
-                               salt, iterations, dklen or 32, progress)
-    raise ValueError("unsupported hash " + str(hash_name))
+        dk = _pbkdf2_sha512(password, salt, iterations, dklen or 64, progress)
+    elif hash_name == "sha256":
+        dk = _pbkdf2_sha256(password, salt, iterations, dklen or 32, progress)
+    else:
+        raise ValueError("unsupported hash type " + str(hash_name))
+    if progress:
+        progress(iterations, iterations)
+    return dk
 
 
-def _pbkdf2_generic(prf, hlen, salt, iterations, dklen, progress):
-    out = b""
+def _pads(key, block, h):
+    if len(key) > block:
+        key = h(key).digest()
+    k = int.from_bytes(bytes(key) + bytes(block - len(key)), "big")
+    i = int.from_bytes(b"\x36" * block, "big")
+    o = int.from_bytes(b"\x5c" * block, "big")
+    return (k ^ i).to_bytes(block, "big"), (k ^ o).to_bytes(block, "big")
+
+
+def _pbkdf2_sha256(password, salt, iterations, dklen, progress):
+    # the built-in sha256 has no copy(): each HMAC re-hashes its 64-byte pad (C code, cheap)
+    xor = _sha512_mod()._xor_into
+    ipad, opad = _pads(password, 64, sha256)
+    out = bytearray()
     block = 1
     while len(out) < dklen:
-        u = prf(salt + block.to_bytes(4, "big"))
+        h = sha256(ipad)
+        h.update(salt)
+        h.update(block.to_bytes(4, "big"))
+        o = sha256(opad)
+        o.update(h.digest())
+        u = o.digest()
         acc = bytearray(u)
         for i in range(1, iterations):
-            u = prf(u)
-            for j in range(hlen):
-                acc[j] ^= u[j]
+            h = sha256(ipad)
+            h.update(u)
+            o = sha256(opad)
+            o.update(h.digest())
+            u = o.digest()
+            xor(acc, u, 32)
             if progress and i & 255 == 0:
                 progress(i, iterations)
-        out += acc
+        out.extend(acc)
         block += 1
-    return out[:dklen]
-
-
-def _state(key, pad):
-    h = sha512(bytes(b ^ pad for b in key))
-    return h._st
-
-
-def _to_words(digest_state, blk):
-    # state words (native 32-bit, hi/lo) -> big-endian digest bytes into blk[0:64]
-    for i in range(16):
-        blk[4 * i:4 * i + 4] = bytes((digest_state[4 * i + 3], digest_state[4 * i + 2],
-                                      digest_state[4 * i + 1], digest_state[4 * i]))
+    return bytes(out[:dklen])
 
 
 def _pbkdf2_sha512(password, salt, iterations, dklen, progress):
-    if len(password) > 128:
-        password = sha512(password).digest()
-    key = password + bytes(128 - len(password))
-    istate = _state(key, 0x36)
-    ostate = _state(key, 0x5C)
-    # a one-block message of 64 bytes after a 128-byte key block: 192 bytes = 1536 bits
+    m = _sha512_mod()
+    sha512, compress, to_bytes, xor, K, W = m.sha512, m._compress, m._to_bytes, m._xor_into, m._KW, m._W
+    ipad, opad = _pads(password, 128, sha512)
+    istate = sha512(ipad)._st  # state after the key block: the HMAC precomputation
+    ostate = sha512(opad)._st
+    # every later message is one 64-byte U after the 128-byte pad: a single final block
+    # of U, 0x80, zeros and the bit length 1536, built once; only U changes
     blk = bytearray(128)
     blk[64] = 0x80
-    blk[126:128] = (1536).to_bytes(2, "big")
-    w = bytearray(640)
+    blk[126] = 1536 >> 8
     st = bytearray(64)
-    out = b""
+    out = bytearray()
     block = 1
     while len(out) < dklen:
-        first = sha512(bytes(b ^ 0x36 for b in key))
-        first.update(salt)
-        first.update(block.to_bytes(4, "big"))
-        o = sha512(bytes(b ^ 0x5C for b in key))
-        o.update(first.digest())
+        h = sha512(ipad)
+        h.update(salt)
+        h.update(block.to_bytes(4, "big"))
+        o = sha512(opad)
+        o.update(h.digest())
         u = o.digest()
         acc = bytearray(u)
         blk[0:64] = u
         for i in range(1, iterations):
             st[:] = istate
-            _compress(st, w, _KW, blk)
-            _to_words(st, blk)
+            compress(st, W, K, blk)
+            to_bytes(st, blk)  # inner digest becomes the outer message, in place
             st[:] = ostate
-            _compress(st, w, _KW, blk)
-            _to_words(st, blk)
-            for j in range(64):
-                acc[j] ^= blk[j]
+            compress(st, W, K, blk)
+            to_bytes(st, blk)  # U_i, also the next inner message
+            xor(acc, blk, 64)
             if progress and i & 255 == 0:
                 progress(i, iterations)
-        out += acc
+        out.extend(acc)
         block += 1
-    if progress:
-        progress(iterations, iterations)
     return bytes(out[:dklen])
