@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 import mpy  # noqa: E402
 
 EMBIT_UTIL = os.path.join(ROOT, ".venv", "mpylib", "embit", "util")
-OUR_OPS = ["sign", "sign_fresh_key", "verify", "verify_fresh_key", "pubkey", "ecdh", "nip44_1k", "nip01_id_16k"]
+OUR_OPS = ["sign", "sign_fresh_key", "verify", "verify_fresh_key", "pubkey", "ecdh", "nip44_1k", "nip01_id_16k", "nip06_key"]
 EMBIT_OPS = ["embit_sign", "embit_verify", "embit_pubkey", "embit_ecdh"]
 HEAP_LIMIT_K = 128
 

@@ -10,11 +10,38 @@
 # Unicode tables, so a non-ASCII passphrase is refused rather than hashed
 # un-normalised, which could silently give a different key than other wallets. English
 # mnemonic words are ASCII; whitespace between words is collapsed to single spaces.
-# bip39 first: compiling embit's 2048-word list from source (unix port, no frozen
-# embit) needs large contiguous blocks, easiest to find before anything else is loaded
-from embit import bip39
-from embit import bip32
+#
+# Memory: embit.bip39 (with the wordlist) and embit.bip32 are not both needed at once,
+# and together with secp256k1 they would not fit a 128 KB heap: each is imported when a
+# step needs it, and mnemonic_to_key drops bip39 and the wordlist before BIP-32.
+import sys
+import gc
 import hashlib
+
+_B39 = ("embit.bip39", "embit.wordlists.bip39", "keystore.wordlist")
+
+
+def _bip39():
+    # embit's own wordlist module is a list of 2048 str (58 KB of heap on the unix port);
+    # ours holds the same words in one blob. Installed under embit's module name before
+    # embit imports it, so embit runs unchanged.
+    if "embit.wordlists.bip39" not in sys.modules:
+        from keystore import wordlist
+        sys.modules["embit.wordlists.bip39"] = wordlist
+    from embit import bip39
+    return bip39
+
+
+def _drop_bip39():
+    # a module lives on as an attribute of its package too: unlink both
+    for name in _B39:
+        sys.modules.pop(name, None)
+        parent, _, child = name.rpartition(".")
+        try:
+            delattr(sys.modules[parent], child)
+        except (KeyError, AttributeError):
+            pass
+    gc.collect()
 
 HARDENED = 0x80000000
 PBKDF2_ROUNDS = 2048
@@ -22,7 +49,7 @@ PBKDF2_ROUNDS = 2048
 
 def mnemonic_valid(s):
     """True if s is a BIP-39 English mnemonic with a correct checksum."""
-    return type(s) is str and bip39.mnemonic_is_valid(s)
+    return type(s) is str and _bip39().mnemonic_is_valid(s)
 
 
 def new_mnemonic(entropy):
@@ -30,14 +57,14 @@ def new_mnemonic(entropy):
     the entropy (from the device RNG)."""
     if not isinstance(entropy, (bytes, bytearray)) or len(entropy) not in (16, 20, 24, 28, 32):
         raise ValueError("invalid entropy: need 16, 20, 24, 28 or 32 bytes")
-    return bip39.mnemonic_from_bytes(bytes(entropy))
+    return _bip39().mnemonic_from_bytes(bytes(entropy))
 
 
 def _normalised(mnemonic):
     if type(mnemonic) is not str:
         raise ValueError("invalid mnemonic")
     words = " ".join(mnemonic.split())
-    if not bip39.mnemonic_is_valid(words):
+    if not _bip39().mnemonic_is_valid(words):
         raise ValueError("invalid mnemonic: unknown word or bad checksum")
     return words
 
@@ -65,6 +92,7 @@ def seed_to_key(seed, account=0):
     """NIP-06 secret key (32 bytes) from a BIP-39 seed."""
     if type(account) is not int or not 0 <= account < HARDENED:
         raise ValueError("invalid account: need 0..2^31-1")
+    from embit import bip32
     root = bip32.HDKey.from_seed(seed)
     k = root.derive([44 + HARDENED, 1237 + HARDENED, account + HARDENED, 0, 0])
     return bytes(k.key.secret)
@@ -74,4 +102,6 @@ def mnemonic_to_key(mnemonic, passphrase="", account=0, progress=None):
     """32-byte Nostr secret key for a mnemonic (NIP-06)."""
     if type(account) is not int or not 0 <= account < HARDENED:
         raise ValueError("invalid account: need 0..2^31-1")
-    return seed_to_key(mnemonic_to_seed(mnemonic, passphrase, progress), account)
+    seed = mnemonic_to_seed(mnemonic, passphrase, progress)
+    _drop_bip39()
+    return seed_to_key(seed, account)

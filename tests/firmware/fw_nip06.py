@@ -1,13 +1,11 @@
-# heap: 384K
-# keystore.nip06 on MicroPython: NIP-06 vectors, all 24 BIP-39 English vectors
+# heap: 192K
+# keystore.nip06 on MicroPython at 128 KB: NIP-06 vectors, all 24 BIP-39 English vectors
 # (passphrase "TREZOR": entropy -> mnemonic, mnemonic -> seed, seed -> xprv via embit),
 # input checks and progress reporting. About 3 s in all (one seed ~0.1 s).
-#
-# Heap: embit compiled from source on the 64-bit unix port needs ~150 KB resident for
-# NIP-06 (its 2048-word list alone is ~60 KB of list + interned strings) and compiling
-# that list wants 16-35 KB contiguous blocks: 320K is the measured minimum, 384K leaves
-# room. On a board embit is frozen (words in flash, the list ~8 KB), so only this file
-# raises the limit; everything else runs at 128 KB.
+# embit runs unchanged; its wordlist module is replaced by keystore/wordlist.py (compact).
+# Heap: NIP-06 itself needs about 110 KB resident (secp256k1, embit's bip32 and our
+# wordlist), so it runs at 128 KB (`make bench` measures its smallest heap: nip06_key);
+# the parsed JSON vectors and this file's code on top need the larger heap here.
 import json
 import os
 from binascii import hexlify, unhexlify
@@ -98,3 +96,16 @@ def test_invalid_inputs():
         _raises(nip06.new_mnemonic, e)
     assert nip06.new_mnemonic(bytes(16)).split()[-1] == "about"
     assert len(nip06.new_mnemonic(b"\xff" * 32).split()) == 24
+
+
+def test_compact_wordlist_is_the_bip39_english_list():
+    from keystore.wordlist import WORDLIST
+    with open(os.getenv("VECTORS") + "/bip39-english-wordlist.txt") as f:
+        i = 0
+        for line in f:
+            w = line.strip()
+            assert WORDLIST[i] == w, (i, w)
+            assert WORDLIST.index(w) == i
+            i += 1
+    assert i == len(WORDLIST) == 2048
+    assert "zoo" in WORDLIST and "zzz" not in WORDLIST and "" not in WORDLIST
