@@ -1,49 +1,77 @@
-# hmac for MicroPython, as CPython's: hmac.new(key, msg, digestmod) with sha256 or sha512
-# (names or constructors), update/digest/hexdigest/copy, and compare_digest.
+# hmac for MicroPython, as CPython's: hmac.new(key, msg=None, digestmod=...) with "sha256"/
+# "sha512" (names) or hash constructors, update/digest/hexdigest/copy, compare_digest.
+# embit calls hmac.new(key, msg, digestmod="sha512") for BIP-32.
 import hashlib
 
 
 def _ctor(digestmod):
-    if isinstance(digestmod, str):
-        return {"sha256": hashlib.sha256, "sha512": hashlib.sha512}[digestmod.lower()]
     if digestmod is None:
         raise TypeError("hmac: digestmod is required")
+    if isinstance(digestmod, str):
+        name = digestmod.lower()
+        if name == "sha256":
+            return hashlib.sha256
+        if name == "sha512":
+            return hashlib.sha512
+        raise ValueError("unsupported hash type " + digestmod)
     return digestmod
 
 
 class HMAC:
-    def __init__(self, key, msg=None, digestmod=None, _copy=None):
-        if _copy:
-            self._ctor, self._bs, self._inner, self._outer = _copy
+    def __init__(self, key, msg=None, digestmod=None):
+        if key is None:  # copy(): fields are filled in by the caller
             return
-        self._ctor = _ctor(digestmod)
-        probe = self._ctor()
-        self._bs = getattr(probe, "block_size", 64)
-        if len(key) > self._bs:
-            key = self._ctor(key).digest()
-        key = bytes(key) + bytes(self._bs - len(key))
-        self._inner = self._ctor(bytes(b ^ 0x36 for b in key))
-        self._outer = self._ctor(bytes(b ^ 0x5C for b in key))
+        self._ctor = ctor = _ctor(digestmod)
+        probe = ctor()
+        bs = getattr(probe, "block_size", 64)
+        # the port's sha256 has neither copy() nor a second digest(): for such hashes the
+        # message is kept and hashed at digest() time; ours (sha512) stream and copy()
+        self._copyable = hasattr(probe, "copy")
+        self.digest_size = len(probe.digest())
+        self.block_size = bs
+        if len(key) > bs:
+            key = ctor(key).digest()
+        k = int.from_bytes(bytes(key) + bytes(bs - len(key)), "big")
+        self._ipad = (k ^ int.from_bytes(b"\x36" * bs, "big")).to_bytes(bs, "big")
+        self._opad = (k ^ int.from_bytes(b"\x5c" * bs, "big")).to_bytes(bs, "big")
+        if self._copyable:
+            self._inner = ctor(self._ipad)
+        else:
+            self._msg = bytearray()
         if msg is not None:
             self.update(msg)
 
+    @property
+    def name(self):
+        return "hmac-" + getattr(self._ctor(), "name", "sha256")
+
     def update(self, msg):
-        self._inner.update(msg)
+        if self._copyable:
+            self._inner.update(msg)
+        else:
+            self._msg.extend(msg)
 
     def copy(self):
-        if not hasattr(self._inner, "copy"):
-            raise NotImplementedError("the port's hash objects can't be copied")
-        return HMAC(None, _copy=(self._ctor, self._bs, self._inner.copy(), self._outer.copy()))
+        c = HMAC(None)
+        c._ctor, c._copyable = self._ctor, self._copyable
+        c.digest_size, c.block_size = self.digest_size, self.block_size
+        c._ipad, c._opad = self._ipad, self._opad
+        if self._copyable:
+            c._inner = self._inner.copy()
+        else:
+            c._msg = bytearray(self._msg)
+        return c
 
     def digest(self):
-        # the built-in sha256 can't be copied and finishes on digest(): work on the originals
-        # only where a copy is impossible, and then refuse further use
-        if hasattr(self._inner, "copy"):
-            o = self._outer.copy()
-            o.update(self._inner.copy().digest())
-            return o.digest()
-        o = self._outer
-        o.update(self._inner.digest())
+        # never finalises self: digest() may be called again and update() continue
+        if self._copyable:
+            inner = self._inner.copy().digest()
+        else:
+            h = self._ctor(self._ipad)
+            h.update(self._msg)
+            inner = h.digest()
+        o = self._ctor(self._opad)
+        o.update(inner)
         return o.digest()
 
     def hexdigest(self):
@@ -54,10 +82,19 @@ def new(key, msg=None, digestmod=None):
     return HMAC(key, msg, digestmod)
 
 
+def digest(key, msg, digest):
+    return HMAC(key, msg, digest).digest()
+
+
 def compare_digest(a, b):
+    # no early exit: time depends on the lengths only, not on where the inputs differ
+    if isinstance(a, str):
+        a = a.encode()
+    if isinstance(b, str):
+        b = b.encode()
     if len(a) != len(b):
         return False
     d = 0
-    for x, y in zip(a, b):
-        d |= x ^ y
+    for i in range(len(a)):
+        d |= a[i] ^ b[i]
     return d == 0
