@@ -53,13 +53,6 @@ def read(root, name):
         return None
 
 
-def remove(root, name):
-    try:
-        os.remove(_path(root, name))
-    except OSError:
-        pass
-
-
 def read_json(root, name, default=None):
     """A JSON file's value; default if missing or unreadable (a corrupt file must not
     brick the device: the caller starts from defaults, the person re-pairs)."""
@@ -92,7 +85,3 @@ def save_key(root, sk):
     if len(sk) != 32:
         raise ValueError("invalid key: need 32 bytes")
     write_json(root, KEY_FILE, {"v": 1, "sk": hexlify(sk).decode()})
-
-
-def has_key(root):
-    return load_key(root) is not None

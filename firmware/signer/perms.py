@@ -65,11 +65,3 @@ def add(rules, rule):
     if rule and rule not in rules and len(rules) < MAX_RULES:
         rules.append(rule)
 
-
-def describe(rule):
-    # how a rule reads on the 16-column screen
-    if rule == "sign_event":
-        return "sign ANY kind"
-    if rule.startswith("sign_event:"):
-        return "sign kind " + rule[11:]
-    return rule
