@@ -215,3 +215,8 @@ class sha512:
 
     def hexdigest(self):
         return self.digest().hex()
+
+
+def digest(data=b""):
+    """One-shot SHA-512(data) -> 64 bytes."""
+    return sha512(data).digest()
