@@ -6,6 +6,7 @@ import os
 
 from crypto import aes
 from crypto.secp256k1 import ecdh_x
+from crypto.nip44 import _b64_ok  # the same strict base64 check (viper)
 
 
 def is_nip04(content):
@@ -30,6 +31,11 @@ def decrypt(sk, pub, payload):
     if not isinstance(payload, str) or "?iv=" not in payload:
         raise ValueError("invalid NIP-04 payload: no ?iv=")
     ct_b64, iv_b64 = payload.split("?iv=", 1)
+    # strict base64: a2b_base64 skips junk characters, and with no MAC in NIP-04 nothing
+    # later would notice
+    for part in (ct_b64, iv_b64):
+        if len(part) % 4 or len(memoryview(part)) != len(part) or not _b64_ok(part, len(part)):
+            raise ValueError("invalid NIP-04 payload: bad base64")
     try:
         ct = binascii.a2b_base64(ct_b64)
         iv = binascii.a2b_base64(iv_b64)

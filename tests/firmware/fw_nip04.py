@@ -65,3 +65,33 @@ def test_our_aes_fallback_matches_cryptolib():
         ct = aes.soft_cbc_encrypt(k, iv, d)
         assert ct == cryptolib.aes(k, 2, iv).encrypt(d)
         assert aes.soft_cbc_decrypt(k, iv, ct) == d
+
+
+def test_strict_base64_and_pkcs7():
+    a, b = bytes([1]) * 32, bytes([2]) * 32
+    from crypto.secp256k1 import pubkey
+    p = nip04.encrypt(a, pubkey(b), "strict", bytes(range(16)))
+    ct, iv = p.split("?iv=")
+    assert nip04.decrypt(b, pubkey(a), p) == "strict"
+    for bad in (ct[:5] + "\n" + ct[5:] + "?iv=" + iv, ct + "?iv=" + iv[:3] + "!" + iv[4:],
+                ct + "?iv=" + iv + "=", "?iv=" + iv, ct + "?iv=", "", "no separator"):
+        try:
+            nip04.decrypt(b, pubkey(a), bad)
+        except ValueError as e:
+            assert str(e).startswith("invalid"), e
+            continue
+        assert False, bad
+    # a well-formed block whose PKCS#7 tail is wrong: 0x00, 0x11, and 0x02 0x03
+    import binascii
+    key = ecdh_x(a, pubkey(b))
+    for tail in (b"\x00", b"\x11", b"\x02\x03"):
+        data = b"x" * (16 - len(tail)) + tail
+        c = aes.cbc_encrypt(key, bytes(16), data)
+        q = binascii.b2a_base64(c, newline=False).decode() + "?iv=" + \
+            binascii.b2a_base64(bytes(16), newline=False).decode()
+        try:
+            nip04.decrypt(b, pubkey(a), q)
+        except ValueError as e:
+            assert "padding" in str(e)
+            continue
+        assert False, tail
