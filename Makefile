@@ -5,7 +5,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MPYLIB := $(VENV)/mpylib
 
-.PHONY: install test bench run mpy clean
+.PHONY: install test bench run clean
+
+# make run DEVICE=/dev/ttyACM0 RELAYS="wss://relay.nsec.app wss://nos.lol" for hardware;
+# with no DEVICE: local relay + simulated device + bridge (python -m bridge demo).
+DEVICE ?=
+RELAYS ?=
+# The simulated device's heap. The firmware's resident code on the 64-bit unix port is
+# about 100 KB (see the issue notes), so the demo runs at 192K until it fits 128K.
+SIM_HEAP ?= 192K
 
 install: $(STAMP)
 
@@ -19,6 +27,13 @@ $(STAMP): requirements.txt
 
 test: install
 	$(BIN)/python -m pytest
+
+run: install
+ifeq ($(DEVICE),)
+	$(BIN)/python -m bridge demo --heap $(SIM_HEAP) $(foreach r,$(RELAYS),--relay $(r))
+else
+	$(BIN)/python -m bridge run --device $(DEVICE) $(foreach r,$(RELAYS),--relay $(r))
+endif
 
 bench: install
 	$(BIN)/python bench/run.py

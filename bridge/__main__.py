@@ -7,7 +7,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["sim", "press", "provision", "localrelay", "run"]
+COMMANDS = ["sim", "press", "provision", "localrelay", "run", "demo"]
 
 
 def main(argv=None):
