@@ -36,7 +36,8 @@ def _blocks(st: ptr32, data: ptr8, out: ptr8, n: int):
         x14 = uint(st[14])
         x15 = uint(st[15])
         r = 0
-        while r < 10:
+        while r < 10:  # 20 rounds as 10 double rounds
+            # column rounds: (0,4,8,12) (1,5,9,13) (2,6,10,14) (3,7,11,15)
             x0 = (x0 + x4) & m
             x12 ^= x0
             x12 = ((x12 << 16) | (x12 >> 16)) & m
@@ -85,6 +86,7 @@ def _blocks(st: ptr32, data: ptr8, out: ptr8, n: int):
             x11 = (x11 + x15) & m
             x7 ^= x11
             x7 = ((x7 << 7) | (x7 >> 25)) & m
+            # diagonal rounds: (0,5,10,15) (1,6,11,12) (2,7,8,13) (3,4,9,14)
             x0 = (x0 + x5) & m
             x15 ^= x0
             x15 = ((x15 << 16) | (x15 >> 16)) & m
