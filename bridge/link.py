@@ -551,11 +551,12 @@ class AsyncDeviceLink:
             self.link.close()
 
 
-def open_link(device, state=None, **kw):
-    """A DeviceLink to `device`: "sim" (the simulator for `state`, started if needed) or a port path."""
+def open_link(device, state=None, sim_args=(), **kw):
+    """A DeviceLink to `device`: "sim" (the simulator for `state`, started detached if none
+    runs; `sim_args` for `python -m bridge sim`) or a serial port path."""
     if device == "sim":
         from . import sim
         if not state:
             raise ValueError("--device sim needs --state DIR")
-        return DeviceLink(lambda: sim.ensure(state), **kw)
+        return DeviceLink(lambda: sim.ensure(state, sim_args), **kw)
     return DeviceLink(device, **kw)

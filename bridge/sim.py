@@ -14,6 +14,7 @@ read-write so that a press never blocks. When the firmware exits or is killed th
 launcher removes DIR/tty and DIR/sim.pid and exits with it; if the launcher is killed
 the firmware dies too (PR_SET_PDEATHSIG), so no orphan holds the pty.
 """
+import argparse
 import ctypes
 import errno
 import fcntl
@@ -305,21 +306,27 @@ def press(state, button):
         os.close(fd)
 
 
-def run_foreground(state, args=(), out=print, compiled=True):
+def run_foreground(state, args=(), out=print, compiled=True, entry="main", extra_src=()):
     """`python -m bridge sim`: start, print the tty, run until the firmware exits or a signal."""
-    sim = Sim(state, args, compiled=compiled)
-    out(sim.tty, flush=True)
+    sim = Sim(state, args, compiled=compiled, entry=entry, extra_src=extra_src)
+    got = []
 
     def stop(signum, frame):
-        sim.stop()
-        sys.exit(128 + signum)
+        # Only signal the firmware here: the main thread is inside Popen.wait, which
+        # holds a lock another wait in this handler would deadlock on. It returns once
+        # the firmware has exited; a second signal kills it outright.
+        got.append(signum)
+        try:
+            os.kill(sim.pid, signal.SIGKILL if len(got) > 1 else signal.SIGTERM)
+        except ProcessLookupError:
+            pass
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGHUP, stop)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, stop)
+    out(sim.tty, flush=True)
     rc = sim.wait()
     sim.cleanup()
-    return rc
+    return 128 + got[0] if got else rc
 
 
 def add_parser(sub):
@@ -328,9 +335,14 @@ def add_parser(sub):
     p.add_argument("--prompt-timeout", type=int, help="seconds an approval prompt waits (default 60)")
     p.add_argument("--max-age", type=int, help="oldest request accepted, seconds (default 300)")
     p.add_argument("--max-future", type=int, help="furthest-future request accepted, seconds (default 60)")
+    p.add_argument("--relay", action="append", default=[],
+                   help="relay URL for the device's default list (repeatable)")
     p.add_argument("--source", action="store_true",
                    help="run firmware/*.py from source instead of compiled .mpy (debugging; "
                         "the heap ends up fragmented)")
+    # for tests: another entry module / extra source dirs first on the path
+    p.add_argument("--entry", default="main", help=argparse.SUPPRESS)
+    p.add_argument("--extra-src", action="append", default=[], help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 
@@ -340,8 +352,11 @@ def run(args):
                     ("--max-future", args.max_future)):
         if v is not None:
             fw += [flag, str(v)]
+    for r in args.relay:
+        fw += ["--relay", r]
     try:
-        return run_foreground(args.state, fw, compiled=not args.source)
+        return run_foreground(args.state, fw, compiled=not args.source, entry=args.entry,
+                              extra_src=args.extra_src)
     except RuntimeError as e:
         print("sim: %s" % e, file=sys.stderr)
         return 1

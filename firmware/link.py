@@ -95,7 +95,7 @@ class Link:
     that large, the BEGIN is refused like an oversize one (NAK 3).
     """
 
-    def __init__(self, write, on_message=None, max_message=65536, static=4096):
+    def __init__(self, write, on_message=None, max_message=65536, static=2048):
         self.write = write
         self.on_message = on_message
         self.max_message = max_message

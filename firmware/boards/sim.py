@@ -8,8 +8,8 @@
 # - storage: the directory STATE/flash; entropy: os.urandom.
 #
 # Configuration: argv (--state DIR --prompt-timeout S --max-age S --max-future S
-# --max-message N --link-nonblock) with env fallbacks SIGNER_STATE,
-# SIGNER_PROMPT_TIMEOUT, SIGNER_MAX_AGE, SIGNER_MAX_FUTURE.
+# --max-message N --relay URL (repeatable) --link-nonblock) with env fallbacks
+# SIGNER_STATE, SIGNER_PROMPT_TIMEOUT, SIGNER_MAX_AGE, SIGNER_MAX_FUTURE.
 import sys
 import os
 import errno
@@ -58,6 +58,7 @@ def parse_config(argv, env=os.getenv):
         "max_future_s": int(env("SIGNER_MAX_FUTURE") or 60),
         "max_message": 65536,
         "link_nonblock": False,
+        "relays": [],
     }
     keys = {"--state": ("state", str), "--prompt-timeout": ("prompt_timeout_s", int),
             "--max-age": ("max_age_s", int), "--max-future": ("max_future_s", int),
@@ -67,6 +68,9 @@ def parse_config(argv, env=os.getenv):
         a = argv[i]
         if a == "--link-nonblock":
             cfg["link_nonblock"] = True
+        elif a == "--relay" and i + 1 < len(argv):
+            cfg["relays"].append(argv[i + 1])
+            i += 1
         elif a in keys and i + 1 < len(argv):
             name, conv = keys[a]
             cfg[name] = conv(argv[i + 1])
@@ -299,8 +303,11 @@ class Board:
             "prompt_timeout_s": cfg["prompt_timeout_s"],
             "max_age_s": cfg["max_age_s"],
             "max_future_s": cfg["max_future_s"],
+            "max_message": cfg["max_message"],
             "state": state,
         }
+        if cfg["relays"]:  # otherwise the app's default
+            self.config["relays"] = cfg["relays"]
         self.max_message = cfg["max_message"]
         self.link = StdioLink(cfg["link_nonblock"])
         self.display = Display(state)
