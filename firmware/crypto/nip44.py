@@ -4,8 +4,8 @@
 # Memory, for an n-byte plaintext (a 128 KB heap is the budget):
 # - encrypt builds the raw payload (version | nonce | padded | mac) once and runs ChaCha20
 #   in place inside it; the MAC reads it through a memoryview. Peak: the caller's text +
-#   raw (~n) + base64 bytes (~1.33n) + the returned str (~1.33n, base64 bytes are freed
-#   as soon as the GC wants them).
+#   raw (~n) + base64 (~1.33n); bytes.decode() on MicroPython shares the bytes' buffer,
+#   so the returned str costs no second copy.
 # - decrypt checks the base64 text in viper, decodes it chunk by chunk into one bytearray,
 #   MACs and decrypts that in place and builds the str straight from a slice of it.
 #   Peak: payload (~1.33n) + decoded (~n) + result str (~n).

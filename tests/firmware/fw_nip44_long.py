@@ -6,9 +6,10 @@
 # Why more than 128 KB: encrypt(text) -> str must hold its input and its output at once.
 # For 65535 bytes that is the text (64 KB) + the base64 payload (87 KB) = 151 KB before
 # any working buffer, so no implementation of this API fits a 128 KB heap. nip44 itself
-# adds one buffer of ~n (raw payload, encrypted in place) for encrypt and ~n (decoded
-# payload, decrypted in place) for decrypt, so 65537 bytes peaks near 3.5n. Measured:
-# these tests pass at 384K and fail at 320K; 448K leaves room for the imports to grow.
+# adds one buffer of ~n (raw payload, encrypted in place; the base64 bytes become the
+# str without a copy) for encrypt, and for decrypt the decoded payload (~n, decrypted in
+# place) plus the result str (n). Measured: these tests pass from 384K up (checked to
+# 640K) and fail at 352K; 448K leaves room for the imports to grow.
 # The 100000-byte round trip needs more and has its own file, fw_nip44_huge.py. The device never meets such messages: its link
 # refuses messages over max_message (64 KB, docs/protocol.md).
 import gc
