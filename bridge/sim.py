@@ -306,9 +306,9 @@ def press(state, button):
         os.close(fd)
 
 
-def run_foreground(state, args=(), out=print, compiled=True, entry="main", extra_src=()):
+def run_foreground(state, args=(), out=print, compiled=True, entry="main", extra_src=(), heap=HEAP):
     """`python -m bridge sim`: start, print the tty, run until the firmware exits or a signal."""
-    sim = Sim(state, args, compiled=compiled, entry=entry, extra_src=extra_src)
+    sim = Sim(state, args, heap=heap, compiled=compiled, entry=entry, extra_src=extra_src)
     got = []
 
     def stop(signum, frame):
@@ -337,6 +337,7 @@ def add_parser(sub):
     p.add_argument("--max-future", type=int, help="furthest-future request accepted, seconds (default 60)")
     p.add_argument("--relay", action="append", default=[],
                    help="relay URL for the device's default list (repeatable)")
+    p.add_argument("--heap", default=HEAP, help="MicroPython heap (default %s, the device's budget)" % HEAP)
     p.add_argument("--source", action="store_true",
                    help="run firmware/*.py from source instead of compiled .mpy (debugging; "
                         "the heap ends up fragmented)")
@@ -356,7 +357,7 @@ def run(args):
         fw += ["--relay", r]
     try:
         return run_foreground(args.state, fw, compiled=not args.source, entry=args.entry,
-                              extra_src=args.extra_src)
+                              extra_src=args.extra_src, heap=args.heap)
     except RuntimeError as e:
         print("sim: %s" % e, file=sys.stderr)
         return 1

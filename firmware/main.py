@@ -164,7 +164,8 @@ def loop(board, lk, a, max_iterations=-1):
 
 
 def run(board, make_app):
-    lk = linklib.Link(board.link.write, None, board.max_message)
+    # rx_static: bytes kept for receiving small messages without allocating (Board doc)
+    lk = linklib.Link(board.link.write, None, board.max_message, getattr(board, "rx_static", 0))
     a = make_app(board, lk.send_message)
     lk.on_message = lambda raw: dispatch(a, lk, board, raw)
     gc.collect()

@@ -259,6 +259,16 @@ def test_static_buffer_is_reused_and_large_messages_get_their_own():
     assert d.msgs[-1] == big
 
 
+def test_without_static_buffer():
+    d = Dev(static=0)
+    d.feed(frame(BEGIN, 1, b"\x00\x00\x00\x02hi"))
+    d.feed(frame(BEGIN, 2, b"\x00\x00\x00\x00"))
+    big = bytes(range(256)) * 3
+    for f in frames_of(big, seq=3):
+        d.feed(f)
+    assert d.msgs == [b"hi", b"", big]
+
+
 def test_no_block_for_message_is_refused_not_busy():
     d = Dev(max_message=1 << 30, static=16)
     d.feed(frame(BEGIN, 1, (1 << 29).to_bytes(4, "big") + b"x"))  # 512 MB: no heap has that
@@ -308,11 +318,12 @@ def test_send_message_into_another_link():
     assert [json.loads(m) for m in b.msgs] == [obj]
 
 
-def test_send_bytes_every_byte_value():
+def test_send_message_every_code_point_below_256():
     d = Dev()
-    data = bytes(range(256)) * 5
-    d.l.send_bytes(data)
-    assert decode_device_frames(d.writes) == [data]
+    s = "".join(chr(c) for c in range(256)) * 4
+    d.l.send_message({"s": s})
+    out = decode_device_frames(d.writes)
+    assert json.loads(out[0]) == {"s": s}
 
 
 def test_send_message_needs_no_copy_of_a_large_string():
