@@ -1,0 +1,38 @@
+# Raspberry Pi Pico (RP2040) + SSD1306 128x64 I2C OLED + two push buttons to GND.
+# Wiring: hardware/pico/ (pins from boards/pins.py). Everything board-independent
+# (link, buttons, saver, RNG, config, maintenance) is in boards/common.py.
+#
+# The link is the RP2040's native USB-CDC, which MicroPython uses as stdio: USB flow
+# control means the host's bytes wait in the host (not lost) while the device is busy.
+import machine
+
+from boards import common, pins, ssd1306
+
+# RP2040: about 190 KB of heap, so the simulator's message limit fits.
+DEFAULTS = {"max_message": 65536}
+
+
+def make_display():
+    i2c = machine.I2C(pins.PICO_I2C_ID, sda=machine.Pin(pins.PICO_SDA), scl=machine.Pin(pins.PICO_SCL),
+                      freq=pins.PICO_I2C_FREQ)
+    return ssd1306.Display(i2c, pins.PICO_OLED_ADDR, pins.PICO_OLED_WIDTH, pins.PICO_OLED_HEIGHT)
+
+
+def make_buttons():
+    pull = machine.Pin.PULL_UP if pins.PICO_BTN_PULL else None
+    return (machine.Pin(pins.PICO_BTN_LEFT, machine.Pin.IN, pull),
+            machine.Pin(pins.PICO_BTN_RIGHT, machine.Pin.IN, pull))
+
+
+class Board(common.Board):
+    name = "pico"
+
+    def __init__(self, argv=()):
+        opts = common.options(argv)
+        cfg = common.load_config(DEFAULTS, opts["config"])
+        left, right = make_buttons()
+        try:
+            uid = machine.unique_id()  # the flash chip's id: not secret, only makes pools differ
+        except Exception:
+            uid = b""
+        common.Board.__init__(self, make_display(), left, right, cfg, opts["storage"], uid)
