@@ -30,8 +30,6 @@ import tty
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(ROOT, "firmware")
 HEAP = "128K"
-
-
 BUILD = os.path.join(ROOT, "build", "sim")
 
 

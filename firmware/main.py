@@ -44,27 +44,27 @@ def send_error(lk, rid, text):
 
 
 def scan_rid(raw):
-    # The rid of a message we could not parse (no memory for it, or not JSON): the
-    # text `"rid":` can only be a key (inside a JSON string its quotes are escaped).
-    # Hosts put it near the start; look at the first and last 256 bytes only, so as
-    # not to copy a large message.
+    # The rid of a message we could not parse (no memory for it, or not JSON), so the
+    # host can still match our error to its request: `"rid"` then `:` is a key (in a
+    # JSON string the quotes would be escaped). Hosts put it near the start; only the
+    # first and last 256 bytes are looked at, so a large message is never copied.
     n = len(raw)
     for part in (raw[0:256], raw[max(0, n - 256):n]):
-        try:
-            b = bytes(part)
-            i = b.find(b'"rid"')
-            if i < 0:
-                continue
-            i += 5
-            while i < len(b) and b[i] in b" \t\r\n:":
-                i += 1
-            j = i
-            while j < len(b) and 0x30 <= b[j] <= 0x39 and j - i < 18:
+        b = bytes(part)
+        i = b.find(b'"rid"')
+        while i >= 0:
+            j = i + 5
+            while j < len(b) and b[j] in b" \t\r\n":
                 j += 1
-            if j > i:
-                return int(b[i:j])
-        except Exception:
-            pass
+            if j < len(b) and b[j] == 0x3A:  # ':'
+                j += 1
+                while j < len(b) and b[j] in b" \t\r\n":
+                    j += 1
+                k = j
+                while k < len(b) and 0x30 <= b[k] <= 0x39 and k - j < 18:
+                    k += 1
+                return int(b[j:k]) if k > j else None
+            i = b.find(b'"rid"', i + 1)
     return None
 
 

@@ -15,6 +15,7 @@
 # signer, which a real board's frozen code would not use.
 import sys
 import os
+import errno
 import time
 import select
 import framebuf
@@ -166,7 +167,7 @@ class Board:
             try:
                 w = self.out.write(mv)
             except OSError as e:
-                if e.args[0] != 11:  # EAGAIN
+                if e.args[0] != errno.EAGAIN:
                     self._gone()
                 w = None
             if w:

@@ -461,3 +461,5 @@ def test_scan_rid():
     assert main.scan_rid(memoryview(b'{"t":"x", "rid" : 123,')) == 123
     assert main.scan_rid(memoryview(b'{"t":"x","c":"\\"rid\\":5"')) is None
     assert main.scan_rid(memoryview(b'x' * 1000 + b'"rid":42}')) == 42
+    assert main.scan_rid(memoryview(b'{"t":"rid","rid":7')) == 7
+    assert main.scan_rid(memoryview(b'{"rid":"x"')) is None
