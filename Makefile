@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MPYLIB := $(VENV)/mpylib
 
-.PHONY: install test bench run clean
+.PHONY: install test bench run clean flash bundle
 
 # make run DEVICE=/dev/ttyACM0 RELAYS="wss://relay.nsec.app wss://nos.lol" for hardware;
 # with no DEVICE: local relay + simulated device + bridge (python -m bridge demo).
@@ -37,6 +37,19 @@ endif
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# Hardware (hardware/README.md): make flash BOARD=pico|tdisplay PORT=/dev/ttyACM0 [WIPE=1]
+# flashes the board in maintenance mode (hold LEFT while plugging in); the keystore is
+# kept unless WIPE=1. make bundle BOARD=... builds the same files under build/bundle/.
+BOARD ?= pico
+PORT ?= /dev/ttyACM0
+WIPE ?= 0
+
+flash: install
+	$(BIN)/python tools/flash.py flash --board $(BOARD) --port $(PORT)$(if $(filter 1,$(WIPE)), --wipe)
+
+bundle: install
+	$(BIN)/python tools/flash.py bundle --board $(BOARD)
 
 clean:
 	rm -rf $(VENV) build bench/results.json
