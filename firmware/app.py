@@ -28,7 +28,6 @@ from signer import envelope, rpc, methods, perms, clients as cl
 from signer.envelope import Drop
 from signer.rpc import Refuse, NoId
 from signer import replay
-from ui import screens
 
 FW = "0.1.0"
 PROTO = 1
@@ -47,6 +46,15 @@ _PAIRING = ("nostrconnect", "provision")
 def _npub(pub):
     # what crypto.nip19.npub returns, without keeping NIP-19's TLV code resident
     return bech32.encode("npub", pub)
+
+
+def _draw(display, lines):
+    # ui.screens.draw, for the idle screen
+    fb = display.fb
+    fb.fill(0)
+    for i in range(min(len(lines), 8)):
+        fb.text(lines[i], 0, i * 8, 1)
+    display.show(lines)
 
 
 def _lazy(name):
@@ -156,8 +164,17 @@ class App:
 
     def redraw(self):
         if not self.queue:
-            lines = screens.idle(self.npub, len(self.clients), 0)
+            # the idle screen (ui.screens.idle) drawn here: the screens module is only
+            # loaded while a prompt is up (see _tidy)
+            npub = self.npub
+            if not npub:
+                lines = ["NOSTR SIGNER", "no key yet:", "provision it", "from the host", "", "waiting: 0"]
+            else:
+                lines = ["NOSTR SIGNER", npub[:9] + ".." + npub[-5:], "", "clients: %d" % len(self.clients),
+                         "waiting: 0"]
+            _draw(self.board.display, lines)
         else:
+            screens = _lazy("ui.screens")
             item = self.queue[0]
             cnpub = _npub(unhexlify(item["client"])) if item["client"] else ""
             if item["type"] == "request":
@@ -172,10 +189,13 @@ class App:
                                                     cnpub, item.get("relays"))
             item["smax"] = max(0, len(body) - screens.BODY)
             lines = screens.page(title, body, foot, self.scroll, len(self.queue) - 1)
-        screens.draw(self.board.display, lines)
+            screens.draw(self.board.display, lines)
 
     def _tidy(self):
-        # drop the pairing code once no pairing prompt needs it
+        # drop the prompt screens once no prompt is up, the pairing code once no
+        # pairing prompt needs it
+        if not self.queue:
+            _drop("ui.screens")
         for q in self.queue:
             if q["type"] in _PAIRING:
                 return
