@@ -90,6 +90,9 @@ class Link:
     def __init__(self, write, on_message=None, max_message=65536, static=0):
         self.write = write
         self.on_message = on_message
+        # on_ready(): called instead of on_message when set; take() hands over the message
+        self.on_ready = None
+        self.ready = None
         self.max_message = max_message
         self.static = memoryview(bytearray(static))
         self.rx = bytearray(MAX_FRAME + _OVER)
@@ -119,6 +122,12 @@ class Link:
     def pending(self):
         """Part of a frame is buffered (the caller calls expire() once the line is quiet)."""
         return self.n > 0
+
+    def take(self):
+        """The complete message (memoryview) during on_ready(); the link forgets it."""
+        m = self.ready
+        self.ready = None
+        return m
 
     def drop_rx(self):
         """Forget any partial frame and message (after an internal error)."""
@@ -257,14 +266,23 @@ class Link:
         self.last_type = reply
         self.last_reason = reason
         self._reply(reply, seq, reason)
-        buf = self.msg
-        if buf is not None and self.got == len(buf):
-            self.msg = None  # ours dropped first: a large buffer is garbage after the call
+        buf = None
+        if self.msg is not None and self.got == len(self.msg):
             st["messages"] += 1
-            if self.on_message is None:
-                self.inbox.append(bytes(buf))
+            if self.on_ready is not None:
+                # no frame of ours holds the buffer: the receiver take()s it and can
+                # drop it as soon as it is parsed
+                self.ready = self.msg
+                self.msg = None
+                self.on_ready()
+                self.ready = None
             else:
-                self.on_message(buf)
+                buf = self.msg
+                self.msg = None  # ours dropped first: a large buffer is garbage after the call
+                if self.on_message is None:
+                    self.inbox.append(bytes(buf))
+                else:
+                    self.on_message(buf)
 
     def _alloc(self, total):
         for _ in range(2):

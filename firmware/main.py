@@ -88,6 +88,8 @@ def dispatch(a, lk, board, raw):
     """Parse one message (raw: a memoryview of its JSON, valid during the call) and give
     it to the app. Never raises."""
     rid = None
+    if raw is None:
+        raw = lk.take()
     try:
         try:
             msg = json.loads(raw)
@@ -100,7 +102,10 @@ def dispatch(a, lk, board, raw):
         except ValueError:
             send_error(lk, scan_rid(raw), "invalid message: not JSON")
             return
+        big = len(raw) > 1024
         raw = None  # a large message's buffer is garbage from here: free before the app allocates
+        if big:
+            gc.collect()  # and the app's allocations start from the bottom of the heap again
         if not isinstance(msg, dict):
             send_error(lk, None, "invalid message: not an object")
             return
@@ -167,7 +172,9 @@ def run(board, make_app):
     # rx_static: bytes kept for receiving small messages without allocating (Board doc)
     lk = linklib.Link(board.link.write, None, board.max_message, getattr(board, "rx_static", 0))
     a = make_app(board, lk.send_message)
-    lk.on_message = lambda raw: dispatch(a, lk, board, raw)
+    # on_ready + take(): only dispatch's own local holds a large message's buffer, so it
+    # is garbage as soon as it is parsed
+    lk.on_ready = lambda: dispatch(a, lk, board, None)
     gc.collect()
     loop(board, lk, a)
 

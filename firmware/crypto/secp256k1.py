@@ -179,8 +179,8 @@ def pubkey(sk):
 # lift) in the NEW_KEYS cache; seen again, it moves to the HOT_KEYS cache with the 4-base
 # table (2 KB, 33 doublings: ~1.6 ms). Two caches, so that a stream of one-off keys (a
 # feed of events from many authors) cannot push the clients' keys out. Both LRU.
-HOT_KEYS = 4    # ~2.1 KB of heap each
-NEW_KEYS = 4    # ~0.6 KB of heap each
+HOT_KEYS = 2    # ~2.1 KB of heap each (a 128 KB heap: few clients at once)
+NEW_KEYS = 2    # ~0.6 KB of heap each
 _hot = {}
 _hot_order = []
 _new = {}
