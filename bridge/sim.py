@@ -31,6 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(ROOT, "firmware")
 HEAP = "128K"
 BUILD = os.path.join(ROOT, "build", "sim")
+MPY_FLAGS = ["-O3"]
 
 
 def micropython_bin():
@@ -59,6 +60,15 @@ def compile_tree(src, out):
     as source; .mpy files whose source is gone are removed.
     """
     march = ["-march=x64"] if os.uname().machine == "x86_64" else []
+    # -O3: no line-number tables (and no asserts) in the bytecode: ~2.3 KB less resident
+    # heap for the firmware on the x64 unix port (tracebacks lose line numbers).
+    flags = [*march, *MPY_FLAGS]
+    stamp = os.path.join(out, ".mpy-flags")
+    try:
+        with open(stamp) as f:
+            fresh = f.read() == " ".join(flags)
+    except OSError:
+        fresh = False
     wanted = set()
     for root, dirs, files in os.walk(src, followlinks=True):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__pycache__")))
@@ -70,11 +80,11 @@ def compile_tree(src, out):
             dst = os.path.join(out, rel[:-3] + ".mpy")
             wanted.add(dst)
             wanted.add(os.path.join(out, rel))
-            if os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(path):
+            if fresh and os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(path):
                 continue
             os.makedirs(os.path.dirname(dst), exist_ok=True)
             tmp = "%s.%d.tmp" % (dst, os.getpid())
-            p = subprocess.run([mpy_cross_bin(), *march, "-s", rel, "-o", tmp, path],
+            p = subprocess.run([mpy_cross_bin(), *flags, "-s", rel, "-o", tmp, path],
                                capture_output=True, text=True)
             if p.returncode == 0:
                 os.replace(tmp, dst)
@@ -89,6 +99,9 @@ def compile_tree(src, out):
             path = os.path.join(root, f)
             if f.endswith((".mpy", ".py")) and path not in wanted:
                 _rm(path)
+    if not fresh:
+        os.makedirs(out, exist_ok=True)
+        _write_atomic(stamp, " ".join(flags))
 
 
 def mpy_path(compiled=True, extra=()):
