@@ -75,6 +75,8 @@ def test_zip_matches_folder_and_manifest(built, board):
     meta = json.loads(files["bundle.json"])
     assert meta["board"] == board and meta["arch"] == flash.BOARDS[board]["arch"]
     assert meta["mpy"] == [6, 3] and meta["storage"] == "/data"
+    from bridge.sim import MPY_FLAGS
+    assert meta["mpy_cross"] == MPY_FLAGS  # the bytecode the simulator and tests run
     assert set(meta["files"]) == set(files) - {"bundle.json"}
     for name, digest in meta["files"].items():
         assert hashlib.sha256(files[name]).hexdigest() == digest, name

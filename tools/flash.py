@@ -48,6 +48,19 @@ ARCHS = [None, "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp"
          "armv7emdp", "xtensa", "xtensawin", "rv32imc"]
 MIN_VERSION = (1, 23)  # first release that loads .mpy v6.3
 
+
+def mpy_flags():
+    """mpy-cross options: the simulator's (bridge/sim.py), so that the tests and the
+    demo run the same bytecode a board gets (-O3: no line-number tables, less heap)."""
+    try:
+        sys.path.insert(0, ROOT)
+        from bridge.sim import MPY_FLAGS
+        return list(MPY_FLAGS)
+    except ImportError:
+        return []
+    finally:
+        sys.path.remove(ROOT)
+
 # embit modules NIP-06 needs (BIP-39 checksum, BIP-32); hardware/manifest.py lists the
 # same, and tests check both against what MicroPython actually imports.
 EMBIT_FILES = [
@@ -110,9 +123,9 @@ def embit_dir():
 
 # ---- bundle --------------------------------------------------------------------------
 
-def _compile(src, rel, dst, arch):
+def _compile(src, rel, dst, arch, flags):
     os.makedirs(os.path.dirname(dst), exist_ok=True)
-    p = subprocess.run([tool("mpy-cross"), "-march=" + arch, "-s", rel, "-o", dst, src],
+    p = subprocess.run([tool("mpy-cross"), "-march=" + arch, *flags, "-s", rel, "-o", dst, src],
                        capture_output=True, text=True)
     if p.returncode != 0:
         raise FlashError("mpy-cross -march=%s %s: %s" % (arch, rel, (p.stderr or p.stdout).strip()))
@@ -155,22 +168,23 @@ def build_bundle(board, out=BUILD, arch=None, log=print):
     tmp = "%s.%d.tmp" % (final, os.getpid())
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
+    flags = mpy_flags()
     try:
         for rel, dev in sources():
-            _compile(os.path.join(FIRMWARE, rel), dev, os.path.join(tmp, dev[:-3] + ".mpy"), arch)
+            _compile(os.path.join(FIRMWARE, rel), dev, os.path.join(tmp, dev[:-3] + ".mpy"), arch, flags)
         with open(os.path.join(tmp, "main.py"), "w") as f:
             f.write(MAIN_STUB)
         edir = embit_dir()
         for rel in EMBIT_FILES:
             dev = "lib/embit/" + rel
-            _compile(os.path.join(edir, rel), dev, os.path.join(tmp, dev[:-3] + ".mpy"), arch)
+            _compile(os.path.join(edir, rel), dev, os.path.join(tmp, dev[:-3] + ".mpy"), arch, flags)
         files = {}
         for root, dirs, names in os.walk(tmp):
             for n in names:
                 p = os.path.join(root, n)
                 files[os.path.relpath(p, tmp).replace(os.sep, "/")] = _sha(p)
         meta = {"board": board, "title": BOARDS[board]["title"], "arch": arch,
-                "platform": BOARDS[board]["platform"], "mpy": mpy_header(tmp),
+                "platform": BOARDS[board]["platform"], "mpy": mpy_header(tmp), "mpy_cross": flags,
                 "firmware": _git_describe(), "storage": storage_dir(),
                 "files": dict(sorted(files.items()))}
         with open(os.path.join(tmp, "bundle.json"), "w") as f:
