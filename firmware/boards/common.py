@@ -322,7 +322,7 @@ class Board:
                 d.power(True)
         if self.keys.edges:
             for t in self.keys.edges:
-                stir(time.ticks_us().to_bytes(4, "little") + (t & 0xFFFF).to_bytes(2, "little"))
+                stir(((time.ticks_us() & 0xFFFFFFFF) << 16 | (t & 0xFFFF)).to_bytes(6, "little"))
             self.keys.edges.clear()
         if d.changed:
             d.changed = False
