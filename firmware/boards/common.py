@@ -216,7 +216,7 @@ class Buttons:
         """Sample both pins at time `now` (ms); append events to out. Returns how many
         debounced presses began (the board wakes the screen on any)."""
         presses = 0
-        for i in (LEFT, RIGHT):
+        for i in range(2):  # LEFT, RIGHT (range: no tuple built per call)
             v = self.pins[i].value()
             if v != self.raw[i]:
                 self.raw[i] = v
@@ -265,7 +265,7 @@ class Buttons:
                 if self.both:
                     out.append(self.both)
             return
-        for i in (LEFT, RIGHT):
+        for i in range(2):  # LEFT, RIGHT (range: no tuple built per call)
             if self.down[i] and not self.used[i] and time.ticks_diff(now, self.t_down[i]) >= self.long:
                 self.used[i] = True
                 if self.hold[i]:
@@ -336,6 +336,17 @@ class Board:
         ev = out[:]
         out.clear()
         return ev
+
+
+def forget(name):
+    """Unload a module needed only while starting (pins.py): its dict and constants go
+    back to the heap. A module also lives on as an attribute of its package."""
+    sys.modules.pop(name, None)
+    pkg, _, leaf = name.rpartition(".")
+    try:
+        delattr(sys.modules[pkg], leaf)
+    except (KeyError, AttributeError):
+        pass
 
 
 def _mkdir(path):

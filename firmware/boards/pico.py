@@ -6,19 +6,19 @@
 # control means the host's bytes wait in the host (not lost) while the device is busy.
 import machine
 
-from boards import common, pins, ssd1306
+from boards import common, ssd1306
 
 # RP2040: about 190 KB of heap, so the simulator's message limit fits.
 DEFAULTS = {"max_message": 65536}
 
 
-def make_display():
+def make_display(pins):
     i2c = machine.I2C(pins.PICO_I2C_ID, sda=machine.Pin(pins.PICO_SDA), scl=machine.Pin(pins.PICO_SCL),
                       freq=pins.PICO_I2C_FREQ)
     return ssd1306.Display(i2c, pins.PICO_OLED_ADDR, pins.PICO_OLED_WIDTH, pins.PICO_OLED_HEIGHT)
 
 
-def make_buttons():
+def make_buttons(pins):
     pull = machine.Pin.PULL_UP if pins.PICO_BTN_PULL else None
     return (machine.Pin(pins.PICO_BTN_LEFT, machine.Pin.IN, pull),
             machine.Pin(pins.PICO_BTN_RIGHT, machine.Pin.IN, pull))
@@ -30,9 +30,11 @@ class Board(common.Board):
     def __init__(self, argv=()):
         opts = common.options(argv)
         cfg = common.load_config(DEFAULTS, opts["config"])
-        left, right = make_buttons()
+        from boards import pins  # needed only here: forgotten below, once built
+        left, right = make_buttons(pins)
         try:
             uid = machine.unique_id()  # the flash chip's id: not secret, only makes pools differ
         except Exception:
             uid = b""
-        common.Board.__init__(self, make_display(), left, right, cfg, opts["storage"], uid)
+        common.Board.__init__(self, make_display(pins), left, right, cfg, opts["storage"], uid)
+        common.forget("boards.pins")

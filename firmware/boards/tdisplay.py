@@ -8,14 +8,14 @@
 # link protocol's stop-and-wait (one frame in flight) plus CRC and resend cover the rest.
 import machine
 
-from boards import common, pins, st7789
+from boards import common, st7789
 
 # ESP32 without PSRAM has less heap than an RP2040: refuse messages above 48 KB
 # (a 16 KB sign_event arrives as about 30 KB of encrypted event).
 DEFAULTS = {"max_message": 49152}
 
 
-def make_display():
+def make_display(pins):
     spi = machine.SPI(pins.TD_SPI_ID, baudrate=pins.TD_SPI_BAUD, polarity=1, phase=1,
                       sck=machine.Pin(pins.TD_SCLK), mosi=machine.Pin(pins.TD_MOSI))
     out = machine.Pin.OUT
@@ -26,7 +26,7 @@ def make_display():
                           xoff=pins.TD_XOFF, yoff=pins.TD_YOFF)
 
 
-def make_buttons():
+def make_buttons(pins):
     up = machine.Pin.PULL_UP
     return (machine.Pin(pins.TD_BTN_LEFT, machine.Pin.IN, up if pins.TD_BTN_LEFT_PULL else None),
             machine.Pin(pins.TD_BTN_RIGHT, machine.Pin.IN, up if pins.TD_BTN_RIGHT_PULL else None))
@@ -38,9 +38,11 @@ class Board(common.Board):
     def __init__(self, argv=()):
         opts = common.options(argv)
         cfg = common.load_config(DEFAULTS, opts["config"])
-        left, right = make_buttons()
+        from boards import pins  # needed only here: forgotten below, once built
+        left, right = make_buttons(pins)
         try:
             uid = machine.unique_id()  # the MAC address: not secret, only makes pools differ
         except Exception:
             uid = b""
-        common.Board.__init__(self, make_display(), left, right, cfg, opts["storage"], uid)
+        common.Board.__init__(self, make_display(pins), left, right, cfg, opts["storage"], uid)
+        common.forget("boards.pins")
