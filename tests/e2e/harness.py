@@ -1,0 +1,113 @@
+"""What the end-to-end tests share: a person who answers the simulator's prompts, key
+provisioning, the bridge's serve() in the test's event loop, and the node client runner."""
+import asyncio
+import json
+import os
+import re
+import threading
+import time
+
+from bridge import sim
+from bridge.courier import Courier
+from bridge.link import DeviceLink, AsyncDeviceLink
+from bridge.run import serve
+from nostrev import keypair, wait_until
+
+# The heap budget (128 KB) is the business of tests/test_sim.py; here the simulator gets
+# room so these tests are about the protocol path only.
+HEAP = "512K"
+FAST = dict(backoff_min=0.05, backoff_max=0.4, open_timeout=2)
+
+
+class Person:
+    """Watches the simulator's screen and answers every prompt (an upper-case title ending in "?")."""
+
+    def __init__(self, state, decide=lambda screen: "approve"):
+        self.state = state
+        self.decide = decide
+        self.seen = []          # prompts answered
+        self.screens = []       # every screen drawn (for failure messages)
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._watch, daemon=True)
+        self._t.start()
+
+    def _watch(self):
+        path = os.path.join(self.state, "screen.txt")
+        last = pressed = None
+        while not self._stop.is_set():
+            try:
+                st = os.stat(path)
+                stamp = (st.st_mtime_ns, st.st_size)
+                text = open(path).read() if stamp != last else None
+            except OSError:
+                text = None
+            if text is not None:
+                last = stamp
+                lines = text.splitlines()
+                self.screens.append(lines)
+                # titles: "CONNECT?", "IMPORT KEY?", "APPROVE? +1    v" (queue count, scroll mark)
+                if not (lines and re.match(r"[A-Z][A-Z ]*\?", lines[0])):
+                    pressed = None          # back to a non-prompt screen
+                elif lines != pressed:
+                    # once per prompt: a redraw of the same prompt is not a new question
+                    pressed = lines
+                    self.seen.append(lines)
+                    time.sleep(0.05)
+                    sim.press(self.state, self.decide(lines))
+            time.sleep(0.05)
+
+    def stop(self):
+        self._stop.set()
+        self._t.join(2)
+
+
+def provision(s, state):
+    sk, pub = keypair()
+    link = DeviceLink(s.tty)
+    try:
+        link.hello(timeout=30)
+        rid = link.request({"t": "provision", "key": sk.hex()})
+        person = Person(state)
+        ans = link.answer(rid, 30)
+        person.stop()
+    finally:
+        link.close()
+    assert ans and ans.get("outcome") == "ok" and ans.get("pubkey") == pub, ans
+    return pub
+
+
+async def node_script(node, script, timeout=120):
+    proc = await asyncio.create_subprocess_exec(
+        node.node_bin(), node.CLIENT, "-", cwd=node.HERE, stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(json.dumps(script).encode()), timeout)
+    assert proc.returncode == 0, err.decode()[-3000:]
+    return [json.loads(ln) for ln in out.decode().splitlines() if ln.startswith("{")]
+
+
+class Bridge:
+    """serve() on the simulator's link, in this event loop, with its output collected."""
+
+    def __init__(self, holder):
+        self.lines = []
+        self.stop = asyncio.Event()
+        self.link = AsyncDeviceLink(lambda: DeviceLink(holder["sim"].tty))
+        self.courier = Courier(self.link, out=self.lines.append, qr=False, pool_options=FAST,
+                               handshake_timeout=10)
+        self.task = asyncio.create_task(serve(self.link, stop=self.stop, courier=self.courier))
+
+    async def ready(self):
+        c = self.courier
+        await wait_until(lambda: c.pool is not None and all(s["eose"] for s in c.pool.status()),
+                         timeout=30, what="bridge subscribed")
+        return [ln.split("bunker URL: ", 1)[1] for ln in self.lines if "bunker URL: " in ln][-1]
+
+    async def close(self):
+        self.stop.set()
+        rc = await asyncio.wait_for(self.task, 30)
+        self.link.close()
+        return rc
+
+
+def run_body(body):
+    asyncio.run(asyncio.wait_for(body(), 170))
