@@ -27,8 +27,30 @@ assert hasattr(machine, "trace"), "the real machine module was imported"
 
 from boards import common, pins, ssd1306, st7789  # noqa: E402
 
-TMP = "/tmp/fw_boards.%d" % (os.getpid() if hasattr(os, "getpid") else 0)
+# a directory of our own (the port has no getpid; several test runs may share /tmp)
+TMP = "/tmp/fw_boards.%s" % "".join("%02x" % b for b in os.urandom(6))
 ARGV = ["--storage", TMP, "--config", TMP + "/no-config.json"]
+
+
+def _rmtree(path):
+    for name, kind, *_ in os.ilistdir(path):
+        p = path + "/" + name
+        if kind & 0x4000:
+            _rmtree(p)
+        else:
+            os.remove(p)
+    os.rmdir(path)
+
+
+def _cleanup():
+    try:
+        _rmtree(TMP)
+    except OSError:
+        pass
+
+
+if hasattr(sys, "atexit"):
+    sys.atexit(_cleanup)
 
 
 def cmd_stream():
