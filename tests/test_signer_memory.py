@@ -116,7 +116,6 @@ def test_16kb_sign_event_is_signed_with_a_384k_heap(tmp_path, client):
 TOO_BIG = "firmware code and tables take most of a 128 KB x64 unix-port heap (see report)"
 
 
-@pytest.mark.xfail(reason=TOO_BIG, strict=False)
 def test_ping_and_small_sign_event_at_128k(tmp_path, client):
     d = Device(tmp_path / "flash", heap="128K")
     try:
@@ -129,7 +128,6 @@ def test_ping_and_small_sign_event_at_128k(tmp_path, client):
         d.close()
 
 
-@pytest.mark.xfail(reason=TOO_BIG, strict=False)
 def test_simulator_with_the_real_app_boots_at_128k(tmp_path):
     import bridge.link as L
     s = bsim.Sim(str(tmp_path / "state"), heap="128K")
