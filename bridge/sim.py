@@ -31,7 +31,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(ROOT, "firmware")
 HEAP = "128K"
 BUILD = os.path.join(ROOT, "build", "sim")
-MPY_FLAGS = ["-O3"]
+# No -O: -O1 and above compile `assert` statements out (embit validates inputs with them)
+# and -O3 drops line numbers from tracebacks; together they saved only ~2.3 KB of heap.
+MPY_FLAGS = []
 
 
 def micropython_bin():
@@ -60,8 +62,6 @@ def compile_tree(src, out):
     as source; .mpy files whose source is gone are removed.
     """
     march = ["-march=x64"] if os.uname().machine == "x86_64" else []
-    # -O3: no line-number tables (and no asserts) in the bytecode: ~2.3 KB less resident
-    # heap for the firmware on the x64 unix port (tracebacks lose line numbers).
     flags = [*march, *MPY_FLAGS]
     stamp = os.path.join(out, ".mpy-flags")
     try:

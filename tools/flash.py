@@ -51,7 +51,7 @@ MIN_VERSION = (1, 23)  # first release that loads .mpy v6.3
 
 def mpy_flags():
     """mpy-cross options: the simulator's (bridge/sim.py), so that the tests and the
-    demo run the same bytecode a board gets (-O3: no line-number tables, less heap)."""
+    demo run the same bytecode a board gets."""
     try:
         sys.path.insert(0, ROOT)
         from bridge.sim import MPY_FLAGS
