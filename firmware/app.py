@@ -17,12 +17,10 @@
 # needed and dropped after (_lazy/_drop). The bunker `connect` is common enough (and
 # comes while clients wait) to stay resident.
 import gc
-import json
 import sys
 import time
 from binascii import unhexlify
 from crypto import secp256k1, bech32
-from crypto.nip01 import json_string
 from keystore import store
 from signer import envelope, rpc, methods, perms, clients as cl
 from signer.envelope import Drop
@@ -39,7 +37,7 @@ QUEUE_BYTES = 36 * 1024
 GUARD_MS = 400
 DEFAULT_RELAYS = ("ws://127.0.0.1:7777",)
 # answered at once for an admitted client (no key use; nothing the host doesn't know)
-FREE = ("get_public_key", "get_relays", "switch_relays", "logout")
+FREE = ("get_relays", "switch_relays", "logout")  # and get_public_key
 _PAIRING = ("nostrconnect", "provision")
 
 
@@ -131,9 +129,8 @@ class App:
         if t == "event":
             self._on_event(msg)
         elif t == "status":
-            self.send({"t": "status", "rid": msg.get("rid"), "pubkey": self.pubhex,
-                       "relays": self.conf["relays"], "secret": self.conf["secret"],
-                       "clients": cl.summary(self.clients), "queue": len(self.queue)})
+            _lazy("signer.admin").status(self, msg)
+            self._tidy()
         elif t in _PAIRING:
             getattr(_lazy("signer.pairing"), t)(self, msg)
             self._tidy()
@@ -196,6 +193,11 @@ class App:
         # pairing prompt needs it
         if not self.queue:
             _drop("ui.screens")
+        for q in self.queue:
+            if q["type"] == "connect":
+                break
+        else:
+            _drop("signer.admin")
         for q in self.queue:
             if q["type"] in _PAIRING:
                 return
@@ -273,7 +275,7 @@ class App:
         except Refuse as e:
             req["id"] = e.rid
             return self._refuse(req, e)
-        if method in methods.KEYED or method in FREE or method in ("connect", "ping"):
+        if method in methods.KEYED or method in FREE or method in ("connect", "ping", "get_public_key"):
             req["method"] = method
         try:
             try:
@@ -308,23 +310,8 @@ class App:
             raise Refuse("unauthorized")
         if method == "get_public_key":
             return self._reply(req, self.pubhex)
-        mine = self.conf["relays"]
-        if method == "get_relays":
-            return self._reply(req, "{" + ",".join([json_string(r) + ':{"read":true,"write":true}'
-                                                    for r in mine]) + "}")
-        if method == "switch_relays":
-            if c.get("relays") == mine:
-                return self._reply(req, "null")
-            # answered on the relays the client listens on now, then it moves to ours
-            self._reply(req, "[" + ",".join([json_string(r) for r in mine]) + "]")
-            c["relays"] = list(mine)
-            return cl.save(self.root, self.clients)
-        if method == "logout":
-            # "ack" first (to the relays it knows), then the session is gone
-            self._reply(req, "ack")
-            self.clients.pop(client, None)
-            cl.save(self.root, self.clients)
-            return self.redraw()
+        if method in FREE:  # get_relays, switch_relays, logout
+            return _lazy("signer.admin").session(self, req, method, c)
         op = methods.prepare(method, params, self.sk, self.pubhex, self.now())
         params[:] = []  # parsed into op: the raw text is garbage now
         req["op"] = op
@@ -373,7 +360,7 @@ class App:
             if item["type"] == "request":
                 self._resolve_request(item, how, t1)
             elif item["type"] == "connect":
-                self._resolve_connect(item, how, t1)
+                _lazy("signer.admin").resolve_connect(self, item, how, t1)
             else:
                 _lazy("signer.pairing").resolve(self, item, how, t1)
         finally:
@@ -404,41 +391,4 @@ class App:
         if c is not None:
             # already admitted: a reconnect (page reload) changes nothing, needs nothing
             return self._reply(req, "ack")
-        if len(params) > 4:
-            raise Refuse("invalid params: connect takes up to 4", "invalid params")
-        secret = params[1] if len(params) > 1 else ""
-        if not secret:
-            state = "none"
-        elif secret == self.conf["secret"]:
-            state = "ok"
-        else:
-            state = "bad"  # an old (used) secret, or a guess: still askable, loudly
-        meta = {}
-        if len(params) > 3 and params[3]:
-            try:
-                m = json.loads(params[3])
-                if type(m) is dict:
-                    meta = {k: m[k] for k in ("name", "url", "image") if type(m.get(k)) is str}
-            except ValueError:
-                pass
-        req.update({"type": "connect", "secret_state": state,
-                    "rules": perms.parse(params[2]) if len(params) > 2 else [], "meta": meta})
-        self._enqueue(req, 512)
-
-    def _admit(self, client, meta, rules, relays):
-        if not cl.admit(self.clients, client, meta, rules, relays, self.now()):
-            raise Refuse("too many clients", "busy")
-        cl.save(self.root, self.clients)
-
-    def _resolve_connect(self, req, how, t1):
-        if how in ("reject", "timeout"):
-            return self._refuse(req, self._refusal(how), t1)
-        try:
-            self._admit(req["client"], req["meta"], req["rules"], self.conf["relays"])
-        except Refuse as e:
-            return self._refuse(req, e, t1)
-        if req["secret_state"] == "ok":
-            # single use: the next connect needs the next secret
-            self.conf["secret"] = cl.new_secret(self.board.rng)
-            cl.save_conf(self.root, self.conf)
-        self._reply(req, "ack", started=t1)
+        _lazy("signer.admin").connect(self, req, params)

@@ -1,0 +1,70 @@
+# The app's rare paths, loaded when one is needed and dropped again by app._tidy (on the
+# unix port code lives in the same 128 KB heap as the data): the host's `status`, the
+# bunker `connect` (prompt and admission), and the session methods get_relays,
+# switch_relays and logout. Every function takes the App.
+import json
+from crypto.nip01 import json_string
+from signer import perms, clients as cl
+from signer.rpc import Refuse
+
+
+def status(a, msg):
+    a.send({"t": "status", "rid": msg.get("rid"), "pubkey": a.pubhex,
+            "relays": a.conf["relays"], "secret": a.conf["secret"],
+            "clients": cl.summary(a.clients), "queue": len(a.queue)})
+
+
+def session(a, req, method, c):
+    # get_relays / switch_relays / logout for an admitted client c
+    mine = a.conf["relays"]
+    if method == "get_relays":
+        return a._reply(req, "{" + ",".join([json_string(r) + ':{"read":true,"write":true}'
+                                             for r in mine]) + "}")
+    if method == "switch_relays":
+        if c.get("relays") == mine:
+            return a._reply(req, "null")
+        # answered on the relays the client listens on now, then it moves to ours
+        a._reply(req, "[" + ",".join([json_string(r) for r in mine]) + "]")
+        c["relays"] = list(mine)
+        return cl.save(a.root, a.clients)
+    # logout: "ack" first (to the relays it knows), then the session is gone
+    a._reply(req, "ack")
+    a.clients.pop(req["client"], None)
+    cl.save(a.root, a.clients)
+    a.redraw()
+
+
+def connect(a, req, params):
+    if len(params) > 4:
+        raise Refuse("invalid params: connect takes up to 4", "invalid params")
+    secret = params[1] if len(params) > 1 else ""
+    if not secret:
+        state = "none"
+    elif secret == a.conf["secret"]:
+        state = "ok"
+    else:
+        state = "bad"  # an old (used) secret, or a guess: still askable, loudly
+    meta = {}
+    if len(params) > 3 and params[3]:
+        try:
+            m = json.loads(params[3])
+            if type(m) is dict:
+                meta = {k: m[k] for k in ("name", "url", "image") if type(m.get(k)) is str}
+        except ValueError:
+            pass
+    req.update({"type": "connect", "secret_state": state,
+                "rules": perms.parse(params[2]) if len(params) > 2 else [], "meta": meta})
+    a._enqueue(req, 512)
+
+
+def resolve_connect(a, req, how, t1):
+    if how in ("reject", "timeout"):
+        return a._refuse(req, a._refusal(how), t1)
+    if not cl.admit(a.clients, req["client"], req["meta"], req["rules"], a.conf["relays"], a.now()):
+        return a._refuse(req, Refuse("too many clients", "busy"), t1)
+    cl.save(a.root, a.clients)
+    if req["secret_state"] == "ok":
+        # single use: the next connect needs the next secret
+        a.conf["secret"] = cl.new_secret(a.board.rng)
+        cl.save_conf(a.root, a.conf)
+    a._reply(req, "ack", started=t1)
