@@ -128,7 +128,6 @@ def test_ping_and_small_sign_event_at_128k(tmp_path, client):
         d.close()
 
 
-@pytest.mark.xfail(strict=True, reason="the firmware's resident code is ~100 KB on the x64 unix port; it does not fit 128 KB yet (open in issue 3). strict: this fails loudly once it fits, so the marker gets removed")
 def test_simulator_with_the_real_app_boots_at_128k(tmp_path):
     import bridge.link as L
     s = bsim.Sim(str(tmp_path / "state"), heap="128K")

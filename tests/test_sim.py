@@ -52,7 +52,6 @@ def sim_kw(kind):
 
 
 @pytest.mark.skipif("real" not in _kinds(), reason="firmware/app.py not committed")
-@pytest.mark.xfail(strict=True, reason="the firmware's resident code is ~100 KB on the x64 unix port; it does not fit 128 KB yet (open in issue 3). strict: this fails loudly once it fits, so the marker gets removed")
 def test_real_firmware_boots_at_128k(tmp_path):
     """The shipped firmware (real app, compiled as for a board) boots and answers at the
     heap the design promises."""

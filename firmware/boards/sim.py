@@ -7,9 +7,7 @@
 #   the host cannot press buttons, so here it must not be able to either;
 # - storage: the directory STATE/flash; entropy: os.urandom.
 #
-# argv: --state DIR --prompt-timeout S --max-age S --max-future S --max-message N
-# --relay URL (repeatable) --link-nonblock; env fallbacks SIGNER_STATE,
-# SIGNER_PROMPT_TIMEOUT, SIGNER_MAX_AGE, SIGNER_MAX_FUTURE.
+# argv and environment: boards/simargs.py (loaded once, then dropped).
 #
 # Kept small: on the unix port every line of code lives in the same 128 KB heap as the
 # signer, which a real board's frozen code would not use.
@@ -21,13 +19,19 @@ import select
 import framebuf
 
 BUTTONS = ("approve", "reject", "long-approve", "up", "down")
-_OPTS = {"--state": "state", "--prompt-timeout": "prompt_timeout_s", "--max-age": "max_age_s",
-         "--max-future": "max_future_s", "--max-message": "max_message"}
 
 
 def log(*a):
     # stderr is STATE/sim.log; stdout is the link and carries frames only
     print(*a, file=sys.stderr)
+
+
+def _unload(name):
+    # forget a module imported for one job, so its code can be collected
+    sys.modules.pop("boards." + name, None)
+    import boards
+    if hasattr(boards, name):
+        delattr(boards, name)
 
 
 def _mkdir(path):
@@ -55,10 +59,7 @@ class Display:
         except OSError as e:
             log("sim: screen files:", e)
         finally:  # drop the module again
-            sys.modules.pop("boards.simscreen", None)
-            import boards
-            if hasattr(boards, "simscreen"):
-                delattr(boards, "simscreen")
+            _unload("simscreen")
 
 
 class Board:
@@ -67,31 +68,9 @@ class Board:
     idle_ms = 100
 
     def __init__(self, argv=()):
-        g = os.getenv
-        c = {"state": g("SIGNER_STATE") or "sim-state",
-             "prompt_timeout_s": int(g("SIGNER_PROMPT_TIMEOUT") or 60),
-             "max_age_s": int(g("SIGNER_MAX_AGE") or 300),
-             "max_future_s": int(g("SIGNER_MAX_FUTURE") or 60),
-             "max_message": 65536}
-        relays = []
-        self.nonblock = False
-        i = 0
-        while i < len(argv):
-            a = argv[i]
-            if a == "--link-nonblock":
-                self.nonblock = True
-            elif a in _OPTS and i + 1 < len(argv):
-                k = _OPTS[a]
-                c[k] = argv[i + 1] if k == "state" else int(argv[i + 1])
-                i += 1
-            elif a == "--relay" and i + 1 < len(argv):
-                relays.append(argv[i + 1])
-                i += 1
-            else:
-                log("sim: ignoring argument", a)
-            i += 1
-        if relays:  # otherwise the app's default
-            c["relays"] = relays
+        from boards import simargs
+        c, self.nonblock = simargs.parse(argv, log)
+        _unload("simargs")
         self.config = c
         state = c["state"]
         _mkdir(state)
