@@ -11,6 +11,7 @@
 #
 # Kept small: on the unix port every line of code lives in the same 128 KB heap as the
 # signer, which a real board's frozen code would not use.
+import gc
 import sys
 import os
 import errno
@@ -53,6 +54,9 @@ class Display:
     def show(self, lines=None):
         if lines is not None:
             self.lines = lines
+        # the screen writer's code and its 1 KB scanline buffer want a hole of their
+        # own: collect first (a 128 KB heap is tight right after start or a request)
+        gc.collect()
         from boards import simscreen
         try:
             simscreen.write(self.state, self.fb, self.lines)

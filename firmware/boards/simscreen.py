@@ -20,26 +20,33 @@ def _chunk(f, typ, data):
 
 
 def png(path, fb):
-    raw = bytearray(_RAW)
-    # An HLSB framebuffer over the scanlines with a 136-pixel stride puts each row just
-    # after its filter byte (the 8 stride pixels are the next row's filter byte, which
-    # blit never touches): the VLSB -> PNG conversion is a single C-level blit.
-    framebuf.FrameBuffer(memoryview(raw)[1:], 128, 64, framebuf.MONO_HLSB, 136).blit(fb, 0, 0)
-    a, b = 1, 0
-    for x in raw:  # adler32
-        a += x
-        b += a
-        if b > 0x3FFFFFFF:
-            a %= 65521
-            b %= 65521
-    a %= 65521
-    b %= 65521
+    # one scanline at a time (a filter byte + 16 bytes): no 1 KB block to find in a
+    # fragmented heap. A 1-row HLSB framebuffer over the row's 16 bytes; blitting the
+    # VLSB screen at -y puts row y there (a single C-level blit per row).
+    row = bytearray(17)
+    line = framebuf.FrameBuffer(memoryview(row)[1:], 128, 1, framebuf.MONO_HLSB)
     n = _RAW
+    head = bytes((0x78, 0x01, 0x01, n & 0xFF, n >> 8, ~n & 0xFF, (~n >> 8) & 0xFF))
+    a, b = 1, 0
     with open(path + ".tmp", "wb") as f:
         f.write(b"\x89PNG\r\n\x1a\n")
         _chunk(f, b"IHDR", b"\x00\x00\x00\x80\x00\x00\x00\x40\x01\x00\x00\x00\x00")
-        _chunk(f, b"IDAT", bytes((0x78, 0x01, 0x01, n & 0xFF, n >> 8, ~n & 0xFF, (~n >> 8) & 0xFF))
-               + raw + ((b << 16) | a).to_bytes(4, "big"))
+        f.write((len(head) + n + 4).to_bytes(4, "big"))
+        f.write(b"IDAT")
+        f.write(head)
+        crc = binascii.crc32(head, binascii.crc32(b"IDAT"))
+        for y in range(64):
+            line.blit(fb, 0, -y)
+            for x in row:  # adler32 (n < 5552: no modulo needed until the end)
+                a += x
+                b += a
+            f.write(row)
+            crc = binascii.crc32(row, crc)
+        a %= 65521
+        b %= 65521
+        tail = ((b << 16) | a).to_bytes(4, "big")
+        f.write(tail)
+        f.write(binascii.crc32(tail, crc).to_bytes(4, "big"))
         _chunk(f, b"IEND", b"")
     os.rename(path + ".tmp", path)
 
