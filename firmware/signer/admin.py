@@ -57,12 +57,20 @@ def connect(a, req, params):
     a._enqueue(req, 512)
 
 
+def admit(a, client, meta, rules, relays):
+    # a client approved on the screen (bunker connect or nostrconnect pairing)
+    if not cl.admit(a.clients, client, meta, rules, relays, a.now()):
+        raise Refuse("too many clients", "busy")
+    cl.save(a.root, a.clients)
+
+
 def resolve_connect(a, req, how, t1):
     if how in ("reject", "timeout"):
         return a._refuse(req, a._refusal(how), t1)
-    if not cl.admit(a.clients, req["client"], req["meta"], req["rules"], a.conf["relays"], a.now()):
-        return a._refuse(req, Refuse("too many clients", "busy"), t1)
-    cl.save(a.root, a.clients)
+    try:
+        admit(a, req["client"], req["meta"], req["rules"], a.conf["relays"])
+    except Refuse as e:
+        return a._refuse(req, e, t1)
     if req["secret_state"] == "ok":
         # single use: the next connect needs the next secret
         a.conf["secret"] = cl.new_secret(a.board.rng)
