@@ -71,6 +71,8 @@ def _drop(name):
 
 
 class App:
+    types = ("event", "nostrconnect", "provision", "status", "auth")  # main.py dispatches these
+
     def __init__(self, board, send):
         self.board = board
         self.send = send
@@ -118,7 +120,7 @@ class App:
 
     def hello(self):
         return {"proto": PROTO, "fw": FW, "board": self.board.name, "pubkey": self.pubhex,
-                "relays": self.conf["relays"], "secret": self.conf["secret"],
+                "relays": self.conf["relays"], "secret": self.conf["secret"], "features": ["auth"],
                 "limits": {"max_frame": 512, "max_message": self.cfg.get("max_message", 65536),
                            "queue": QUEUE_MAX}}
 
@@ -131,6 +133,9 @@ class App:
         elif t == "status":
             _lazy("signer.admin").status(self, msg)
             self._tidy()
+        elif t == "auth":  # NIP-42 for our relays: signer/auth.py, loaded for it and dropped
+            _lazy("signer.auth").auth(self, msg)
+            _drop("signer.auth")
         elif t in _PAIRING:
             getattr(_lazy("signer.pairing"), t)(self, msg)
             self._tidy()
