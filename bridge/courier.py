@@ -305,7 +305,12 @@ class Courier:
         """NIP-42 AUTH signed by the device (only when its hello lists the "auth" feature)."""
         msg = await self.request({"t": "auth", "now": int(time.time()), "relay": relay_url,
                                   "challenge": challenge}, 120)   # may wait for a button press
-        return msg.get("event") if msg and msg.get("t") == "auth" else None
+        if msg and msg.get("t") == "auth":
+            return msg.get("event")
+        # the device refuses relays outside its own list (its rule, not ours to override)
+        why = msg.get("outcome") or msg.get("error") if msg else "no answer"
+        self.say("-        auth %s refused by the device: %s" % (short(relay_url, 60), short(why, 40)))
+        return None
 
     def tasks_add(self, coro):
         t = asyncio.create_task(coro)

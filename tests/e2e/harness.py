@@ -88,17 +88,19 @@ async def node_script(node, script, timeout=120):
 class Bridge:
     """serve() on the simulator's link, in this event loop, with its output collected."""
 
-    def __init__(self, holder):
+    def __init__(self, holder, relays=()):
         self.lines = []
         self.stop = asyncio.Event()
         self.link = AsyncDeviceLink(lambda: DeviceLink(holder["sim"].tty))
-        self.courier = Courier(self.link, out=self.lines.append, qr=False, pool_options=FAST,
+        self.courier = Courier(self.link, relays, out=self.lines.append, qr=False, pool_options=FAST,
                                handshake_timeout=10)
         self.task = asyncio.create_task(serve(self.link, stop=self.stop, courier=self.courier))
 
-    async def ready(self):
+    async def ready(self, only=None):
+        """The bunker URL once subscribed everywhere (or on the relays in `only`)."""
         c = self.courier
-        await wait_until(lambda: c.pool is not None and all(s["eose"] for s in c.pool.status()),
+        await wait_until(lambda: c.pool is not None and all(s["eose"] for s in c.pool.status()
+                                                            if only is None or s["url"] in only),
                          timeout=30, what="bridge subscribed")
         return [ln.split("bunker URL: ", 1)[1] for ln in self.lines if "bunker URL: " in ln][-1]
 
