@@ -7,7 +7,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["sim", "press", "provision", "localrelay", "run", "demo"]
+COMMANDS = ["sim", "press", "provision", "localrelay", "run", "demo", "cli"]
 
 
 def main(argv=None):

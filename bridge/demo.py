@@ -123,6 +123,7 @@ def add_parser(sub):
 
 
 def run(args):
+    from . import control
     from .courier import Courier
     from .run import serve
 
@@ -145,11 +146,15 @@ def run(args):
             courier = Courier(link, args.relay, out=console.say, qr=True, handshake_timeout=30.0)
             stop = console.quit
             tasks = [asyncio.create_task(console.watch_screen())]
+            # `python -m bridge connect|url|status --state STATE` from another terminal
+            sock = control.sock_path(state)
+            ctl = await control.start(courier, sock)
             try:
                 return await serve(link, stop=stop, courier=courier)
             finally:
                 for t in tasks:
                     t.cancel()
+                await control.stop(ctl, sock)
                 link.close()
         finally:
             restore()

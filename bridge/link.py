@@ -402,9 +402,34 @@ class AsyncDeviceLink:
             self.link.close()
 
 
+# USB IDs of the boards the firmware runs on: MicroPython's own on the Pico (RP2040 USB
+# CDC), and the USB-UART bridges of the usual ESP32 dev boards.
+USB_IDS = {(0x2E8A, 0x0005): "Raspberry Pi Pico (MicroPython)",
+           (0x10C4, 0xEA60): "CP210x USB-UART (ESP32)",
+           (0x1A86, 0x7523): "CH340 USB-UART (ESP32)"}
+
+
+def find_device(ports=None):
+    """The serial port of the one signer plugged in (`--device auto`), by USB VID/PID.
+    Raises LinkError saying what was found when there is none or more than one."""
+    if ports is None:
+        from serial.tools import list_ports
+        ports = list_ports.comports()
+    found = [p for p in ports if (getattr(p, "vid", None), getattr(p, "pid", None)) in USB_IDS]
+    if not found:
+        raise LinkError("no signer found on USB (looked for %s); plug it in or pass --device PATH" %
+                        ", ".join("%04x:%04x" % k for k in USB_IDS))
+    if len(found) > 1:
+        raise LinkError("several possible signers: %s; pick one with --device PATH" %
+                        ", ".join("%s (%s)" % (p.device, USB_IDS[(p.vid, p.pid)]) for p in found))
+    return found[0].device
+
+
 def open_link(device, state=None, sim_args=(), **kw):
     """A DeviceLink to `device`: "sim" (the simulator for `state`, started detached if none
-    runs; `sim_args` for `python -m bridge sim`) or a serial port path."""
+    runs; `sim_args` for `python -m bridge sim`), "auto" (find_device) or a serial port path."""
+    if device == "auto":
+        device = find_device()
     if device == "sim":
         from . import sim
         if not state:

@@ -46,9 +46,11 @@ def qr_text(data, invert=True):
 
 
 def print_bunker(pubkey_hex, relays, secret=None, out=print, qr=True):
-    """The `run` banner: the URL on one line (to copy), then its QR code (to scan)."""
+    """The `run` banner: a label, the URL alone on a line (to copy or select with a
+    double click, no prefix), then its QR code (to scan)."""
     url = bunker_url(pubkey_hex, relays, secret)
     out("bunker URL: " + url)
+    out(url)
     if qr:
         out(qr_text(url))
     return url

@@ -123,8 +123,8 @@ async def serve(link, relays=(), *, stop=None, out=print, qr=True, publish_timeo
 
 def add_parser(sub):
     p = sub.add_parser("run", help="carry NIP-46 requests between relays and the device")
-    p.add_argument("--device", required=True, help='"sim" or a serial port such as /dev/ttyACM0')
-    p.add_argument("--state", help="simulator state directory (with --device sim)")
+    p.add_argument("--device", required=True, help='"sim", "auto" (find it on USB by VID/PID) or a serial port such as /dev/ttyACM0')
+    p.add_argument("--state", help="state directory: the simulator's (with --device sim), and where the control socket goes")
     p.add_argument("--relay", action="append", default=[], metavar="URL",
                    help="another relay on top of the device's own (repeatable)")
     p.add_argument("--connect", action="append", default=[], metavar="NOSTRCONNECT_URI",
@@ -137,6 +137,7 @@ def add_parser(sub):
 
 def run(args):
     """Serve until Ctrl-C / SIGTERM. SIGUSR1 prints relay health."""
+    from . import control
     from .link import AsyncDeviceLink, open_link
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
@@ -151,9 +152,18 @@ def run(args):
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         loop.add_signal_handler(signal.SIGUSR1, lambda: out(courier.status_text()))
+        # `connect`, `url` and `status` from another terminal talk to us here (we hold the port)
+        sock = control.sock_path(args.state)
+        try:
+            ctl = await control.start(courier, sock)
+        except (OSError, RuntimeError) as e:
+            out("run: no control socket (%s); connect/url/status won't reach this bridge" % short(e, 120))
+            ctl = None
         try:
             return await serve(link, stop=stop, courier=courier)
         finally:
+            if ctl is not None:
+                await control.stop(ctl, sock)
             link.close()
     try:
         return asyncio.run(main())

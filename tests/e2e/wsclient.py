@@ -29,6 +29,7 @@ class WsClient:
         self.challenged = {}
         self.authed = {}
         self.auth_ids = {}
+        self.got = []           # every response opened, asked for or not (nostrconnect)
         self.sub = "c" + os.urandom(4).hex()
         self.since = int(time.time()) - 5
 
@@ -94,6 +95,7 @@ class WsClient:
         except Exception:
             return
         resp["_scheme"] = scheme
+        self.got.append(resp)
         fut = self.waiting.get(resp.get("id"))
         if fut is not None and not fut.done():
             fut.set_result(resp)

@@ -1,0 +1,142 @@
+"""The running bridge's control channel: a unix socket next to its state.
+
+A running `run`/`demo` holds the serial port, so `connect`, `url` and `status` from another
+terminal ask it instead of opening the device. One JSON line per request, one JSON line
+back, then the connection closes:
+
+    {"cmd": "status"}                 -> {"ok": true, "device": {...}, "relays": [...], "clients": [...], "queue": n, ...}
+    {"cmd": "url"}                    -> {"ok": true, "url": "bunker://..."}
+    {"cmd": "connect", "uri": "nostrconnect://..."}
+                                      -> {"ok": true, "outcome": "ok"} once the person decided on the device
+
+The socket is mode 0600 in a 0700 directory: whoever can talk to it can ask the device to
+pair a client (which the person must still approve on the device) and read the bunker
+secret, so it is the same user's only. Nothing secret beyond what `run` prints goes through it.
+"""
+import asyncio
+import json
+import os
+import tempfile
+import time
+
+from .courier import short
+from .qr import bunker_url
+
+SOCK_NAME = "bridge.sock"
+LINE_MAX = 16 * 1024
+CONNECT_TIMEOUT = 130.0   # the device's prompt times out after 60 s by default
+
+
+def sock_path(state=None):
+    """<state>/bridge.sock, or one per user in the runtime dir when there is no state dir."""
+    if state:
+        return os.path.join(os.path.abspath(state), SOCK_NAME)
+    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    return os.path.join(base, "nostr-signer-bridge-%d" % os.getuid(), SOCK_NAME)
+
+
+def device_summary(hello):
+    h = hello or {}
+    return {"fw": h.get("fw"), "board": h.get("board"), "pubkey": h.get("pubkey"),
+            "relays": h.get("relays") or [], "features": h.get("features") or []}
+
+
+async def answer(courier, req):
+    """The reply to one control request, from the running Courier."""
+    cmd = req.get("cmd") if isinstance(req, dict) else None
+    c = courier
+    if c.hello is None:
+        return {"ok": False, "error": "device not connected yet"}
+    if cmd == "url":
+        return {"ok": True, "url": bunker_url(c.hello["pubkey"], c.device_relays, c.hello.get("secret") or None)}
+    if cmd == "status":
+        st = await c.request({"t": "status"}, 10)
+        ok = bool(st and st.get("t") == "status")
+        return {"ok": True, "device": device_summary(c.hello), "device_answered": ok,
+                "relays": c.pool.status() if c.pool else [],
+                "clients": st.get("clients", []) if ok else None,
+                "device_queue": st.get("queue") if ok else None,
+                "queue": len(c.queue), "inflight": len(c.inflight), "published": c.publishes}
+    if cmd == "connect":
+        uri = req.get("uri")
+        if not isinstance(uri, str) or not uri.startswith("nostrconnect://"):
+            return {"ok": False, "error": "uri must be a nostrconnect:// URI"}
+        done = await nostrconnect_wait(c, uri)
+        return {"ok": done.get("outcome") == "ok", "outcome": done.get("outcome")}
+    return {"ok": False, "error": "unknown cmd"}
+
+
+async def nostrconnect_wait(c, uri, timeout=CONNECT_TIMEOUT):
+    """Hand the URI to the device and wait for its `done` (after the person's decision).
+    The `publish` before it goes through the courier as usual (to the client's relays too)."""
+    c.say("nostrconnect: handed to the device, approve it there")
+    msg = await c.request({"t": "nostrconnect", "now": int(time.time()), "uri": uri}, timeout)
+    if msg is None:
+        msg = {"outcome": "no answer from the device"}
+    elif msg.get("t") == "error":
+        msg = {"outcome": "refused: " + short(msg.get("error"), 60)}
+    c.say("nostrconnect: %s" % short(msg.get("outcome"), 60))
+    return msg
+
+
+async def start(courier, path):
+    """Serve the control socket at `path` for as long as the returned server lives."""
+    d = os.path.dirname(path)
+    os.makedirs(d, mode=0o700, exist_ok=True)
+    if os.path.exists(path):
+        if await ask(path, {"cmd": "url"}, timeout=2) is not None:
+            raise RuntimeError("another bridge is running (control socket %s)" % path)
+        os.unlink(path)     # left over from a bridge that died
+
+    async def client(reader, writer):
+        try:
+            line = await asyncio.wait_for(reader.readline(), 10)
+            try:
+                req = json.loads(line[:LINE_MAX])
+            except ValueError:
+                req = None
+            try:
+                rep = await answer(courier, req)
+            except Exception as e:
+                rep = {"ok": False, "error": "%s: %s" % (type(e).__name__, short(e, 80))}
+            writer.write(json.dumps(rep).encode() + b"\n")
+            await writer.drain()
+        except (asyncio.TimeoutError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+    old = os.umask(0o177)    # created 0600 from the start, not chmod-ed after a window
+    try:
+        server = await asyncio.start_unix_server(client, path, limit=LINE_MAX)
+    finally:
+        os.umask(old)
+    os.chmod(path, 0o600)
+    return server
+
+
+async def stop(server, path):
+    server.close()
+    await server.wait_closed()
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+async def ask(path, req, timeout=CONNECT_TIMEOUT + 10):
+    """One request to a running bridge -> its reply dict, or None when no bridge listens."""
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(path, limit=1 << 20), 2)
+    except (OSError, asyncio.TimeoutError):
+        return None
+    try:
+        writer.write(json.dumps(req).encode() + b"\n")
+        await writer.drain()
+        line = await asyncio.wait_for(reader.readline(), timeout)
+        return json.loads(line) if line else None
+    finally:
+        writer.close()
+
+
+def ask_sync(path, req, timeout=CONNECT_TIMEOUT + 10):
+    return asyncio.run(ask(path, req, timeout))

@@ -1,0 +1,114 @@
+"""The running bridge's control socket (bridge/control.py) against a stand-in courier, and
+`--device auto` (bridge/link.find_device) against fake port lists."""
+import asyncio
+import json
+import os
+import stat
+from types import SimpleNamespace
+
+import pytest
+
+from bridge import control
+from bridge.link import LinkError, find_device
+
+pytestmark = pytest.mark.timeout(30)
+PK = "ab" * 32
+
+
+class StandIn:
+    """What control.answer reads from a Courier."""
+
+    def __init__(self):
+        self.hello = {"pubkey": PK, "fw": "0.1.0", "board": "sim", "relays": ["ws://127.0.0.1:7777"],
+                      "secret": "s3cret", "features": ["auth"]}
+        self.device_relays = ["ws://127.0.0.1:7777"]
+        self.pool = None
+        self.queue, self.inflight, self.publishes = [1, 2], {}, 3
+        self.sent = []
+        self.said = []
+
+    def say(self, line):
+        self.said.append(line)
+
+    async def request(self, msg, timeout):
+        self.sent.append(msg)
+        if msg["t"] == "status":
+            return {"t": "status", "clients": [{"pubkey": "cd" * 32, "name": "x"}], "queue": 1}
+        if msg["t"] == "nostrconnect":
+            return {"t": "done", "outcome": "rejected" if msg["uri"].endswith("reject")  else "ok"}
+
+
+def test_socket_protocol(tmp_path):
+    path = control.sock_path(str(tmp_path / "st"))
+    c = StandIn()
+
+    async def body():
+        server = await control.start(c, path)
+        try:
+            assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+            url = await control.ask(path, {"cmd": "url"})
+            assert url == {"ok": True, "url": "bunker://%s?relay=ws%%3A%%2F%%2F127.0.0.1%%3A7777&secret=s3cret" % PK}
+            st = await control.ask(path, {"cmd": "status"})
+            assert st["ok"] and st["device"]["pubkey"] == PK and st["clients"][0]["name"] == "x"
+            assert st["queue"] == 2 and st["device_queue"] == 1 and st["published"] == 3
+            ok = await control.ask(path, {"cmd": "connect", "uri": "nostrconnect://" + "cd" * 32 + "?relay=ws://x"})
+            assert ok == {"ok": True, "outcome": "ok"}
+            assert c.sent[-1]["t"] == "nostrconnect" and isinstance(c.sent[-1]["now"], int)
+            no = await control.ask(path, {"cmd": "connect", "uri": "nostrconnect://reject"})
+            assert no == {"ok": False, "outcome": "rejected"}
+            assert not (await control.ask(path, {"cmd": "connect", "uri": "bunker://x"}))["ok"]
+            assert (await control.ask(path, {"cmd": "nope"}))["error"] == "unknown cmd"
+            # not JSON: an error line back, and the server keeps serving
+            r, w = await asyncio.open_unix_connection(path)
+            w.write(b"{not json\n")
+            assert json.loads(await r.readline())["ok"] is False
+            w.close()
+            # a second bridge on the same state is refused while this one answers
+            with pytest.raises(RuntimeError, match="another bridge"):
+                await control.start(c, path)
+        finally:
+            await control.stop(server, path)
+        assert not os.path.exists(path)
+        assert await control.ask(path, {"cmd": "url"}) is None     # nobody listening
+        # a stale socket file from a bridge that died is replaced
+        import socket
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(path)
+        s.close()
+        server = await control.start(c, path)
+        assert (await control.ask(path, {"cmd": "url"}))["ok"]
+        await control.stop(server, path)
+    asyncio.run(asyncio.wait_for(body(), 20))
+
+
+def test_before_the_device_answers(tmp_path):
+    c = StandIn()
+    c.hello = None
+    assert asyncio.run(control.answer(c, {"cmd": "url"})) == {"ok": False, "error": "device not connected yet"}
+
+
+def test_sock_path_default_is_per_user(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    assert control.sock_path() == str(tmp_path / ("nostr-signer-bridge-%d" % os.getuid()) / "bridge.sock")
+    assert control.sock_path("rel") == os.path.abspath("rel/bridge.sock")
+
+
+def _port(dev, vid, pid):
+    return SimpleNamespace(device=dev, vid=vid, pid=pid)
+
+
+def test_find_device_by_usb_ids():
+    others = [_port("/dev/ttyS0", None, None), _port("/dev/ttyUSB9", 0x0403, 0x6001)]
+    assert find_device(others + [_port("/dev/ttyACM0", 0x2E8A, 0x0005)]) == "/dev/ttyACM0"
+    assert find_device([_port("/dev/ttyUSB0", 0x10C4, 0xEA60)]) == "/dev/ttyUSB0"
+    assert find_device([_port("/dev/ttyUSB1", 0x1A86, 0x7523)]) == "/dev/ttyUSB1"
+    with pytest.raises(LinkError, match="no signer found.*2e8a:0005"):
+        find_device(others)
+    with pytest.raises(LinkError, match="several.*ttyACM0.*ttyUSB0"):
+        find_device([_port("/dev/ttyACM0", 0x2E8A, 0x0005), _port("/dev/ttyUSB0", 0x10C4, 0xEA60)])
+
+
+def test_find_device_reads_pyserial(monkeypatch):
+    from serial.tools import list_ports
+    monkeypatch.setattr(list_ports, "comports", lambda: [_port("/dev/ttyACM3", 0x2E8A, 0x0005)])
+    assert find_device() == "/dev/ttyACM3"
