@@ -1,42 +1,42 @@
 # Per-kind approval summaries: what a sign_event would publish, in plain words.
 #
-#   summary(tpl, ctx) -> list of str, every line already at most 16 columns
-#     (screens.W): the caller puts them in the prompt body unchanged and scrolls.
-#     Line 0 says what the event is; then the essentials; then the full event:
-#     "-- content --" and the escaped content (unless the essentials showed it
-#     whole), "-- N tags --" and every tag; at most MAX lines (a cut says so).
-#     tpl: the parsed template the device signs (kind, content, tags, created_at).
-#     ctx (dict, every key optional):
-#       "npub": fn(hex64) -> short npub (screens.short_key(nip19.npub(..)));
-#       "last_follows": follows_of() of the last kind 3 this device signed (bytes),
-#         or a list/set of hex pubkeys, or None when it never signed one;
-#       "now": unix seconds (a created_at far from it is shown).
-#   follows_of(tpl) -> bytearray: the sorted unique 32-byte pubkeys of tpl's p tags,
-#     what to store as "last_follows" once a kind 3 is signed (32 bytes a follow).
-#   follow_diff(old, new) -> (added, removed): lists of hex; old/new may each be a
-#     template, a follows_of() blob or an iterable of hex pubkeys.
+# summary(tpl, ctx) -> list of str, each at most 16 columns (screens.W), ready for the
+#   prompt body (the caller scrolls; no further wrapping). Line 0 says what the event
+#   is, then the essentials, then the whole event: "-- content --" + the content
+#   (unless the essentials showed it already), "-- N tags --" + every tag (64-hex
+#   values as their ends); at most MAX lines, a cut is said.
+#   tpl: the parsed template the device signs (kind, content, tags, created_at).
+#   ctx: dict, every key optional:
+#     "npub": fn(hex64) -> short npub, e.g. screens.short_key(nip19.npub(unhexlify(h)))
+#     "last_follows": follows_of() of the last kind 3 this device signed (or a list
+#       of hex pubkeys); None: it never signed one
+#     "now": unix seconds (shows a created_at/expiration far from it)
+# follows_of(tpl) -> bytearray: sorted unique 32-byte pubkeys of the p tags: store it
+#   as the new "last_follows" after a kind 3 is signed (32 bytes a follow).
+# follow_diff(old, new) -> (added, removed): lists of hex; old/new may each be a
+#   template, a follows_of() blob or a list of hex pubkeys.
 #
-# Text from the event always goes through screens.esc. Malformed templates (missing
-# values, wrong types, bad numbers) give a summary that says so, never an exception.
+# Everything from the event goes through screens.esc. Malformed templates (missing
+# values, wrong types, bad numbers) get a summary that says so, never an exception.
 from binascii import hexlify, unhexlify
 from ui.screens import esc, wrap, W, kind_name
 
-MAX = 64  # lines in a summary
-SHOW = 3  # added/removed follows named
-_HEXC = "0123456789abcdef"
+MAX = 48  # lines in a summary (8 windows of 6)
+SHOW = 3  # follows named as added/removed
 
 
 def _s(v):
     return v if type(v) is str else ""
 
 
-def _tags(tpl):
+def _tags(tpl, name=None):
+    # the tags list, or the tags named `name` (lists whose first item is that str)
     t = tpl.get("tags")
-    return t if type(t) is list else ()
-
-
-def _ok(t):
-    return type(t) is list and t and type(t[0]) is str
+    if type(t) is not list:
+        return []
+    if name is None:
+        return t
+    return [x for x in t if type(x) is list and x and type(x[0]) is str and x[0] == name]
 
 
 def _v(tag, i=1):
@@ -44,42 +44,33 @@ def _v(tag, i=1):
 
 
 def _get(tpl, name):
-    # the value of the first `name` tag, or None
     for t in _tags(tpl):
-        if _ok(t) and t[0] == name:
+        if type(t) is list and t and type(t[0]) is str and t[0] == name:
             return _v(t)
     return None
-
-
-def _all(tpl, name):
-    return [t for t in _tags(tpl) if _ok(t) and t[0] == name]
 
 
 def _hex64(s):
     if type(s) is not str or len(s) != 64:
         return False
     for c in s:
-        if c not in _HEXC:
+        if c not in "0123456789abcdef":
             return False
     return True
 
 
-def _key(ctx, h):
-    # one line naming a pubkey
-    if not _hex64(h):
-        return ("bad key " + esc(_s(h), 8))[:W]
-    f = ctx.get("npub")
-    if f:
-        try:
-            return esc(f(h))[:W]
-        except Exception:
-            pass
-    return h[:8] + ".." + h[-6:]
-
-
 def _id(h):
-    # 13 columns: "on " / "id " + _id(h) fills a line
+    # 13 columns, so "on " + _id(h) fills a line
     return (h[:6] + ".." + h[-5:]) if _hex64(h) else ("bad " + esc(_s(h), 9))[:13]
+
+
+def _key(ctx, h):
+    if _hex64(h):
+        try:
+            return esc(ctx["npub"](h))[:W]
+        except Exception:
+            return h[:8] + ".." + h[-6:]
+    return "bad key " + esc(_s(h), 8)[:8]
 
 
 def _put(out, s, n=8):
@@ -101,67 +92,57 @@ def _count(n, word):
     return "%d %s%s" % (n, word, "" if n == 1 else "s")
 
 
-def _ago(ctx, tpl):
-    now, t = ctx.get("now"), tpl.get("created_at")
-    if type(now) is not int or type(t) is not int:
-        return None
-    d = now - t
+def _span(d):
     a = -d if d < 0 else d
-    if a < 3600:
-        return None
-    for u, s in (("y", 31536000), ("d", 86400), ("h", 3600)):
+    for u, s in (("y", 31536000), ("d", 86400), ("h", 3600), ("m", 60)):
         if a >= s:
-            a = "%d%s" % (a // s, u)
-            break
-    return "dated " + (a + " ago" if d > 0 else "in " + a)
+            return "%d%s" % (a // s, u)
+    return "%ds" % a
 
 
-def _who(out, ctx, tpl, label, one=False):
-    # recipients from the p tags: label line, first key(s), "+N more"
-    ps = _all(tpl, "p")
+def _who(out, ctx, tpl, n=1, i=0):
+    # "to:" and the p tag keys (the first n, or only the one at index i)
+    ps = _tags(tpl, "p")
     if not ps:
         out.append("no recipient!")
         return
-    out.append(label)
-    n = 1 if one else 2
-    for t in ps[:n]:
+    out.append("to:")
+    for t in ps[i:i + n] if i >= 0 else ps[i:]:
         out.append(_key(ctx, _v(t)))
-    if len(ps) > n:
+    if len(ps) > n and i == 0:
         out.append("+%d more" % (len(ps) - n))
 
 
 # --- per kind: fn(out, tpl, ctx) -> True when the content was shown whole
 
 def _note(out, tpl, ctx):
-    es = _all(tpl, "e")
-    marked = [t for t in es if _v(t, 3) in ("root", "reply", "mention")]
-    if marked:
-        tgt = None
-        for t in marked:
-            if _v(t, 3) == "reply":
+    es = _tags(tpl, "e")
+    tgt = None
+    marked = False
+    for t in es:  # NIP-10 markers: "reply" wins over "root"; "mention" is no reply
+        m = _v(t, 3)
+        if m in ("root", "reply", "mention"):
+            marked = True
+            if m == "reply" or (m == "root" and tgt is None):
                 tgt = t
-        if tgt is None:
-            for t in marked:
-                if _v(t, 3) == "root":
-                    tgt = t
+    if not marked and es:
+        tgt = es[-1]  # positional (deprecated): the last e tag is the one replied to
+    ps = _tags(tpl, "p")
+    if tgt is None:
+        out.append("note")
+        if ps:
+            out.append("mentions %d" % len(ps))
     else:
-        tgt = es[-1] if es else None
-    ps = _all(tpl, "p")
-    if tgt is not None:
         out.append("reply")
-        who = _v(tgt, 4)
-        if not _hex64(who):
-            who = _v(ps[0]) if ps else None
-        if who is not None:
+        h = _v(tgt, 4)
+        if not _hex64(h) and ps:
+            h = _v(ps[0])
+        if h is not None:
             out.append("to:")
-            out.append(_key(ctx, who))
+            out.append(_key(ctx, h))
         out.append("on " + _id(_v(tgt)))
         if len(ps) > 1:
             out.append("+%d tagged" % (len(ps) - 1))
-    else:
-        out.append("note")
-        if ps:
-            out.append("mentions " + str(len(ps)))
     q = _get(tpl, "q")
     if q is not None:
         out.append("quotes")
@@ -172,7 +153,6 @@ def _note(out, tpl, ctx):
 
 def _follows(out, tpl, ctx):
     new = _hexlist(tpl)
-    bad = len(_all(tpl, "p")) - len(new)
     n = len(new)
     out.append("follow list")
     old = ctx.get("last_follows")
@@ -180,22 +160,24 @@ def _follows(out, tpl, ctx):
         out.append(_count(n, "follow"))
         out.append("no earlier list")
     else:
-        old = _norm(old)
+        old = _blob(old)
+        m = len(old) // 32
         na, nr, add, rem = _diff(old, new, SHOW)
-        m = _len(old)
-        out.append("%d -> %d follows" % (m, n))
-        if nr and (nr >= 10 or nr * 5 >= m):
+        s = "%d -> %d follows" % (m, n)
+        out.append(s if len(s) <= W else ("%d -> %d" % (m, n))[:W])
+        if nr and (nr >= 10 or nr * 5 >= m):  # a fifth or 10+ gone at once: loud
             s = "!! DROPS %d !!" % nr
             out.append(s if len(s) <= W else ("!!DROPS %d" % nr)[:W])
         if not na and not nr:
             out.append("no change")
-        for c, k, lst in ((na, "+", add), (nr, "-", rem)):
+        for c, lst, w in ((na, add, "+%d added"), (nr, rem, "-%d removed")):
             if c:
-                out.append("%s%d %s" % (k, c, "added" if k == "+" else "removed"))
+                out.append(w % c)
                 for h in lst:
                     out.append(_key(ctx, h))
                 if c > len(lst):
                     out.append(" and %d more" % (c - len(lst)))
+    bad = len(_tags(tpl, "p")) - n
     if bad:
         out.append("%d bad p tags" % bad)
     return False
@@ -203,45 +185,40 @@ def _follows(out, tpl, ctx):
 
 def _dm(out, tpl, ctx):
     k = tpl.get("kind")
-    if k == 4:
-        out.append("DM (nip04)")
-        _who(out, ctx, tpl, "to:", True)
-        out.append("text encrypted:")
-        out.append("can't show it")
-        return False
     if k == 14:
         out.append("chat message")
-        _who(out, ctx, tpl, "to:")
+        _who(out, ctx, tpl, 2)
         _field(out, "subject", _get(tpl, "subject"), 60)
         _put(out, esc(_s(tpl.get("content"))), 30)
         return True
-    out.append("gift wrap" if k == 1059 else "seal")
-    if k == 1059:
-        _who(out, ctx, tpl, "to:", True)
-    out.append("sealed content")
+    out.append({4: "DM (nip04)", 13: "seal"}.get(k, "gift wrap"))
+    if k != 13:
+        _who(out, ctx, tpl)
+    if k == 4:
+        out.append("text encrypted:")
+        out.append("can't show it")
+    else:
+        out.append("sealed content")
     return False
 
 
 def _reaction(out, tpl, ctx):
     c = _s(tpl.get("content"))
-    r = {"+": "like", "": "like", "-": "dislike"}.get(c)
-    if r is None:
-        r = esc(c, 40)
+    r = {"+": "like", "": "like", "-": "dislike"}.get(c) or esc(c, 40)
     if len(r) <= W - 10:
         out.append("reaction: " + r)
     else:
         out.append("reaction:")
         _put(out, r, 3)
-    es, ps = _all(tpl, "e"), _all(tpl, "p")
-    if ps:
-        out.append("to:")
-        out.append(_key(ctx, _v(ps[-1])))
+    if _tags(tpl, "p"):
+        _who(out, ctx, tpl, 1, -1)  # NIP-25: the last p and e tags are the target
+    es = _tags(tpl, "e")
     if es:
         out.append("on " + _id(_v(es[-1])))
-    elif _get(tpl, "a") is not None:
-        _field(out, "on", _get(tpl, "a"), 80, 3)
-    else:
+    elif _get(tpl, "a") is None:
         out.append("on nothing?")
+    else:
+        _field(out, "on", _get(tpl, "a"), 80, 3)
     return True
 
 
@@ -250,42 +227,36 @@ def _repost(out, tpl, ctx):
     k = _get(tpl, "k")
     if tpl.get("kind") == 16 and k is not None:
         out.append(("of kind " + esc(k))[:W])
-    ps = _all(tpl, "p")
+    ps = _tags(tpl, "p")
     if ps:
         out.append("of:")
         out.append(_key(ctx, _v(ps[0])))
-    e = _get(tpl, "e")
+    e, a = _get(tpl, "e"), _get(tpl, "a")
     if e is not None:
         out.append("id " + _id(e))
-    elif _get(tpl, "a") is not None:
-        _field(out, "a", _get(tpl, "a"), 80, 3)
-    else:
+    elif a is None:
         out.append("no event tag!")
+    else:
+        _field(out, "a", a, 80, 3)
     return False
 
 
 def _zap(out, tpl, ctx):
+    out.append("zap request")
     a = _get(tpl, "amount")
     if a is None:
-        out.append("zap request")
         out.append("no amount")
+    elif a and not a.strip("0123456789") and len(a) < 19:
+        m = int(a)
+        _put(out, "%d sats" % (m // 1000) if m % 1000 == 0 else "%d.%03d sats" % (m // 1000, m % 1000), 2)
     else:
-        try:
-            m = int(a)
-            if m < 0 or not a.isdigit():
-                raise ValueError
-            s = "%d sats" % (m // 1000) if m % 1000 == 0 else "%d.%03d sats" % (m // 1000, m % 1000)
-            out.append("zap request")
-            _put(out, s, 2)
-        except Exception:
-            out.append("zap request")
-            out.append("invalid amount")
-    _who(out, ctx, tpl, "to:", True)
+        out.append("invalid amount")
+    _who(out, ctx, tpl)
     e = _get(tpl, "e")
     if e is not None:
         out.append("on " + _id(e))
     n = 0
-    for t in _all(tpl, "relays"):
+    for t in _tags(tpl, "relays"):
         n += len(t) - 1
     out.append(_count(n, "relay"))
     _field(out, "comment", _s(tpl.get("content")) or None, 200, 12)
@@ -293,18 +264,15 @@ def _zap(out, tpl, ctx):
 
 
 def _delete(out, tpl, ctx):
-    ne, na = len(_all(tpl, "e")), len(_all(tpl, "a"))
     out.append("delete")
-    out.append(_count(ne, "event"))
-    out.append("%d address%s" % (na, "" if na == 1 else "es"))
-    ks = [_v(t) for t in _all(tpl, "k")]
+    out.append(_count(len(_tags(tpl, "e")), "event"))
+    n = len(_tags(tpl, "a"))
+    out.append("%d address%s" % (n, "" if n == 1 else "es"))
+    ks = [_s(_v(t)) for t in _tags(tpl, "k")]
     if ks:
-        _put(out, "kinds " + esc(",".join(k for k in ks if k is not None), 60), 2)
+        _put(out, "kinds " + esc(",".join(ks), 60), 2)
     _field(out, "reason", _s(tpl.get("content")) or None, 120, 8)
     return True
-
-
-_PROFILE = ("name", "display_name", "about", "picture", "banner", "nip05", "lud16", "lud06", "website")
 
 
 def _profile(out, tpl, ctx):
@@ -313,13 +281,12 @@ def _profile(out, tpl, ctx):
     try:
         p = json.loads(_s(tpl.get("content")))
     except Exception:
-        out.append("invalid JSON")
-        return False
+        p = "invalid JSON"
     if type(p) is not dict:
-        out.append("not an object")
+        out.append(p if p == "invalid JSON" else "not an object")
         return False
     n = 0
-    for f in _PROFILE:
+    for f in ("name", "display_name", "about", "picture", "banner", "nip05", "lud16", "lud06", "website"):
         if f in p:
             _field(out, f, p[f], 120, 5)
             n += 1
@@ -328,62 +295,35 @@ def _profile(out, tpl, ctx):
     return False
 
 
-def _article(out, tpl, ctx):
-    out.append("article" if tpl.get("kind") == 30023 else "article draft")
-    _field(out, "title", _get(tpl, "title"), 120, 4)
-    _field(out, "summary", _get(tpl, "summary"), 160, 6)
-    _field(out, "id", _get(tpl, "d"), 60, 2)
-    out.append(_count(len(_s(tpl.get("content"))), "char"))
-    return False
-
-
 def _relays(out, tpl, ctx):
-    rs = _all(tpl, "r")
+    out.append("relay list")
+    out.append("")
     nr = nw = 0
-    lines = []
-    for t in rs:
+    for t in _tags(tpl, "r"):
         m = _v(t, 2)
         r, w = m in (None, "read"), m in (None, "write")
         nr += r
         nw += w
-        lines.append((("r" if r else "") + ("w" if w else "") or "??") + " " + esc(_s(_v(t)), 80))
-    out.append("relay list")
-    out.append("%d read %d write" % (nr, nw))
-    for s in lines:
-        _put(out, s, 3)
+        _put(out, ((("r" if r else "") + ("w" if w else "")) or "??") + " " + esc(_s(_v(t)), 80), 3)
+    out[1] = "%d read %d write" % (nr, nw)
     return False
 
 
-def _relay_auth(out, tpl, ctx):
-    out.append("relay login")
-    _field(out, "relay", _get(tpl, "relay"), 100, 5)
-    _field(out, "challenge", _get(tpl, "challenge"), 100, 5)
-    return False
+# kinds that are a title and some tag values: kind -> (title, (label, tag name)...)
+_FIELDS = {
+    22242: ("relay login", ("relay", "relay"), ("challenge", "challenge")),
+    24242: ("blossom auth", ("action", "t"), ("server", "server")),
+    27235: ("http auth", ("method", "method"), ("url", "u")),
+    30023: ("article", ("title", "title"), ("summary", "summary"), ("id", "d")),
+    30024: ("article draft", ("title", "title"), ("summary", "summary"), ("id", "d")),
+}
 
 
-def _http_auth(out, tpl, ctx):
-    k = tpl.get("kind")
-    if k == 24242:
-        out.append("blossom auth")
-        _field(out, "action", _get(tpl, "t"), 20, 2)
-        _field(out, "server", _get(tpl, "server"), 80, 4)
-        nx = len(_all(tpl, "x"))
-        if nx:
-            out.append(_count(nx, "blob"))
-        x = _get(tpl, "expiration")
-        if x is not None:
-            try:
-                d = int(x) - ctx["now"]
-                out.append(("expires in %dm" % (d // 60)) if d >= 0 else "expired")
-            except Exception:
-                _field(out, "expires", x, 20, 2)
-        _field(out, "text", _s(tpl.get("content")) or None, 120, 6)
-        return True
-    out.append("http auth")
-    _field(out, "method", _get(tpl, "method"), 20, 2)
-    _field(out, "url", _get(tpl, "u"), 160, 8)
-    if _get(tpl, "payload") is not None:
-        out.append("with body hash")
+def _fields(out, tpl, ctx):
+    f = _FIELDS[tpl["kind"]]
+    out.append(f[0])
+    for label, name in f[1:]:
+        _field(out, label, _get(tpl, name), 160, 6)
     return False
 
 
@@ -394,24 +334,22 @@ def _generic(out, tpl, ctx):
     out.append(_count(len(_tags(tpl)), "tag"))
     out.append(_count(len(c), "char"))
     if c:
-        i = c.find("\n")
-        _put(out, esc(c if i < 0 else c[:i], 48), 3)
+        _put(out, esc(c.split("\n", 1)[0], 48), 3)
     return False
 
 
+KINDS = {0: _profile, 1: _note, 3: _follows, 4: _dm, 5: _delete, 6: _repost, 7: _reaction,
+         13: _dm, 14: _dm, 16: _repost, 1059: _dm, 9734: _zap, 10002: _relays,
+         22242: _fields, 24242: _fields, 27235: _fields, 30023: _fields, 30024: _fields}
+
+
 def _tv(v):
-    # a tag value in the full listing; a 64-hex key or id as its ends, like _key
+    # a tag value in the full listing
     if _hex64(v):
         return _id(v)
     if type(v) is not str:
         return "?"
     return esc(v, 80) if v else '""'
-
-
-KINDS = {0: _profile, 1: _note, 3: _follows, 4: _dm, 5: _delete, 6: _repost, 7: _reaction,
-         13: _dm, 14: _dm, 16: _repost, 1059: _dm, 9734: _zap, 10002: _relays,
-         22242: _relay_auth, 24242: _http_auth, 27235: _http_auth, 30023: _article,
-         30024: _article}
 
 
 def summary(tpl, ctx=None):
@@ -420,50 +358,54 @@ def summary(tpl, ctx=None):
     ctx = ctx or {}
     out = []
     k = tpl.get("kind")
-    f = KINDS.get(k, _generic) if type(k) is int else _generic
     try:
-        shown = f(out, tpl, ctx)
+        shown = KINDS.get(k, _generic)(out, tpl, ctx) if type(k) is int else _generic(out, tpl, ctx)
     except Exception:
-        # a bug here must not hide the request: fall back to the plain view
+        # a bug here must not hide the request: the plain view instead
         out = ["?? summary error"]
         shown = _generic(out, tpl, ctx)
-    a = _ago(ctx, tpl)
-    if a:
-        out.append(a)
+    now, t = ctx.get("now"), tpl.get("created_at")
+    if type(now) is int and type(t) is int and not -3600 < now - t < 3600:
+        out.append("dated " + (_span(now - t) + " ago" if now > t else "in " + _span(now - t)))
+    x = _get(tpl, "expiration")
+    if x is not None:
+        if type(now) is int and x and not x.strip("0123456789") and len(x) < 19:
+            x = int(x) - now
+            out.append("expires in " + _span(x) if x > 0 else "expired")
+        else:
+            _field(out, "expires", x, 20, 2)
     c = _s(tpl.get("content"))
     if c and not shown:
         out.append("-- content --")
         _put(out, esc(c), 30)
     tags = _tags(tpl)
-    nt = len(tags)
-    out.append("-- %s --" % _count(nt, "tag"))
-    for i in range(nt):
+    out.append("-- %s --" % _count(len(tags), "tag"))
+    for i in range(len(tags)):
         if len(out) >= MAX - 1:
-            out.append("+%d more tags" % (nt - i))
+            out.append("+%d more tags" % (len(tags) - i))
             break
         t = tags[i]
-        if not _ok(t):
+        if type(t) is list and t:
+            _put(out, " ".join(_tv(v) for v in t), 6)
+        else:
             out.append("bad tag")
-            continue
-        _put(out, " ".join(_tv(v) for v in t), 6)
     if len(out) > MAX:
         del out[MAX - 1:]
         out.append("... (cut)")
     for i in range(len(out)):
-        if len(out[i]) > W:  # never expected; a screen line must fit
+        if len(out[i]) > W:  # never expected: a screen line must fit
             out[i] = out[i][:W - 1] + "~"
     return out
 
 
-# --- follow lists: sorted unique hex lists (refs into the template) or a 32-byte blob
+# --- follow lists: the new one as a sorted list of hex (refs into the template, no
+# copies), the stored one as a sorted blob of 32-byte keys; merged in one pass.
 
 def _hexlist(x):
-    p = type(x) is dict
+    d = type(x) is dict
     hs = []
-    for h in _tags(x) if p else x:
-        if p:
-            if not (_ok(h) and h[0] == "p"):
-                continue
+    for h in (_tags(x, "p") if d else x):
+        if d:
             h = _v(h)
         if type(h) is str and len(h) == 64:
             if not _hex64(h):
@@ -472,15 +414,15 @@ def _hexlist(x):
                 hs.append(h)
     hs.sort()
     j = 0
-    for i in range(len(hs)):
-        if not j or hs[i] != hs[j - 1]:
-            hs[j] = hs[i]
+    for h in hs:
+        if not j or h != hs[j - 1]:
+            hs[j] = h
             j += 1
     del hs[j:]
     return hs
 
 
-def _norm(x):
+def _blob(x):
     if type(x) in (bytes, bytearray):
         n = len(x) // 32
         for i in range(1, n):
@@ -489,37 +431,29 @@ def _norm(x):
         else:
             return x[:n * 32]
         x = [hexlify(x[i * 32:i * 32 + 32]).decode() for i in range(n)]
-    return _hexlist(x)
-
-
-def _len(s):
-    return len(s) // 32 if type(s) in (bytes, bytearray) else len(s)
-
-
-def _at(s, i):
-    return s[i * 32:i * 32 + 32] if type(s) in (bytes, bytearray) else unhexlify(s[i])
-
-
-def _hexat(s, i):
-    return hexlify(s[i * 32:i * 32 + 32]).decode() if type(s) in (bytes, bytearray) else s[i]
+    hs = _hexlist(x)
+    b = bytearray(32 * len(hs))
+    for i in range(len(hs)):
+        b[i * 32:i * 32 + 32] = unhexlify(hs[i])
+    return b
 
 
 def _diff(old, new, keep):
-    # merge two sorted follow lists -> (n added, n removed, first added, first removed)
+    # old: blob, new: hex list -> (n added, n removed, first added, first removed)
     i = j = na = nr = 0
     add, rem = [], []
-    m, n = _len(old), _len(new)
+    m, n = len(old) // 32, len(new)
     while i < m or j < n:
-        a = _at(old, i) if i < m else None
-        b = _at(new, j) if j < n else None
+        a = old[i * 32:i * 32 + 32] if i < m else None
+        b = unhexlify(new[j]) if j < n else None
         if b is None or (a is not None and a < b):
             if keep is None or nr < keep:
-                rem.append(_hexat(old, i))
+                rem.append(hexlify(a).decode())
             nr += 1
             i += 1
         elif a is None or b < a:
             if keep is None or na < keep:
-                add.append(_hexat(new, j))
+                add.append(new[j])
             na += 1
             j += 1
         else:
@@ -529,13 +463,11 @@ def _diff(old, new, keep):
 
 
 def follow_diff(old, new):
-    na, nr, add, rem = _diff(_norm(old or ()), _norm(new or ()), None)
+    if type(new) in (bytes, bytearray):
+        new = [hexlify(new[i:i + 32]).decode() for i in range(0, len(new) - 31, 32)]
+    na, nr, add, rem = _diff(_blob(old or ()), _hexlist(new or ()), None)
     return add, rem
 
 
 def follows_of(tpl):
-    hs = _hexlist(tpl) if type(tpl) is dict else []
-    b = bytearray(32 * len(hs))
-    for i in range(len(hs)):
-        b[i * 32:i * 32 + 32] = unhexlify(hs[i])
-    return b
+    return _blob(tpl if type(tpl) is dict else ())
