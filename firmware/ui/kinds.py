@@ -8,11 +8,13 @@
 #   tpl: the parsed template the device signs (kind, content, tags, created_at).
 #   ctx: dict, every key optional:
 #     "npub": fn(hex64) -> short npub, e.g. screens.short_key(nip19.npub(unhexlify(h)))
-#     "last_follows": follows_of() of the last kind 3 this device signed (or a list
-#       of hex pubkeys); None: it never signed one
+#     "last_follows": the follows of the last kind 3 this device signed: a binary
+#       file follows_of(tpl, f) wrote (read from the start, 32 bytes at a time: no
+#       blob in RAM), or follows_of(tpl)'s bytearray, or a list of hex; None: never
 #     "now": unix seconds (shows a created_at/expiration far from it)
-# follows_of(tpl) -> bytearray: sorted unique 32-byte pubkeys of the p tags: store it
-#   as the new "last_follows" after a kind 3 is signed (32 bytes a follow).
+# follows_of(tpl, f=None): the sorted unique 32-byte pubkeys of the p tags, what to
+#   store as the new "last_follows" once a kind 3 is signed: a bytearray, or written
+#   to the binary file f (returns the count).
 # follow_diff(old, new) -> (added, removed): lists of hex; old/new may each be a
 #   template, a follows_of() blob or a list of hex pubkeys.
 #
@@ -160,9 +162,7 @@ def _follows(out, tpl, ctx):
         out.append(_count(n, "follow"))
         out.append("no earlier list")
     else:
-        old = _blob(old)
-        m = len(old) // 32
-        na, nr, add, rem = _diff(old, new, SHOW)
+        na, nr, add, rem, m = _diff(_blob(old), new, SHOW)
         s = "%d -> %d follows" % (m, n)
         out.append(s if len(s) <= W else ("%d -> %d" % (m, n))[:W])
         if nr and (nr >= 10 or nr * 5 >= m):  # a fifth or 10+ gone at once: loud
@@ -177,7 +177,10 @@ def _follows(out, tpl, ctx):
                     out.append(_key(ctx, h))
                 if c > len(lst):
                     out.append(" and %d more" % (c - len(lst)))
-    bad = len(_tags(tpl, "p")) - n
+    bad = -n
+    for t in _tags(tpl):
+        if type(t) is list and t and type(t[0]) is str and t[0] == "p":
+            bad += 1
     if bad:
         out.append("%d bad p tags" % bad)
     return False
@@ -315,7 +318,6 @@ _FIELDS = {
     24242: ("blossom auth", ("action", "t"), ("server", "server")),
     27235: ("http auth", ("method", "method"), ("url", "u")),
     30023: ("article", ("title", "title"), ("summary", "summary"), ("id", "d")),
-    30024: ("article draft", ("title", "title"), ("summary", "summary"), ("id", "d")),
 }
 
 
@@ -329,7 +331,7 @@ def _fields(out, tpl, ctx):
 
 def _generic(out, tpl, ctx):
     k = tpl.get("kind")
-    out.append(("kind %s %s" % (k, kind_name(k) if type(k) is int else "?"))[:W])
+    out.append(("kind %d %s" % (k, kind_name(k)))[:W] if type(k) is int else "kind ? (invalid)")
     c = _s(tpl.get("content"))
     out.append(_count(len(_tags(tpl)), "tag"))
     out.append(_count(len(c), "char"))
@@ -340,7 +342,7 @@ def _generic(out, tpl, ctx):
 
 KINDS = {0: _profile, 1: _note, 3: _follows, 4: _dm, 5: _delete, 6: _repost, 7: _reaction,
          13: _dm, 14: _dm, 16: _repost, 1059: _dm, 9734: _zap, 10002: _relays,
-         22242: _fields, 24242: _fields, 27235: _fields, 30023: _fields, 30024: _fields}
+         22242: _fields, 24242: _fields, 27235: _fields, 30023: _fields}
 
 
 def _tv(v):
@@ -361,7 +363,7 @@ def summary(tpl, ctx=None):
     try:
         shown = KINDS.get(k, _generic)(out, tpl, ctx) if type(k) is int else _generic(out, tpl, ctx)
     except Exception:
-        # a bug here must not hide the request: the plain view instead
+        # a bug here must not hide the request
         out = ["?? summary error"]
         shown = _generic(out, tpl, ctx)
     now, t = ctx.get("now"), tpl.get("created_at")
@@ -393,25 +395,44 @@ def summary(tpl, ctx=None):
         del out[MAX - 1:]
         out.append("... (cut)")
     for i in range(len(out)):
-        if len(out[i]) > W:  # never expected: a screen line must fit
+        if len(out[i]) > W:  # never expected
             out[i] = out[i][:W - 1] + "~"
     return out
 
 
-# --- follow lists: the new one as a sorted list of hex (refs into the template, no
-# copies), the stored one as a sorted blob of 32-byte keys; merged in one pass.
+# --- follow lists: the new one a sorted list of hex (refs into the template), the
+# stored one sorted 32-byte keys (blob or file); merged in one pass.
+
+def _pkey(x, d):
+    # a tag (d) or list item -> its lowercase hex pubkey, or None
+    if d:
+        if type(x) is not list or len(x) < 2 or type(x[0]) is not str or x[0] != "p":
+            return None
+        x = x[1]
+    if type(x) is str and len(x) == 64:
+        if not _hex64(x):
+            x = x.lower()
+        if _hex64(x):
+            return x
+    return None
+
 
 def _hexlist(x):
+    # one list of the right size: no regrowth on a fragmented heap
     d = type(x) is dict
-    hs = []
-    for h in (_tags(x, "p") if d else x):
-        if d:
-            h = _v(h)
-        if type(h) is str and len(h) == 64:
-            if not _hex64(h):
-                h = h.lower()
-            if _hex64(h):
-                hs.append(h)
+    if d:
+        x = _tags(x)
+    n = 0
+    for h in x:
+        if _pkey(h, d):
+            n += 1
+    hs = [None] * n
+    n = 0
+    for h in x:
+        h = _pkey(h, d)
+        if h:
+            hs[n] = h
+            n += 1
     hs.sort()
     j = 0
     for h in hs:
@@ -423,13 +444,15 @@ def _hexlist(x):
 
 
 def _blob(x):
+    if hasattr(x, "read"):
+        return x  # a file of follows_of() keys, read 32 bytes at a time
     if type(x) in (bytes, bytearray):
         n = len(x) // 32
         for i in range(1, n):
             if x[i * 32 - 32:i * 32] >= x[i * 32:i * 32 + 32]:
                 break
         else:
-            return x[:n * 32]
+            return x if len(x) == n * 32 else x[:n * 32]
         x = [hexlify(x[i * 32:i * 32 + 32]).decode() for i in range(n)]
     hs = _hexlist(x)
     b = bytearray(32 * len(hs))
@@ -438,36 +461,62 @@ def _blob(x):
     return b
 
 
+def _next(old, i):
+    if type(old) in (bytes, bytearray):
+        a = old[i * 32:i * 32 + 32]
+    else:
+        try:
+            a = old.read(32)
+        except Exception:
+            a = None
+    return a if a and len(a) == 32 else None
+
+
 def _diff(old, new, keep):
-    # old: blob, new: hex list -> (n added, n removed, first added, first removed)
+    # old: sorted blob or binary file of them, new: sorted hex list ->
+    # (n added, n removed, first added, first removed, n old)
+    if type(old) not in (bytes, bytearray):
+        try:
+            old.seek(0)
+        except Exception:
+            pass
     i = j = na = nr = 0
     add, rem = [], []
-    m, n = len(old) // 32, len(new)
-    while i < m or j < n:
-        a = old[i * 32:i * 32 + 32] if i < m else None
-        b = unhexlify(new[j]) if j < n else None
-        if b is None or (a is not None and a < b):
+    n = len(new)
+    a = _next(old, 0)
+    b = unhexlify(new[0]) if n else None
+    while a is not None or b is not None:
+        if b is None or (a is not None and a < b):  # only in the old list
             if keep is None or nr < keep:
                 rem.append(hexlify(a).decode())
             nr += 1
-            i += 1
-        elif a is None or b < a:
+        elif a is None or b < a:  # only in the new one
             if keep is None or na < keep:
                 add.append(new[j])
             na += 1
+        sa = b is None or (a is not None and a <= b)
+        if a is None or (b is not None and b <= a):
             j += 1
-        else:
+            b = unhexlify(new[j]) if j < n else None
+        if sa:
             i += 1
-            j += 1
-    return na, nr, add, rem
+            a = _next(old, i)
+    return na, nr, add, rem, i
 
 
 def follow_diff(old, new):
     if type(new) in (bytes, bytearray):
         new = [hexlify(new[i:i + 32]).decode() for i in range(0, len(new) - 31, 32)]
-    na, nr, add, rem = _diff(_blob(old or ()), _hexlist(new or ()), None)
+    na, nr, add, rem, m = _diff(_blob(old or ()), _hexlist(new or ()), None)
     return add, rem
 
 
-def follows_of(tpl):
-    return _blob(tpl if type(tpl) is dict else ())
+def follows_of(tpl, f=None):
+    """The sorted unique p-tag pubkeys as one bytearray; or, given a binary file f,
+    written to it 32 bytes at a time (no blob in RAM) -> how many."""
+    if f is None:
+        return _blob(tpl if type(tpl) is dict else ())
+    hs = _hexlist(tpl if type(tpl) is dict else ())
+    for h in hs:
+        f.write(unhexlify(h))
+    return len(hs)

@@ -2,6 +2,7 @@
 # shows), the follow-list diff and its drop warning, escapes of invisible/bidi/control/
 # non-Latin text, and garbage templates giving a summary instead of an exception.
 import gc
+import os
 from ui import kinds, screens
 
 A = "a" * 64
@@ -254,6 +255,17 @@ def test_follow_diff_takes_a_stored_blob_and_none():
 
 def test_follow_diff_accepts_an_unsorted_blob():
     assert kinds.follow_diff(b"\xbb" * 32 + b"\xaa" * 32, [A]) == ([], [B])
+
+
+def test_follows_written_to_a_file_are_read_back_as_last_follows():
+    path = "/tmp/fw_kinds_follows.bin"
+    with open(path, "wb") as f:
+        assert kinds.follows_of({"tags": [["p", B], ["p", A], ["p", B]]}, f) == 2
+    with open(path, "rb") as f:
+        for _ in range(2):  # the file is read from its start every time
+            lines = show(3, "", [("p", B), ("p", C)], last_follows=f)
+            has(lines, "2 -> 2 follows", "+1 added", npub(C), "-1 removed", npub(A))
+    os.remove(path)
 
 
 def test_stored_follows_then_next_list_diffs_against_them():
