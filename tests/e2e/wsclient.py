@@ -14,6 +14,7 @@ import time
 import websockets
 
 import refclient as rc
+from bridge.relayconn import quickack
 from nostrev import auth_event
 
 
@@ -73,6 +74,7 @@ class WsClient:
     async def _read(self, url, ws):
         try:
             async for raw in ws:
+                quickack(ws)    # see bridge/relayconn.py: LocalRelay + Nagle + delayed ACK = 40 ms
                 m = json.loads(raw)
                 if m[0] == "AUTH":
                     ev = auth_event(self.client.sk, url, m[1])
