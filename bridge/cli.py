@@ -132,6 +132,8 @@ def format_report(rep):
     lines.append("clients: %s" % ("?" if clients is None else len(clients)))
     for c in clients or []:
         lines.append("  %s %s" % (str(c.get("pubkey"))[:16], short(c.get("name") or "", 30)))
+    for a in rep.get("auths") or []:
+        lines.append("  AUTH %s %s" % (a.get("relay"), a.get("outcome")))
     lines.append("queue: %s waiting for the device, %s on the device, %s in flight" % (
         rep.get("queue"), rep.get("device_queue"), rep.get("inflight")))
     return "\n".join(lines)

@@ -56,7 +56,8 @@ async def answer(courier, req):
                 "relays": c.pool.status() if c.pool else [],
                 "clients": st.get("clients", []) if ok else None,
                 "device_queue": st.get("queue") if ok else None,
-                "queue": len(c.queue), "inflight": len(c.inflight), "published": c.publishes}
+                "queue": len(c.queue), "inflight": len(c.inflight), "published": c.publishes,
+                "auths": list(getattr(c, "auths", []))}
     if cmd == "connect":
         uri = req.get("uri")
         if not isinstance(uri, str) or not uri.startswith("nostrconnect://"):

@@ -80,6 +80,7 @@ class Courier:
         self.waiters = {}               # rid -> future, for request/answer exchanges (auth)
         self.tasks = set()
         self.publishes = 0              # events actually handed to the pool (tests count them)
+        self.auths = deque(maxlen=8)    # recent NIP-42 AUTHs the device signed or refused, for `status`
         self._printed = None            # (pubkey, relays, secret) of the bunker URL last printed
 
     def say(self, line):
@@ -306,9 +307,11 @@ class Courier:
         msg = await self.request({"t": "auth", "now": int(time.time()), "relay": relay_url,
                                   "challenge": challenge}, 120)   # may wait for a button press
         if msg and msg.get("t") == "auth":
+            self.auths.append({"relay": relay_url, "outcome": "ok", "at": int(time.time())})
             return msg.get("event")
         # the device refuses relays outside its own list (its rule, not ours to override)
         why = msg.get("outcome") or msg.get("error") if msg else "no answer"
+        self.auths.append({"relay": relay_url, "outcome": short(why, 40), "at": int(time.time())})
         self.say("-        auth %s refused by the device: %s" % (short(relay_url, 60), short(why, 40)))
         return None
 

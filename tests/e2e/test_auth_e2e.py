@@ -24,6 +24,8 @@ def test_device_signs_auth_for_its_relays_only(tmp_path):
                 pub = provision(holder["sim"], state)
                 # the stranger relay is the bridge's own addition (CLI --relay), not the device's
                 bridge = Bridge(holder, relays=[stranger.url])
+                # the stranger may leave a response unanswered (no OK): don't wait 10 s at close
+                bridge.courier.publish_timeout = 3
                 url = await bridge.ready(only=[relay.url])
                 secret = url.split("secret=")[1]
                 person = Person(state)
@@ -36,6 +38,8 @@ def test_device_signs_auth_for_its_relays_only(tmp_path):
                 await wait_until(lambda: any("unauthorized" in ln and "auth" in ln for ln in bridge.lines),
                                  10, "refused AUTH logged")
                 assert not st[stranger.url]["authed"], st
+                seen = {(a["relay"], a["outcome"]) for a in bridge.courier.auths}
+                assert {(relay.url, "ok"), (stranger.url, "unauthorized")} <= seen, seen
                 assert any("auth" in ln and " ok" in ln for ln in bridge.lines), bridge.lines
                 assert await bridge.close() == 0
             finally:
