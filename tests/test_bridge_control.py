@@ -112,3 +112,14 @@ def test_find_device_reads_pyserial(monkeypatch):
     from serial.tools import list_ports
     monkeypatch.setattr(list_ports, "comports", lambda: [_port("/dev/ttyACM3", 0x2E8A, 0x0005)])
     assert find_device() == "/dev/ttyACM3"
+
+
+def test_commands_say_clearly_when_no_device(tmp_path, monkeypatch):
+    """`url`/`status`/`connect` with --device auto and nothing on USB: exit 2 and why."""
+    from serial.tools import list_ports
+    from bridge.__main__ import main
+    monkeypatch.setattr(list_ports, "comports", lambda: [])
+    st = str(tmp_path / "st")     # no bridge runs there
+    for argv in (["url"], ["status"], ["connect", "nostrconnect://" + "cd" * 32 + "?relay=ws%3A%2F%2Fx&secret=s"]):
+        assert main(argv + ["--device", "auto", "--state", st]) == 2
+    assert main(["connect", "bunker://x", "--state", st]) == 2
