@@ -1,6 +1,9 @@
 # HMAC-SHA256 (RFC 2104), HKDF (RFC 5869) and a constant-time compare.
 # Pure functions over bytes; the only dependency is the port's sha256.
-from hashlib import sha256
+try:
+    from uhashlib import sha256  # the port's own: lib/hashlib.py's shim costs 3 KB of heap
+except ImportError:  # CPython
+    from hashlib import sha256
 
 _BLOCK = 64
 # HMAC pads as one big integer: a single XOR per key instead of a 64-step byte loop

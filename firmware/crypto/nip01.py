@@ -12,7 +12,10 @@
 # text: a viper loop reads each str's UTF-8 bytes in place (a MicroPython str is a
 # buffer), escapes into one fixed 512-byte staging buffer, and each full buffer goes
 # straight into sha256.update. Hashing a 16 KB event allocates about a kilobyte.
-import hashlib
+try:
+    import uhashlib as hashlib  # the port's own: lib/hashlib.py's shim costs 3 KB of heap
+except ImportError:  # CPython
+    import hashlib
 import micropython
 from binascii import hexlify, unhexlify
 

@@ -6,7 +6,10 @@
 #
 # State kept between calls, both wiped by clear_cache(): the last secret key's keypair
 # (like libsecp256k1's keypair object) and the tables of recently used public keys.
-import hashlib
+try:
+    import uhashlib as hashlib  # the port's own: lib/hashlib.py's shim costs 3 KB of heap
+except ImportError:  # CPython
+    import hashlib
 import os
 
 from crypto import ecmult as _em

@@ -11,7 +11,10 @@
 # Memory: one preallocated bytearray of n fixed-size keys (12 bytes: a 96-bit prefix of
 # an event id, or of a hash), searched with bytearray.find in C. A dict of bytes keys
 # would cost ~10x the heap and grow in pieces; this never allocates after start.
-import hashlib
+try:
+    import uhashlib as hashlib  # the port's own: lib/hashlib.py's shim costs 3 KB of heap
+except ImportError:  # CPython
+    import hashlib
 
 K = 12
 
