@@ -17,6 +17,7 @@
 # needed and dropped after (_lazy/_drop). The bunker `connect` is common enough (and
 # comes while clients wait) to stay resident.
 import gc
+import json
 import sys
 import time
 from binascii import unhexlify
@@ -39,6 +40,7 @@ DEFAULT_RELAYS = ("ws://127.0.0.1:7777",)
 # answered at once for an admitted client (no key use; nothing the host doesn't know)
 FREE = ("get_relays", "switch_relays", "logout")  # and get_public_key
 _PAIRING = ("nostrconnect", "provision")
+_PRELOAD = ("ui.screens", "signer.admin", "signer.auth")
 
 
 def _npub(pub):
@@ -89,6 +91,22 @@ class App:
         self.t_base = 0  # device clock: host time last taken, and the ticks then
         self.t_ticks = 0
         self.redraw()
+        # The bottom of the free heap once up (a fresh block goes to the lowest hole
+        # that fits): what a request leaves behind for good above this (plus some room)
+        # is copied down after it by _settle.
+        # Intern now, while the heap is compact, the names of the code loaded on demand:
+        # names stay interned for good once seen, and the chunks holding them would
+        # otherwise be allocated during a request, in the middle of the free heap.
+        for m in _PRELOAD:
+            _lazy(m)
+            _drop(m)
+        gc.collect()
+        for n in (8192, 4096, 1024):
+            try:
+                self.low = id(bytearray(n)) + 4096
+                break
+            except MemoryError:
+                pass
 
     # ---- time ----------------------------------------------------------------------
 
@@ -193,9 +211,41 @@ class App:
             lines = screens.page(title, body, foot, self.scroll, len(self.queue) - 1)
             screens.draw(self.board.display, lines)
 
+    def _high(self, o):
+        return id(o) > self.low
+
+    def _settle(self):
+        # A request's long-lived leftovers (key tables, conversation keys, client
+        # records) are made while its temporaries fill the bottom of the free heap, so
+        # they land above them and split the big free block when those die. Once the
+        # request is over, copy them down (gc first: the copies take the lowest holes)
+        # and let the originals die.
+        h = self._high
+        c = self.clients
+        move = h(c)
+        for k in c:
+            move = move or h(k) or h(c[k])
+        ec = envelope._CK
+        for k in ec:
+            move = move or h(k) or h(ec[k])
+        for t in (secp256k1._hot, secp256k1._new):
+            for k in t:
+                move = move or h(k) or h(t[k]) or h(t[k][0])
+        if not move:
+            return
+        gc.collect()
+        try:
+            secp256k1.settle(h)
+            envelope.settle(h)
+            if move and (h(c) or [k for k in c if h(k) or h(c[k])]):
+                self.clients = json.loads(json.dumps(c))
+        except MemoryError:
+            pass
+
     def _tidy(self):
         # drop the prompt screens once no prompt is up, the pairing code once no
         # pairing prompt needs it
+        self._settle()
         if not self.queue:
             _drop("ui.screens")
         for q in self.queue:

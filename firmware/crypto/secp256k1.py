@@ -199,6 +199,29 @@ def _lru_put(cache, order, cap, key, val):
     order.append(key)
 
 
+def settle(high):
+    """Copy the cached key tables if high(obj) says part of them sits high in the heap
+    (made during a request, above its temporaries): after a gc.collect the copies go to
+    the lowest free space and the originals die, so the big free block is whole again."""
+    global _hot, _new
+    _hot = _settle(_hot, _hot_order, high)
+    _new = _settle(_new, _new_order, high)
+
+
+def _settle(c, order, high):
+    for k in order:
+        if high(k) or high(c[k]) or high(c[k][0]):
+            break
+    else:
+        return c
+    d = {}
+    for i in range(len(order)):
+        k = order[i][:]  # [:] copies bytes (bytes() would not)
+        d[k] = tuple([b[:] for b in c[order[i]]])
+        order[i] = k
+    return d
+
+
 def _pub_tables(pub):
     """32-byte x-only key -> ecmult tables of lift_x(pub), or None if not on the curve."""
     if not isinstance(pub, _BYTES) or len(pub) != 32:

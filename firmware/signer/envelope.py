@@ -28,6 +28,18 @@ def forget():
     _CK.clear()
 
 
+def settle(high):
+    # what secp256k1.settle does for its tables (app._settle)
+    global _CK
+    for k in _CK:
+        if high(k) or high(_CK[k]):
+            d = {}
+            for k in _CK:
+                d[k[:]] = _CK[k][:]
+            _CK = d
+            return
+
+
 def conversation_key(sk, pub_hex):
     ck = _CK.get(pub_hex)
     if ck is None:
