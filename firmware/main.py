@@ -92,7 +92,9 @@ def dispatch(a, lk, board, raw):
         raw = lk.take()
     try:
         try:
-            msg = json.loads(raw)
+            # an App may parse large messages its own way (App.loads)
+            parse = getattr(a, "loads", None) if len(raw) > 1024 else None
+            msg = parse(raw) if parse else json.loads(raw)
         except MemoryError:
             rid = scan_rid(raw)
             raw = None

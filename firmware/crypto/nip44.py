@@ -106,20 +106,25 @@ def _b64_ok(s: ptr8, n: int) -> bool:
 
 
 def _decode(payload):
-    if not isinstance(payload, str):
+    # a memoryview of writable bytes (a request still in the link's buffer) is decoded
+    # in place, destroying it: no second buffer of the payload's size
+    inplace = type(payload) is memoryview
+    if not (inplace or isinstance(payload, str)):
         raise ValueError("invalid payload: not a string")
     plen = len(payload)
-    if plen == 0 or payload[0] == "#":
+    if plen == 0 or payload[0] in ("#", 35):
         raise ValueError("invalid payload: unknown version")
     if plen < 132:
         raise ValueError("invalid payload size")
     blen = len(memoryview(payload))  # bytes, not characters: a non-ASCII char is >1 byte
     if blen != plen or plen % 4 or not _b64_ok(payload, plen):
         raise ValueError("invalid payload: bad base64")
-    dlen = plen // 4 * 3 - (payload[-1] == "=") - (payload[-2] == "=")
+    eq = (61, "=")
+    dlen = plen // 4 * 3 - (payload[-1] in eq) - (payload[-2] in eq)
     if dlen < 99:
         raise ValueError("invalid payload: data too short")
-    data = bytearray(dlen)
+    # decoded bytes never overtake the text still to decode (3 for every 4)
+    data = payload if inplace else bytearray(dlen)
     # decode in slices so no second full-size bytes object exists next to `data`
     o = 0
     for i in range(0, plen, _CHUNK):
@@ -128,11 +133,12 @@ def _decode(payload):
         o += len(part)
     if data[0] != 2:
         raise ValueError("invalid payload: unknown version %d" % data[0])
-    return data
+    return data[0:dlen] if inplace else data
 
 
 def decrypt(payload, conv_key):
-    """base64 payload -> plaintext str. Every failure is a ValueError starting "invalid"."""
+    """base64 payload -> plaintext str. Every failure is a ValueError starting "invalid".
+    payload: a str, or a memoryview of writable bytes, which is decoded in place."""
     data = _decode(payload)
     dlen = len(data)
     mv = memoryview(data)

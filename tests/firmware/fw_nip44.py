@@ -84,6 +84,21 @@ def test_invalid_conversation_keys_are_refused():
         assert False, c["note"]
 
 
+def test_a_writable_buffer_is_decrypted_in_place():
+    # how the app decrypts a request still in the link's buffer (signer.envelope.loads)
+    for c in vec("valid", "encrypt_decrypt"):
+        ck = h(c["conversation_key"])
+        buf = bytearray(b"[" + c["payload"].encode() + b"]")
+        assert nip44.decrypt(memoryview(buf)[1:len(buf) - 1], ck) == c["plaintext"]
+    for c in vec("invalid", "decrypt"):
+        try:
+            nip44.decrypt(memoryview(bytearray(c["payload"].encode())), h(c["conversation_key"]))
+        except ValueError as e:
+            assert str(e).startswith("invalid"), str(e)
+            continue
+        assert False, c["note"]
+
+
 def test_invalid_payloads_are_refused():
     for c in vec("invalid", "decrypt"):
         try:
