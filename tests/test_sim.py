@@ -4,10 +4,8 @@ through bridge/link.py; buttons through the control FIFO; the screen files.
 
 Each test runs twice: with the test-only stand-in app (tests/firmware/standin/) at the
 128 KB heap, which covers the link, the loop and the board on their own, and with the
-real app (firmware/app.py, once committed). The real app's code alone takes about 80 KB
-of the unix port's heap, so until it fits next to main/link/board, the real-app runs
-use SIM_TEST_REAL_HEAP (default 160K) and test_real_firmware_boots_at_128k says
-whether it fits. SIM_TEST_APP=real|standin runs one kind only.
+real app (firmware/app.py), also at 128 KB by default (SIM_TEST_REAL_HEAP picks another).
+SIM_TEST_APP=real|standin runs one kind only.
 """
 import json
 import os
@@ -39,7 +37,7 @@ def _kinds():
     return ["real", "standin"] if real else ["standin"]
 
 
-REAL_HEAP = os.environ.get("SIM_TEST_REAL_HEAP", "160K")
+REAL_HEAP = os.environ.get("SIM_TEST_REAL_HEAP", "128K")
 
 
 def sim_args(kind):
