@@ -46,6 +46,19 @@ async def publisher(urls):
     return q
 
 
+async def port_closed(port, timeout=5.0):
+    """Wait until nothing accepts connections on 127.0.0.1:port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            _, w = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            return
+        w.close()
+        await asyncio.sleep(0.05)
+    raise AssertionError("port %d still accepts connections" % port)
+
+
 def test_normalize_url():
     assert normalize_url(" WSS://Relay.Example.com/ ") == "wss://relay.example.com"
     assert normalize_url("ws://127.0.0.1:7777") == "ws://127.0.0.1:7777"
@@ -107,6 +120,7 @@ def test_dead_relay_at_start_then_started():
             b = LocalRelayServer()
             await b.start()
             b.stop()                     # a known port with nobody listening
+            await port_closed(b.port)    # LocalRelay's shutdown finishes in the background
             _, signer = keypair()
             pool = RelayPool([a.url, b.url], pubkey=signer, **FAST)
             await pool.start()
