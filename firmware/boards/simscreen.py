@@ -52,9 +52,11 @@ def png(path, fb):
 
 
 def write(state, fb, lines):
+    # the image first, the text last: whoever sees screen.txt change (tests, the demo,
+    # tools/screenshots.py) finds screen.png already showing the same screen
+    png(state + "/screen.png", fb)
     with open(state + "/screen.txt.tmp", "w") as f:
         for ln in lines:
             f.write(ln)
             f.write("\n")
     os.rename(state + "/screen.txt.tmp", state + "/screen.txt")
-    png(state + "/screen.png", fb)
