@@ -352,8 +352,8 @@ def forget(name):
 def _mkdir(path):
     try:
         os.mkdir(path)
-    except OSError:
-        pass  # exists
+    except OSError:  # it exists already
+        return
 
 
 def maintenance_requested(left, samples=5, gap_ms=10):
