@@ -1,13 +1,17 @@
 """What the end-to-end tests share: a person who answers the simulator's prompts, key
 provisioning, the bridge's serve() in the test's event loop, and the node client runner."""
 import asyncio
+import contextlib
 import json
 import os
 import re
 import threading
 import time
 
+from types import SimpleNamespace
+
 from bridge import sim
+from bridge.localrelay import LocalRelayServer
 from bridge.courier import Courier
 from bridge.link import DeviceLink, AsyncDeviceLink
 from bridge.run import serve
@@ -113,3 +117,24 @@ class Bridge:
 
 def run_body(body):
     asyncio.run(asyncio.wait_for(body(), 170))
+
+
+@contextlib.asynccontextmanager
+async def signer_on_relay(tmp_path, decide=lambda lines: "approve"):
+    """A LocalRelay, the simulator (key provisioned) listening on it, the bridge in this
+    event loop, and a person answering prompts with decide(screen lines)."""
+    state = str(tmp_path / "state")
+    async with LocalRelayServer() as relay:
+        holder = {"sim": sim.Sim(state, args=["--relay", relay.url], heap=HEAP)}
+        person = None
+        try:
+            pub = provision(holder["sim"], state)
+            bridge = Bridge(holder)
+            url = await bridge.ready()
+            person = Person(state, decide)
+            yield SimpleNamespace(state=state, relay=relay, holder=holder, pub=pub,
+                                  bridge=bridge, url=url, person=person)
+        finally:
+            if person:
+                person.stop()
+            holder["sim"].stop()
