@@ -67,3 +67,12 @@ def test_auth_module_is_not_resident(dev):
         auth(dev, "wss://other.example")
     # the list of recent AUTHs stays short; the module is dropped after each use
     assert dev.mem()["alloc"] - before < 3000
+
+
+def test_status_lists_recent_auths_as_the_device_answered_them(dev):
+    auth(dev, "ws://127.0.0.1:7777", "one")
+    auth(dev, "wss://evil.example", "two")
+    rid = dev.next_rid()
+    st = of(dev.send({"t": "status", "rid": rid}), "status", rid)[0]
+    got = [(x["relay"], x["outcome"]) for x in st["auths"]]
+    assert got[-2:] == [("ws://127.0.0.1:7777", "ok"), ("wss://evil.example", "unauthorized")]
