@@ -31,28 +31,13 @@ from bridge.courier import Courier  # noqa: E402
 from bridge.link import AsyncDeviceLink, DeviceLink  # noqa: E402
 from bridge.localrelay import LocalRelayServer  # noqa: E402
 from bridge.run import serve  # noqa: E402
-from harness import FAST, Person  # noqa: E402
+from harness import FAST, Person, provision  # noqa: E402
 from wsclient import WsClient  # noqa: E402
 
 SK = bytes.fromhex("3b0f0c4d2dfc2d0e2f2b8c0e7f31c1a7d5d8a1c9e6c4a2b0f1e3d5c7a9b1c3d5")
 SEQ = 50        # one-at-a-time requests for the latency figures
 BURST = 100     # requests sent at once for the throughput figure
 WARM = 5
-
-
-def provision(tty, state):
-    lk = DeviceLink(tty)
-    try:
-        lk.hello(timeout=30)
-        rid = lk.request({"t": "provision", "key": SK.hex()})
-        person = Person(state)
-        ans = lk.answer(rid, 30)
-        person.stop()
-    finally:
-        lk.close()
-    if not ans or ans.get("outcome") != "ok":
-        raise RuntimeError("provisioning failed: %r" % (ans,))
-    return ans["pubkey"]
 
 
 def pct(xs, p):
@@ -71,7 +56,7 @@ async def measure(heap):
         sim = S.Sim(state, args=["--relay", relay.url], heap=heap)
         person = None
         try:
-            pub = provision(sim.tty, state)
+            pub = provision(sim, state, SK)
             lines, dev_ms = [], {}
             link = AsyncDeviceLink(lambda: DeviceLink(sim.tty))
             c = Courier(link, out=lines.append, qr=False, pool_options=FAST, handshake_timeout=10)

@@ -10,36 +10,12 @@ import sys
 from .link import LinkError, open_link
 
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
-_BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-
-
-def _polymod(values):
-    gen = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
-    chk = 1
-    for v in values:
-        top = chk >> 25
-        chk = (chk & 0x1FFFFFF) << 5 ^ v
-        for i in range(5):
-            chk ^= gen[i] if (top >> i) & 1 else 0
-    return chk
 
 
 def npub(pub_hex):
-    data = bytes.fromhex(pub_hex)
-    acc = bits = 0
-    five = []
-    for b in data:
-        acc = acc << 8 | b
-        bits += 8
-        while bits >= 5:
-            bits -= 5
-            five.append(acc >> bits & 31)
-    if bits:
-        five.append(acc << (5 - bits) & 31)
-    hrp = "npub"
-    exp = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
-    pm = _polymod(exp + five + [0] * 6) ^ 1
-    return hrp + "1" + "".join(_BECH32[d] for d in five + [pm >> 5 * (5 - i) & 31 for i in range(6)])
+    # nostr-sdk is already the bridge's relay library; its bech32 is the reference one
+    from nostr_sdk import PublicKey
+    return PublicKey.parse(pub_hex).to_bech32()
 
 
 def add_parser(sub):

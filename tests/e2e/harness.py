@@ -10,6 +10,8 @@ import time
 
 from types import SimpleNamespace
 
+import coincurve
+
 from bridge import sim
 from bridge.localrelay import LocalRelayServer
 from bridge.courier import Courier
@@ -65,8 +67,12 @@ class Person:
         self._t.join(2)
 
 
-def provision(s, state):
-    sk, pub = keypair()
+def provision(s, state, sk=None):
+    """Import a key into the simulator (sk, or a fresh one), the person approving it."""
+    if sk is None:
+        sk, pub = keypair()
+    else:
+        pub = coincurve.PrivateKey(sk).public_key_xonly.format().hex()
     link = DeviceLink(s.tty)
     try:
         link.hello(timeout=30)

@@ -13,59 +13,49 @@ import pytest
 
 from bridge import sim
 from bridge.localrelay import LocalRelayServer
-from harness import HEAP, Bridge, Person, node_script, provision, run_body
+from harness import HEAP, Bridge, Person, node_script, provision, run_body, signer_on_relay
 from nostrev import wait_until
 
 pytestmark = pytest.mark.timeout(180)
 
 
 def test_bunker_signer_against_the_simulator(tmp_path, node_client):
-    state = str(tmp_path / "state")
+    # approve everything except the note that says "reject me"
+    decide = lambda lines: "reject" if "reject" in "".join(lines) else "approve"  # noqa: E731
 
     async def body():
-        async with LocalRelayServer() as relay:
-            holder = {"sim": sim.Sim(state, args=["--relay", relay.url], heap=HEAP)}
-            person = None
-            try:
-                pub = provision(holder["sim"], state)
-                bridge = Bridge(holder)
-                url = await bridge.ready()
-                assert url.startswith("bunker://%s?relay=" % pub) and "&secret=" in url
-                # approve everything except the note that says "reject me"
-                person = Person(state, lambda lines: "reject" if "reject" in "".join(lines) else "approve")
-                secret_text = "plaintext the bridge must never see"
-                now = int(time.time())
-                calls = [
-                    {"op": "connect"}, {"op": "getPublicKey"}, {"op": "ping"},
-                    {"op": "signEvent", "args": [{"kind": 1, "content": secret_text, "tags": [], "created_at": now}]},
-                    {"op": "signEvent", "args": [{"kind": 1, "content": "reject me", "tags": [], "created_at": now}]},
-                    {"op": "nip44Encrypt", "args": [pub, secret_text]},
-                    {"op": "nip04Encrypt", "args": [pub, secret_text]},
-                    {"op": "sendRequest", "args": ["switch_relays", []]},
-                    {"op": "sendRequest", "args": ["no_such_method", []]},
-                ]
-                out = await node_script(node_client, {"bunker": url, "timeout": 30000, "calls": calls})
-                res = [r for r in out if "i" in r]
-                assert [r["ok"] for r in res] == [True, True, True, True, False, True, True, True, False], (
-                    res, bridge.lines, person.screens)
-                assert res[1]["result"] == pub
-                assert res[3]["result"]["pubkey"] == pub and res[3]["result"]["content"] == secret_text
-                # the ciphertexts decrypt back on the device
-                back = await node_script(node_client, {"bunker": url, "timeout": 30000, "calls": [
-                    {"op": "connect"},
-                    {"op": "nip44Decrypt", "args": [pub, res[5]["result"]]},
-                    {"op": "nip04Decrypt", "args": [pub, res[6]["result"]]}]})
-                assert [r.get("result") for r in back if "i" in r][1:] == [secret_text, secret_text]
-                # one log line per request, and never any plaintext
-                text = "\n".join(bridge.lines)
-                assert secret_text not in text and "reject me" not in text
-                assert sum("sign_event kind=1" in ln for ln in bridge.lines) == 2
-                assert any("rejected" in ln for ln in bridge.lines)
-                assert await bridge.close() == 0
-            finally:
-                if person:
-                    person.stop()
-                holder["sim"].stop()
+        async with signer_on_relay(tmp_path, decide) as s:
+            pub, bridge, url, person = s.pub, s.bridge, s.url, s.person
+            assert url.startswith("bunker://%s?relay=" % pub) and "&secret=" in url
+            secret_text = "plaintext the bridge must never see"
+            now = int(time.time())
+            calls = [
+                {"op": "connect"}, {"op": "getPublicKey"}, {"op": "ping"},
+                {"op": "signEvent", "args": [{"kind": 1, "content": secret_text, "tags": [], "created_at": now}]},
+                {"op": "signEvent", "args": [{"kind": 1, "content": "reject me", "tags": [], "created_at": now}]},
+                {"op": "nip44Encrypt", "args": [pub, secret_text]},
+                {"op": "nip04Encrypt", "args": [pub, secret_text]},
+                {"op": "sendRequest", "args": ["switch_relays", []]},
+                {"op": "sendRequest", "args": ["no_such_method", []]},
+            ]
+            out = await node_script(node_client, {"bunker": url, "timeout": 30000, "calls": calls})
+            res = [r for r in out if "i" in r]
+            assert [r["ok"] for r in res] == [True, True, True, True, False, True, True, True, False], (
+                res, bridge.lines, person.screens)
+            assert res[1]["result"] == pub
+            assert res[3]["result"]["pubkey"] == pub and res[3]["result"]["content"] == secret_text
+            # the ciphertexts decrypt back on the device
+            back = await node_script(node_client, {"bunker": url, "timeout": 30000, "calls": [
+                {"op": "connect"},
+                {"op": "nip44Decrypt", "args": [pub, res[5]["result"]]},
+                {"op": "nip04Decrypt", "args": [pub, res[6]["result"]]}]})
+            assert [r.get("result") for r in back if "i" in r][1:] == [secret_text, secret_text]
+            # one log line per request, and never any plaintext
+            text = "\n".join(bridge.lines)
+            assert secret_text not in text and "reject me" not in text
+            assert sum("sign_event kind=1" in ln for ln in bridge.lines) == 2
+            assert any("rejected" in ln for ln in bridge.lines)
+            assert await bridge.close() == 0
     run_body(body)
 
 
