@@ -57,6 +57,15 @@ def _draw(display, lines):
     display.show(lines)
 
 
+def _has(name):
+    # is module `name` shipped? (a trimmed build may leave optional screens out)
+    try:
+        _lazy(name)
+        return True
+    except ImportError:
+        return False
+
+
 def _lazy(name):
     __import__(name)
     return sys.modules[name]
@@ -87,6 +96,10 @@ class App:
         self.seen_ev = replay.Seen(64)
         self.seen_req = replay.Seen(64)
         self.queue = []  # prompts; queue[0] is on screen
+        # a full-screen flow (menu, first-boot setup, PIN entry): (module, state). It owns
+        # the screen and the buttons while no prompt is up; a prompt takes over and the
+        # flow comes back once the queue is empty. See open_flow.
+        self.flow = None
         self.scroll = 0
         self.t_base = 0  # device clock: host time last taken, and the ticks then
         self.t_ticks = 0
@@ -166,6 +179,17 @@ class App:
 
     def press(self, button):
         if not self.queue:
+            if self.flow is not None:
+                m, st = self.flow
+                st = m.press(self, st, button)
+                if st is None:
+                    self.close_flow()
+                elif self.flow is not None and self.flow[0] is m:
+                    self.flow = (m, st)
+                self.redraw()
+            elif button == "approve" and self.npub and _has("ui.menu"):
+                # idle: hold right opens the menu
+                self.open_flow("ui.menu")
             return
         item = self.queue[0]
         if button == "up" or button == "down":
@@ -180,6 +204,28 @@ class App:
         elif button == "long-approve":
             self._resolve("always")
 
+    def open_flow(self, name, *args):
+        """Give the screen and buttons to module `name` (ui/...): start(app, *args) ->
+        state; press(app, state, button) -> state, or None when done; draw(app, state)
+        -> list of lines (or None when it drew the display itself). The module is loaded
+        now and dropped when the flow ends, so no flow's code stays resident."""
+        if self.flow is not None:
+            self.close_flow()
+        m = _lazy(name)
+        self.flow = (m, None)
+        st = m.start(self, *args)
+        if self.flow is not None and self.flow[0] is m:
+            self.flow = (m, st)
+        self.redraw()
+
+    def close_flow(self):
+        if self.flow is not None:
+            name = self.flow[0].__name__
+            self.flow = None
+            _drop(name)
+            gc.collect()
+        self.redraw()
+
     def tick(self):
         if self.queue and time.ticks_diff(self._ticks(), self.queue[0]["deadline"]) >= 0:
             self._resolve("timeout")
@@ -187,7 +233,12 @@ class App:
     # ---- screen --------------------------------------------------------------------
 
     def redraw(self):
-        if not self.queue:
+        if not self.queue and self.flow is not None:
+            m, st = self.flow
+            lines = m.draw(self, st)
+            if lines is not None:
+                _draw(self.board.display, lines)
+        elif not self.queue:
             # the idle screen (ui.screens.idle) drawn here: the screens module is only
             # loaded while a prompt is up (see _tidy)
             npub = self.npub
