@@ -11,9 +11,9 @@ MPYLIB := $(VENV)/mpylib
 # with no DEVICE: local relay + simulated device + bridge (python -m bridge demo).
 DEVICE ?=
 RELAYS ?=
-# The simulated device's heap. The firmware's resident code on the 64-bit unix port is
-# about 100 KB (see the issue notes), so the demo runs at 192K until it fits 128K.
-SIM_HEAP ?= 192K
+# The simulated device's heap: the device's 128 KB (the firmware's code runs in place
+# from a ROMFS image, as on a board: bridge/rom.py).
+SIM_HEAP ?= 128K
 
 install: $(STAMP)
 

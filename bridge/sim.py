@@ -117,10 +117,14 @@ def mpy_path(compiled=True, extra=()):
     return ":".join(out)
 
 
-def firmware_cmd(state, args=(), heap=HEAP, entry="main"):
-    # -m: the entry module is found on MICROPYPATH, compiled or not
-    return [micropython_bin(), "-X", "heapsize=" + heap, "-m", entry,
-            "--state", os.path.abspath(state), "--link-nonblock", *args]
+def firmware_cmd(state, args=(), heap=HEAP, entry="main", rom=False):
+    # -m: the entry module is found on MICROPYPATH, compiled or not; with rom, the
+    # bootstrap (bridge/rom.py) mounts the image and runs entry from it
+    args = ["--state", os.path.abspath(state), "--link-nonblock", *args]
+    if rom:
+        from . import rom as rom_
+        return rom_.cmd(micropython_bin(), heap, entry, args)
+    return [micropython_bin(), "-X", "heapsize=" + heap, "-m", entry, *args]
 
 
 def _write_atomic(path, text):
@@ -180,9 +184,14 @@ def make_fifo(path):
 class Sim:
     """A running simulator owned by this process."""
 
-    def __init__(self, state, args=(), heap=HEAP, env=None, compiled=True, entry="main", extra_src=()):
+    def __init__(self, state, args=(), heap=HEAP, env=None, compiled=True, entry="main", extra_src=(),
+                 rom=None):
         """compiled: run the firmware as .mpy (see compile_tree) rather than from source;
-        entry: the module to run; extra_src: source dirs put first on the path (tests)."""
+        entry: the module to run; extra_src: source dirs put first on the path (tests);
+        rom: run the compiled firmware in place from a ROMFS image, as a board does
+        (bridge/rom.py; the default unless it is from source or extra_src must shadow it)."""
+        if rom is None:
+            rom = compiled and not extra_src
         self.state = os.path.abspath(state)
         os.makedirs(self.state, exist_ok=True)
         self._lock = open(os.path.join(self.state, "sim.lock"), "w")
@@ -209,9 +218,13 @@ class Sim:
         fcntl.fcntl(master, fcntl.F_SETFL, fl | os.O_NONBLOCK)
         self.tty = os.ttyname(self._slave)
         e = dict(os.environ if env is None else env)
-        e["MICROPYPATH"] = mpy_path(compiled, extra_src)
+        if rom:
+            from . import rom as rom_
+            e = rom_.env(e)
+        else:
+            e["MICROPYPATH"] = mpy_path(compiled, extra_src)
         self._log = open(os.path.join(self.state, "sim.log"), "ab")
-        self.proc = subprocess.Popen(firmware_cmd(self.state, args, heap, entry), stdin=master, stdout=master,
+        self.proc = subprocess.Popen(firmware_cmd(self.state, args, heap, entry, rom), stdin=master, stdout=master,
                                      stderr=self._log, env=e, cwd=self.state, close_fds=True,
                                      preexec_fn=_die_with_parent)
         os.close(master)

@@ -17,6 +17,7 @@ import refclient as rc
 
 sys.path.insert(0, mpy.ROOT)
 from bridge import sim as bsim  # noqa: E402  (compiles the firmware as the simulator runs it)
+from bridge import rom as brom  # noqa: E402
 
 DRIVER = os.path.join(mpy.ROOT, "tests", "firmware", "fw_signer_driver.py")
 # SIGNER_TEST_SOURCE=1: import the firmware from source instead of the .mpy build the
@@ -25,12 +26,9 @@ FROM_SOURCE = bool(os.environ.get("SIGNER_TEST_SOURCE"))
 # a fixed signer key so failures are reproducible; never a real one
 SIGNER_SK = bytes.fromhex("7f4c11a9742721d66e40e321ca50b682c27f7422190c14a187525e69e604836a")
 SIGNER_PUB = rc.xonly(SIGNER_SK)
-# The heap the behaviour tests run at. The brief is 128 KB, but on the x64 unix port
-# the firmware's resident code and tables alone take ~90 KB of it (pointers and objects
-# are twice their size on a 32-bit MCU) and leave the rest fragmented, so requests
-# fail there for want of memory, not for their logic. tests/test_signer_memory.py
-# holds the 128 KB checks and the measurements; SIGNER_TEST_HEAP=128K runs all at it.
-HEAP = os.environ.get("SIGNER_TEST_HEAP", "192K")
+# The heap the behaviour tests run at: the device's 128 KB. The firmware's code runs in
+# place from its ROMFS image (bridge/rom.py), so the heap holds what a board's holds.
+HEAP = os.environ.get("SIGNER_TEST_HEAP", "128K")
 EXTRA_PATH = tuple(p for p in os.environ.get("SIGNER_TEST_EXTRA_PATH", "").split(":") if p)
 
 
@@ -56,15 +54,15 @@ class Device:
             with open(os.path.join(self.storage, "key.json"), "w") as f:
                 json.dump({"v": 1, "sk": key.hex()}, f)
         env = mpy.mpy_env()
-        path = EXTRA_PATH + (bsim.mpy_path(compiled=not FROM_SOURCE),)
         if FROM_SOURCE:
+            env["MICROPYPATH"] = ":".join(EXTRA_PATH + (bsim.mpy_path(compiled=False),))
             cmd = mpy.mpy_cmd(DRIVER, heap)  # heap None: mpy.HEAP (MPY_HEAP)
         else:
-            # the driver too is loaded compiled, as main.py is in the simulator
-            path = (_compiled_driver(),) + path
-            cmd = [mpy.micropython_bin(), "-X", "heapsize=" + (heap or mpy.HEAP), "-m", "fw_signer_driver"]
+            # the firmware runs in place from its ROMFS image as on a board (bridge/rom.py);
+            # the driver (test code) is loaded compiled from the filesystem after it
+            env = brom.env(env, path=(_compiled_driver(),) + EXTRA_PATH)
+            cmd = brom.cmd(mpy.micropython_bin(), heap or mpy.HEAP, "fw_signer_driver")
         cmd += [self.storage, json.dumps(config or {})]
-        env["MICROPYPATH"] = ":".join(path)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=env, cwd=mpy.ROOT)
         self.out = []       # every device->host message, in order

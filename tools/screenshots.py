@@ -24,7 +24,7 @@ from bridge import sim as S  # noqa: E402
 
 SK = bytes.fromhex("3b0f0c4d2dfc2d0e2f2b8c0e7f31c1a7d5d8a1c9e6c4a2b0f1e3d5c7a9b1c3d5")
 PUB = rc.xonly(SK)
-HEAP = os.environ.get("SIM_HEAP", "192K")
+HEAP = os.environ.get("SIM_HEAP", "128K")
 
 
 def wait_screen(state, first, timeout=20):

@@ -19,9 +19,8 @@ from bridge.link import DeviceLink, AsyncDeviceLink
 from bridge.run import serve
 from nostrev import keypair, wait_until
 
-# The heap budget (128 KB) is the business of tests/test_sim.py; here the simulator gets
-# room so these tests are about the protocol path only.
-HEAP = "512K"
+# The device's heap: the firmware runs in place from its ROMFS image (bridge/rom.py)
+HEAP = os.environ.get("E2E_HEAP", "128K")
 FAST = dict(backoff_min=0.05, backoff_max=0.4, open_timeout=2)
 
 
