@@ -40,6 +40,7 @@ DEFAULT_RELAYS = ("ws://127.0.0.1:7777",)
 # answered at once for an admitted client (no key use; nothing the host doesn't know)
 FREE = ("get_relays", "switch_relays", "logout")  # and get_public_key
 _PAIRING = ("nostrconnect", "provision")
+_KINDS = ("ui.kinds", "ui.kinds_more", "ui.kinds_follows")  # sign_event prompts' summaries
 _PRELOAD = ("ui.screens", "signer.admin", "signer.auth")
 
 
@@ -252,17 +253,27 @@ class App:
             screens = _lazy("ui.screens")
             item = self.queue[0]
             cnpub = _npub(unhexlify(item["client"])) if item["client"] else ""
+            screens.grid(self.board.display)
             if item["type"] == "request":
-                peer = item["op"].get("peer")
-                title, body, foot = screens.request(
-                    item, self.clients.get(item["client"], {}).get("name", ""), cnpub,
-                    _npub(peer) if peer else "")
+                # built once per prompt (ui.kinds reads the event, and for a kind 3 the
+                # last signed follow list from flash), kept while it is up; the kinds
+                # code is dropped at once
+                scr = item.get("scr")
+                if scr is None:
+                    peer = item["op"].get("peer")
+                    scr = item["scr"] = screens.request(
+                        item, self.clients.get(item["client"], {}).get("name", ""), cnpub,
+                        _npub(peer) if peer else "",
+                        {"npub": _npub, "now": self.now(), "root": getattr(self, "id_root", self.root)})
+                    for m in _KINDS:
+                        _drop(m)
+                title, body, foot = scr
             elif item["type"] == "provision":
                 title, body, foot = screens.provision(item["npub"], self.sk is not None)
             else:
                 title, body, foot = screens.connect(item["meta"], item.get("secret_state"), item["rules"],
                                                     cnpub, item.get("relays"))
-            item["smax"] = max(0, len(body) - screens.BODY)
+            item["smax"] = max(0, screens.rows(body) - screens.BODY)
             lines = screens.page(title, body, foot, self.scroll, len(self.queue) - 1)
             screens.draw(self.board.display, lines)
 
@@ -428,7 +439,7 @@ class App:
         req["kind"] = op.get("kind")
         if method != "nip44_get_key" and perms.allows(c.get("rules"), method, req["kind"]):
             op = None
-            req["result"] = methods.run(method, req.pop("op"), self.sk)
+            self._run(req)
             return self._reply(req)
         req["type"] = "request"
         self._enqueue(req, op["size"])
@@ -479,6 +490,7 @@ class App:
         self._tidy()
 
     def _resolve_request(self, req, how, t1):
+        req.pop("scr", None)  # the prompt's lines: not needed while signing
         if how in ("reject", "timeout"):
             return self._refuse(req, self._refusal(how), t1)
         c = self.clients.get(req["client"])
@@ -490,10 +502,36 @@ class App:
                 perms.add(c.setdefault("rules", []), rule)
                 cl.save(self.root, self.clients)
         try:
-            req["result"] = methods.run(req["method"], req.pop("op"), self.sk)
+            self._run(req)
         except Refuse as e:
             return self._refuse(req, e, t1)
         self._reply(req, started=t1)
+
+    def _run(self, req):
+        # the approved (or rule-allowed) operation -> req["result"]. A kind 3 that gets
+        # signed becomes the follow list the next one is compared with: written beside
+        # the current one before signing (the template is freed as the event is built),
+        # put in its place once signed (ui/kinds_follows.py)
+        f3 = req["kind"] == 3 and req["method"] == "sign_event"
+        root = getattr(self, "id_root", self.root)
+        if f3:
+            try:
+                _lazy("ui.kinds_follows").begin(root, req["op"]["tpl"])
+            except (OSError, MemoryError):
+                _lazy("ui.kinds_follows").forget(root)  # no stale list to compare against
+                f3 = False
+            _drop("ui.kinds_follows")
+        ok = False
+        try:
+            req["result"] = methods.run(req["method"], req.pop("op"), self.sk)
+            ok = True
+        finally:
+            if f3:
+                _lazy("ui.kinds_follows").commit(root, ok)
+                _drop("ui.kinds_follows")
+                for q in self.queue:  # a waiting kind 3 must compare with this one
+                    if q.get("kind") == 3 and q.pop("scr", None) and q is self.queue[0]:
+                        self.redraw()
 
     # ---- bunker connect ------------------------------------------------------------
 

@@ -1,21 +1,34 @@
-# The screens: each is a list of at most 8 text lines of at most 16 columns, drawn on
-# the board's 128x64 framebuf (8x8 font) and handed unchanged to display.show() as the
-# text mirror, so what tests and people read is exactly what the pixels say.
+# The screens: each is a list of at most H text lines of at most W columns, drawn on
+# the board's framebuf (8x8 font) and handed unchanged to display.show() as the text
+# mirror, so what tests and people read is exactly what the pixels say. W and H are
+# the display's character grid (grid(): 16x8 on the 128x64 OLED; a bigger
+# framebuffer, as a TFT can have, shows more of each line and more lines).
 #
-# A prompt screen is a title line, a 6-line window on its body (up/down scroll it)
-# and a footer naming the buttons. Bodies are built from the parsed request the
-# device will act on (see signer/methods.py), never from the raw text.
+# A prompt screen is a title line, an (H-2)-line window on its body (up/down scroll
+# it) and a footer naming the buttons. Bodies are built from the parsed request the
+# device will act on (see signer/methods.py), never from the raw text; a sign_event's
+# body is its kind's summary in plain words and then the whole event (ui/kinds.py).
 #
 # The font draws printable ASCII only, and what a person is asked to approve must not
 # hide anything: every other character is shown as an escape (\n, \x07, \u202e,
-# \U0001f600). Bidi overrides, zero-width spaces and control characters therefore
-# appear as what they are instead of silently reordering or vanishing; a non-ASCII
-# letter shows as its code point rather than a blank box.
-# (Per-kind summaries and scrolling through whole events come in a later issue.)
+# \U0001f600). Bidi overrides and isolates, zero-width spaces and joiners, the BOM,
+# C0/C1 control characters and DEL therefore appear as what they are instead of
+# silently reordering or vanishing; a non-ASCII letter shows as its code point rather
+# than a blank box, and a backslash as "\\" so no text can fake an escape.
+
+from binascii import unhexlify
 
 W = 16
 H = 8
 BODY = H - 2
+
+
+def grid(display):
+    """Lay screens out for this display: 8x8-pixel character cells."""
+    global W, H, BODY
+    W = display.width // 8
+    H = display.height // 8
+    BODY = H - 2
 
 _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\\": "\\\\"}
 
@@ -55,8 +68,9 @@ def esc(s, limit=400):
     return "".join(out)
 
 
-def wrap(s, width=W, max_lines=40):
+def wrap(s, width=None, max_lines=40):
     """Hard-wrap escaped text (one char = one column)."""
+    width = width or W
     lines = []
     while s and len(lines) < max_lines:
         lines.append(s[:width])
@@ -66,7 +80,7 @@ def wrap(s, width=W, max_lines=40):
 
 def short_key(bech):
     # npub1abcd..vwxyz: 16 columns, enough of both ends to compare with a client's view
-    return bech[:9] + ".." + bech[-5:] if len(bech) > W else bech
+    return bech[:W - 7] + ".." + bech[-5:] if len(bech) > W else bech
 
 
 def kind_name(k):
@@ -76,7 +90,7 @@ def kind_name(k):
 def draw(display, lines):
     fb = display.fb
     fb.fill(0)
-    for i in range(min(len(lines), H)):
+    for i in range(min(len(lines), display.height // 8)):
         fb.text(lines[i], 0, i * 8, 1)
     display.show(lines)
 
@@ -87,34 +101,43 @@ def idle(npub, nclients, waiting):
     return ["NOSTR SIGNER", short_key(npub), "", "clients: %d" % nclients, "waiting: %d" % waiting]
 
 
+def pack(lines):
+    """A body kept for a prompt's life as one string of W-column rows: one block on
+    the heap instead of a string object per line scattered through it."""
+    return "".join(ln + " " * (W - len(ln)) for ln in lines)
+
+
+def rows(body):
+    return len(body) // W if type(body) is str else len(body)
+
+
 def page(title, body, footer, scroll, waiting):
-    """8 lines: title (+N others waiting, scroll marks), body window, footer."""
-    top = max(0, len(body) - BODY)
+    """H lines: title (+N others waiting, scroll marks), body window, footer. body: a
+    list of lines or pack()ed rows."""
+    n = rows(body)
+    top = max(0, n - BODY)
     scroll = max(0, min(scroll, top))
     marks = ("^" if scroll > 0 else "") + ("v" if scroll < top else "")
     head = (title + (" +%d" % waiting if waiting else ""))[:W - 3]
     if marks:
         head += " " * (W - len(head) - len(marks)) + marks
-    win = body[scroll:scroll + BODY]
+    if type(body) is str:
+        win = [body[i * W:i * W + W].rstrip() for i in range(scroll, min(n, scroll + BODY))]
+    else:
+        win = body[scroll:scroll + BODY]
     return [head] + win + [""] * (BODY - len(win)) + [footer]
 
 
 def who(name, client_npub):
     # a client's name is its own claim: shown escaped and marked, or its key if nameless
     if name:
-        return [esc(name, 40)[:W], "(unverified)"]
+        name = esc(name, 40)
+        return [name if len(name) <= W else name[:W - 1] + "~", "(unverified)"]
     return ["client", short_key(client_npub)]
 
 
 def summary(method, op, peer_npub):
-    """One line (wrapped later) saying what the request would do."""
-    if method == "sign_event":
-        tpl = op["tpl"]
-        k = tpl["kind"]
-        s = "kind %d %s: %s" % (k, kind_name(k), esc(tpl["content"], 160))
-        if tpl["tags"]:
-            s += " [%d tags]" % len(tpl["tags"])
-        return s
+    """One line (wrapped later) saying what a DM request would do (sign_event: kinds)."""
     who_ = short_key(peer_npub)
     if method == "nip44_get_key":
         return "nip44 key with %s: client can read all DMs with them" % who_
@@ -123,8 +146,11 @@ def summary(method, op, peer_npub):
     return "decrypt %s from %s: %s" % (method[:5], who_, esc(op["text"], 160))
 
 
-def request(item, client_name, client_npub, peer_npub):
-    """Title, body, footer for a keyed request waiting for approval."""
+def request(item, client_name, client_npub, peer_npub, ctx=None):
+    """Title, body, footer for a keyed request waiting for approval. A sign_event's body
+    is ui.kinds' summary; ctx: "npub" fn(32 bytes) -> bech32, "now", "root" (where the
+    last signed follow list is kept). The caller keeps the result for the prompt's
+    life and drops ui.kinds* after (see app.redraw)."""
     m = item["method"]
     body = who(client_name, client_npub)
     if m == "nip44_get_key":
@@ -133,7 +159,23 @@ def request(item, client_name, client_npub, peer_npub):
     else:
         body.append(m[:W])
         title, foot = "APPROVE?", FOOT_RULE
-    return title, body + wrap(summary(m, item["op"], peer_npub)), foot
+    if m != "sign_event":
+        return title, body + wrap(summary(m, item["op"], peer_npub)), foot
+    from ui import kinds
+    ctx = ctx or {}
+    f = None
+    if item["op"]["tpl"].get("kind") == 3 and ctx.get("root"):
+        from ui import kinds_follows
+        f = kinds_follows.last(ctx["root"])
+    npub = ctx.get("npub")
+    try:
+        body += kinds.summary(item["op"]["tpl"], {
+            "npub": (lambda h: short_key(npub(unhexlify(h)))) if npub else None,
+            "now": ctx.get("now") or None, "last_follows": f, "w": W})
+    finally:
+        if f:
+            f.close()
+    return title, pack(body), foot
 
 
 def rule(r):

@@ -3,7 +3,7 @@
 # non-Latin text, and garbage templates giving a summary instead of an exception.
 import gc
 import os
-from ui import kinds, screens
+from ui import kinds, kinds_follows, screens
 
 A = "a" * 64
 B = "b" * 64
@@ -234,33 +234,33 @@ def test_follow_list_counts_duplicate_and_bad_p_tags():
 
 def test_follows_of_is_sorted_unique_32_byte_keys():
     tpl = {"kind": 3, "content": "", "tags": [["p", B], ["p", A], ["p", B], ["e", C], ["p", "x"], ["p", A.upper()]]}
-    b = kinds.follows_of(tpl)
+    b = kinds_follows.follows_of(tpl)
     assert bytes(b) == b"\xaa" * 32 + b"\xbb" * 32, b
 
 
 def test_follows_of_a_non_template_is_empty():
-    assert len(kinds.follows_of(None)) == 0 and len(kinds.follows_of({"tags": 5})) == 0
+    assert len(kinds_follows.follows_of(None)) == 0 and len(kinds_follows.follows_of({"tags": 5})) == 0
 
 
 def test_follow_diff_returns_added_and_removed_hex():
-    add, rem = kinds.follow_diff([A, B], {"kind": 3, "tags": [["p", B], ["p", C]]})
+    add, rem = kinds_follows.follow_diff([A, B], {"kind": 3, "tags": [["p", B], ["p", C]]})
     assert add == [C] and rem == [A], (add, rem)
 
 
 def test_follow_diff_takes_a_stored_blob_and_none():
-    old = kinds.follows_of({"tags": [["p", A], ["p", B]]})
-    assert kinds.follow_diff(old, [B, C]) == ([C], [A])
-    assert kinds.follow_diff(None, [A]) == ([A], [])
+    old = kinds_follows.follows_of({"tags": [["p", A], ["p", B]]})
+    assert kinds_follows.follow_diff(old, [B, C]) == ([C], [A])
+    assert kinds_follows.follow_diff(None, [A]) == ([A], [])
 
 
 def test_follow_diff_accepts_an_unsorted_blob():
-    assert kinds.follow_diff(b"\xbb" * 32 + b"\xaa" * 32, [A]) == ([], [B])
+    assert kinds_follows.follow_diff(b"\xbb" * 32 + b"\xaa" * 32, [A]) == ([], [B])
 
 
 def test_follows_written_to_a_file_are_read_back_as_last_follows():
     path = "/tmp/fw_kinds_follows.bin"
     with open(path, "wb") as f:
-        assert kinds.follows_of({"tags": [["p", B], ["p", A], ["p", B]]}, f) == 2
+        assert kinds_follows.follows_of({"tags": [["p", B], ["p", A], ["p", B]]}, f) == 2
     with open(path, "rb") as f:
         for _ in range(2):  # the file is read from its start every time
             lines = show(3, "", [("p", B), ("p", C)], last_follows=f)
@@ -270,7 +270,7 @@ def test_follows_written_to_a_file_are_read_back_as_last_follows():
 
 def test_stored_follows_then_next_list_diffs_against_them():
     first = {"kind": 3, "content": "", "tags": [["p", key(i)] for i in range(40)]}
-    stored = kinds.follows_of(first)
+    stored = kinds_follows.follows_of(first)
     assert len(stored) == 40 * 32
     lines = show(3, "", [("p", key(i)) for i in range(2, 41)], last_follows=stored)
     has(lines, "40 -> 39 follows", "+1 added", "-2 removed")
@@ -522,6 +522,6 @@ def test_follow_diff_of_garbage_never_raises():
     for _ in range(200):
         a = [garbage_tag(r) for _ in range(r.n(4))]
         b = [VALS[r.n(len(VALS))] for _ in range(r.n(4))]
-        kinds.follow_diff(a, b)
-        kinds.follow_diff({"tags": a}, b)
-        kinds.follows_of({"tags": a})
+        kinds_follows.follow_diff(a, b)
+        kinds_follows.follow_diff({"tags": a}, b)
+        kinds_follows.follows_of({"tags": a})

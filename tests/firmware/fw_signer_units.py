@@ -146,9 +146,11 @@ def test_page_is_eight_lines_of_at_most_sixteen_columns():
     assert p[0].endswith("^") and p[6] == "line 9"
 
 
-def test_sign_summary_names_the_kind_and_shows_content():
+def test_sign_request_body_is_the_kinds_summary_of_the_event():
     op = {"tpl": {"kind": 1, "content": "hi\u202e", "tags": [["t", "x"]]}}
-    assert screens.summary("sign_event", op, "") == "kind 1 note: hi\\u202e [1 tags]"
+    title, body, foot = screens.request({"method": "sign_event", "op": op}, "App", "", "")
+    body = screens.page(title, body, foot, 0, 0)[1:-1] + screens.page(title, body, foot, 1, 0)[-2:-1]
+    assert body == ["App", "(unverified)", "sign_event", "note", "hi\\u202e", "-- 1 tag --", "t x"], body
 
 
 def test_store_writes_atomically_and_reads_back():

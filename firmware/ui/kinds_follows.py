@@ -1,0 +1,227 @@
+# Follow lists (kind 3): the approval summary ("+added / -removed" against the last
+# list this device signed, and a loud warning on a big drop: a phishing client's
+# 500 -> 1) and the remembered follow set on flash.
+#
+# The remembered set is FILE under the identity's storage root: the sorted unique
+# 32-byte pubkeys, concatenated (500 follows = 16 KB), read back 32 bytes at a time
+# so no 16 KB blob or 500 strings are ever in RAM. It is written before the event is
+# signed (to FILE.tmp, streamed from the template) and renamed over FILE once the
+# signature is made: the same write-temp-then-rename as keystore/store.write_atomic,
+# so a power cut leaves the old set or the new one, never half.
+#
+# follows_of(tpl, f=None): the sorted unique 32-byte pubkeys of the p tags: a
+#   bytearray, or written to the binary file f (returns the count).
+# follow_diff(old, new) -> (added, removed): lists of hex; old/new may each be a
+#   template, a follows_of() blob or a list of hex pubkeys.
+# Imported only for a kind-3 prompt or signature, then dropped.
+import os
+from binascii import hexlify, unhexlify
+
+FILE = "follows.bin"
+SHOW = 3  # follows named as added/removed
+
+
+def _hex64(s):
+    if type(s) is not str or len(s) != 64:
+        return False
+    for c in s:
+        if c not in "0123456789abcdef":
+            return False
+    return True
+
+
+def summary(out, tpl, ctx):
+    from ui import kinds as K
+    new = _hexlist(tpl)
+    n = len(new)
+    out.append("follow list")
+    old = ctx.get("last_follows")
+    if old is None:
+        out.append(K._count(n, "follow"))
+        out.append("no earlier list")
+    else:
+        na, nr, add, rem, m = _diff(_blob(old), new, SHOW)
+        s = "%d -> %d follows" % (m, n)
+        out.append(s if len(s) <= K.W else ("%d -> %d" % (m, n))[:K.W])
+        if nr and (nr >= 10 or nr * 5 >= m):  # a fifth or 10+ gone at once: loud
+            s = "!! DROPS %d !!" % nr
+            out.append(s if len(s) <= K.W else ("!!DROPS %d" % nr)[:K.W])
+        if not na and not nr:
+            out.append("no change")
+        for c, lst, w in ((na, add, "+%d added"), (nr, rem, "-%d removed")):
+            if c:
+                out.append(w % c)
+                for h in lst:
+                    out.append(K._key(ctx, h))
+                if c > len(lst):
+                    out.append(" and %d more" % (c - len(lst)))
+    bad = -n
+    for t in K._tags(tpl):
+        if type(t) is list and t and type(t[0]) is str and t[0] == "p":
+            bad += 1
+    if bad:
+        out.append("%d bad p tags" % bad)
+    return False
+
+
+# --- the store
+
+def last(root):
+    """The remembered follow set as an open binary file (close it), or None."""
+    try:
+        return open(root + "/" + FILE, "rb")
+    except OSError:
+        return None
+
+
+def begin(root, tpl):
+    """Write tpl's follow set to FILE.tmp (before signing: no template held after)."""
+    from keystore import store
+    store.ensure_dir(root)
+    with open(root + "/" + FILE + ".tmp", "wb") as f:
+        follows_of(tpl, f)
+
+
+def commit(root, ok):
+    """The event was signed (ok) or not: make FILE.tmp the remembered set, or drop it."""
+    p = root + "/" + FILE
+    if ok:
+        os.rename(p + ".tmp", p)
+        return
+    try:
+        os.remove(p + ".tmp")
+    except OSError:
+        pass
+
+
+def forget(root):
+    # the new set could not be written: no stale set to compare the next one against
+    for p in (FILE, FILE + ".tmp"):
+        try:
+            os.remove(root + "/" + p)
+        except OSError:
+            pass
+
+
+# --- follow sets: the new one a sorted list of hex (refs into the template), the
+# stored one sorted 32-byte keys (blob or file); merged in one pass.
+
+def _pkey(x, d):
+    # a tag (d) or list item -> its lowercase hex pubkey, or None
+    if d:
+        if type(x) is not list or len(x) < 2 or type(x[0]) is not str or x[0] != "p":
+            return None
+        x = x[1]
+    if type(x) is str and len(x) == 64:
+        if not _hex64(x):
+            x = x.lower()
+        if _hex64(x):
+            return x
+    return None
+
+
+def _hexlist(x):
+    # one list of the right size: no regrowth on a fragmented heap
+    d = type(x) is dict
+    if d:
+        x = x.get("tags")
+        if type(x) is not list:
+            x = ()
+    n = 0
+    for h in x:
+        if _pkey(h, d):
+            n += 1
+    hs = [None] * n
+    n = 0
+    for h in x:
+        h = _pkey(h, d)
+        if h:
+            hs[n] = h
+            n += 1
+    hs.sort()
+    j = 0
+    for h in hs:
+        if not j or h != hs[j - 1]:
+            hs[j] = h
+            j += 1
+    del hs[j:]
+    return hs
+
+
+def _blob(x):
+    if hasattr(x, "read"):
+        return x  # a file of follows_of() keys, read 32 bytes at a time
+    if type(x) in (bytes, bytearray):
+        n = len(x) // 32
+        for i in range(1, n):
+            if x[i * 32 - 32:i * 32] >= x[i * 32:i * 32 + 32]:
+                break
+        else:
+            return x if len(x) == n * 32 else x[:n * 32]
+        x = [hexlify(x[i * 32:i * 32 + 32]).decode() for i in range(n)]
+    hs = _hexlist(x)
+    b = bytearray(32 * len(hs))
+    for i in range(len(hs)):
+        b[i * 32:i * 32 + 32] = unhexlify(hs[i])
+    return b
+
+
+def _next(old, i):
+    if type(old) in (bytes, bytearray):
+        a = old[i * 32:i * 32 + 32]
+    else:
+        try:
+            a = old.read(32)
+        except Exception:
+            a = None
+    return a if a and len(a) == 32 else None
+
+
+def _diff(old, new, keep):
+    # old: sorted blob or binary file of them, new: sorted hex list ->
+    # (n added, n removed, first added, first removed, n old)
+    if type(old) not in (bytes, bytearray):
+        try:
+            old.seek(0)
+        except Exception:
+            pass
+    i = j = na = nr = 0
+    add, rem = [], []
+    n = len(new)
+    a = _next(old, 0)
+    b = unhexlify(new[0]) if n else None
+    while a is not None or b is not None:
+        if b is None or (a is not None and a < b):  # only in the old list
+            if keep is None or nr < keep:
+                rem.append(hexlify(a).decode())
+            nr += 1
+        elif a is None or b < a:  # only in the new one
+            if keep is None or na < keep:
+                add.append(new[j])
+            na += 1
+        sa = b is None or (a is not None and a <= b)
+        if a is None or (b is not None and b <= a):
+            j += 1
+            b = unhexlify(new[j]) if j < n else None
+        if sa:
+            i += 1
+            a = _next(old, i)
+    return na, nr, add, rem, i
+
+
+def follow_diff(old, new):
+    if type(new) in (bytes, bytearray):
+        new = [hexlify(new[i:i + 32]).decode() for i in range(0, len(new) - 31, 32)]
+    na, nr, add, rem, m = _diff(_blob(old or ()), _hexlist(new or ()), None)
+    return add, rem
+
+
+def follows_of(tpl, f=None):
+    """The sorted unique p-tag pubkeys as one bytearray; or, given a binary file f,
+    written to it 32 bytes at a time (no blob in RAM) -> how many."""
+    if f is None:
+        return _blob(tpl if type(tpl) is dict else ())
+    hs = _hexlist(tpl if type(tpl) is dict else ())
+    for h in hs:
+        f.write(unhexlify(h))
+    return len(hs)
