@@ -41,7 +41,9 @@ DEFAULT_RELAYS = ("ws://127.0.0.1:7777",)
 FREE = ("get_relays", "switch_relays", "logout")  # and get_public_key
 _PAIRING = ("nostrconnect", "provision")
 _KINDS = ("ui.kinds", "ui.kinds_more", "ui.kinds_follows")  # sign_event prompts' summaries
-_PRELOAD = ("ui.screens", "signer.admin", "signer.auth")
+_PRELOAD = ("ui.screens", "signer.admin", "signer.auth", "signer.audit")
+# what signer/audit.py logs: what uses the key, and who gets admitted or leaves
+_AUDITED = methods.KEYED + ("connect", "logout", "switch_relays")
 
 
 def _npub(pub):
@@ -327,11 +329,17 @@ class App:
 
     # ---- replies -------------------------------------------------------------------
 
-    def _done(self, rid, outcome, client, method, kind, ms, **extra):
+    def _done(self, rid, outcome, client, method, kind, ms, eid=None, rule=False, **extra):
         m = {"t": "done", "rid": rid, "outcome": outcome, "client": client, "method": method,
              "kind": kind, "ms": ms}
         m.update(extra)
         self.send(m)
+        m = None
+        # the device's own audit log (signer/audit.py), admitted clients only: a stranger
+        # must not be able to push what was signed out of it
+        if method in _AUDITED and client in self.clients:
+            _lazy("signer.audit").add(self, outcome, client, method, kind, eid, rule)
+            _drop("signer.audit")
 
     def _reply(self, req, result=None, error=None, outcome="ok", started=None):
         """Encrypt, sign and publish the response to req, then log it with `done`.
@@ -339,6 +347,10 @@ class App:
         caller's frame keeps it alive while it is encrypted."""
         if result is None and error is None:
             result = req.pop("result")
+        # the signed event's id prefix, for the audit log (a dict, or JSON from {"id":"...)
+        eid = None
+        if req["method"] == "sign_event" and error is None:
+            eid = result["id"][:8] if type(result) is dict else result[7:15]
         body = rpc.response(req["id"], result, error)
         result = None
         ev = envelope.seal(self.sk, self.pubhex, req["client"], body, req["scheme"], self.now())
@@ -350,7 +362,8 @@ class App:
                    "relays": list(r) if r and r != self.conf["relays"] else []})
         ev = None
         ms = req.get("ms", 0) + self._since(req["t0"] if started is None else started)
-        self._done(req["rid"], outcome, req["client"], req["method"], req.get("kind"), ms)
+        self._done(req["rid"], outcome, req["client"], req["method"], req.get("kind"), ms, eid,
+                   req.get("rule", False))
 
     def _refuse(self, req, e, started=None):
         self._reply(req, error=e.args[0], outcome=e.args[1], started=started)
@@ -437,8 +450,11 @@ class App:
         params[:] = []  # parsed into op: the raw text is garbage now
         req["op"] = op
         req["kind"] = op.get("kind")
+        if perms.rejects(self.conf, method, req["kind"]):  # auto-reject, set in the menu
+            raise Refuse("rejected", "auto-rejected")
         if method != "nip44_get_key" and perms.allows(c.get("rules"), method, req["kind"]):
             op = None
+            req["rule"] = True
             self._run(req)
             return self._reply(req)
         req["type"] = "request"

@@ -65,3 +65,32 @@ def add(rules, rule):
     if rule and rule not in rules and len(rules) < MAX_RULES:
         rules.append(rule)
 
+
+
+# Auto-reject: kinds this device refuses to sign for any client, without asking.
+# Per device, not per client: it is the owner's "never" (no profile overwrite, no
+# deletions, no contact-list replacement from anywhere), the inverse of a rule, and it
+# has to hold for a client paired tomorrow too; per-client "no" is simply not granting
+# that client a rule. It wins over every rule, a bare "sign_event" included. Kept in
+# the signer settings (signer.json, "reject": [kinds]), which are loaded anyway.
+MAX_REJECT = 16
+
+
+def rejects(conf, method, kind):
+    r = conf.get("reject")
+    return method == "sign_event" and kind is not None and type(r) is list and kind in r
+
+
+def set_reject(conf, kind, on):
+    """Add or remove kind from conf's auto-reject list; -> True if conf changed."""
+    r = conf.get("reject")
+    if type(r) is not list:
+        r = conf["reject"] = []
+    if on and kind not in r and len(r) < MAX_REJECT:
+        r.append(kind)
+        r.sort()
+        return True
+    if not on and kind in r:
+        r.remove(kind)
+        return True
+    return False
