@@ -51,8 +51,15 @@ def esc(s, limit=400):
     if cut:
         s = s[:limit]
     out = []
+    hi = 0  # a UTF-16 high surrogate waiting for its low half (JSON escapes an emoji so)
     for c in s:
         o = ord(c)
+        if hi:
+            if 0xDC00 <= o < 0xE000:  # the pair is one code point: say which
+                out[-1] = "\\U%08x" % (0x10000 + ((hi - 0xD800) << 10) + o - 0xDC00)
+                hi = 0
+                continue
+            hi = 0
         if 0x20 <= o < 0x7F and c != "\\":
             out.append(c)
         elif c in _NAMED:
@@ -61,6 +68,8 @@ def esc(s, limit=400):
             out.append("\\x%02x" % o)
         elif o < 0x10000:
             out.append("\\u%04x" % o)
+            if 0xD800 <= o < 0xDC00:
+                hi = o
         else:
             out.append("\\U%08x" % o)
     if cut:

@@ -525,3 +525,42 @@ def test_follow_diff_of_garbage_never_raises():
         kinds_follows.follow_diff(a, b)
         kinds_follows.follow_diff({"tags": a}, b)
         kinds_follows.follows_of({"tags": a})
+
+
+# --- screens.esc: nothing on a prompt is invisible or reorders the text
+
+def _visible(s):
+    for c in s:
+        assert 0x20 <= ord(c) < 0x7F, repr(s)
+
+
+def test_esc_shows_every_zero_width_bidi_bom_and_control_character_as_its_code():
+    codes = (list(range(0x200B, 0x2010)) + list(range(0x202A, 0x202F)) + list(range(0x2066, 0x206A))
+             + [0xFEFF, 0x7F] + [o for o in range(0x20) if chr(o) not in "\n\t\r"] + list(range(0x80, 0xA0)))
+    for o in codes:
+        e = screens.esc("a" + chr(o) + "b")
+        _visible(e)
+        want = ("\\x%02x" % o) if o < 0x100 else ("\\u%04x" % o)
+        assert e == "a" + want + "b", (hex(o), e)
+
+
+def test_esc_names_newline_tab_and_return():
+    assert screens.esc("a\nb\tc\rd") == "a\\nb\\tc\\rd"
+
+
+def test_esc_shows_letters_the_font_cannot_draw_as_code_points():
+    assert screens.esc("\u00e9\u4e2d\U0001f600") == "\\xe9\\u4e2d\\U0001f600"
+
+
+def test_esc_joins_a_json_surrogate_pair_into_one_code_point():
+    import json
+    assert screens.esc(json.loads('"\\ud83e\\udd19!"')) == "\\U0001f919!"
+
+
+def test_esc_shows_a_lone_surrogate():
+    import json
+    assert screens.esc(json.loads('"\\ud83ex\\udd19"')) == "\\ud83ex\\udd19"
+
+
+def test_esc_doubles_a_backslash_so_text_cannot_fake_an_escape():
+    assert screens.esc("\\u202e") == "\\\\u202e"
