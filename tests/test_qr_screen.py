@@ -134,3 +134,17 @@ def test_pair_screen_leaves_with_hold_left(sim_for):
     _wait_screen(sim.state, _has(">Pair"))
     S.press(sim.state, "reject")
     _wait_screen(sim.state, _has("NOSTR SIGNER"))
+
+
+@pytest.mark.parametrize("relays,secret", [
+    (["ws://127.0.0.1:7777"], SECRET),
+    (["wss://relay.example.com/path?a=1&b=~x y", "wss://ünï.example"], None),
+])
+def test_device_url_is_the_bridges(fw, relays, secret):
+    assert fw.call("ui.menu_pair", "url", PUB, relays, secret) == bunker_url(PUB, relays, secret)
+
+
+def test_largest_symbol_with_quiet_zone_fits_64_rows(fw):
+    v = fw.call("ui.menu_pair", "max_version", 64)
+    assert v == 9 and 17 + 4 * v + 2 * 4 <= 64 < 17 + 4 * (v + 1) + 2 * 4
+    assert fw.call("ui.qr", "capacity", v, "L") == 230
