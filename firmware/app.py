@@ -351,10 +351,10 @@ class App:
         eid = None
         if req["method"] == "sign_event" and error is None:
             eid = result["id"][:8] if type(result) is dict else result[7:15]
-        body = rpc.response(req["id"], result, error)
+        # the response text is written straight into its encrypted payload, never whole
+        ev = envelope.seal_response(self.sk, self.pubhex, req["client"], req["id"], result, error,
+                                    req["scheme"], self.now())
         result = None
-        ev = envelope.seal(self.sk, self.pubhex, req["client"], body, req["scheme"], self.now())
-        body = None
         # a nostrconnect client listens on its own relays until it switches to ours
         c = self.clients.get(req["client"])
         r = c.get("relays") if c else None

@@ -394,5 +394,11 @@ def _dump(o, put):
         put(b"]" if c == b"," else b"[]")
     elif o is None or isinstance(o, (bool, int, float)):
         put(_utf8(json.dumps(o)))
+    elif isinstance(o, (bytes, bytearray, memoryview)):
+        # a string kept as bytes (a response's base64 content: envelope.seal_response),
+        # sent verbatim: only ever ASCII that needs no escaping
+        put(b'"')
+        put(o)
+        put(b'"')
     else:
         raise TypeError("not JSON: %s" % type(o).__name__)

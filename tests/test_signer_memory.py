@@ -15,7 +15,7 @@ import pytest
 
 import mpy
 import refclient as rc
-from test_signer_harness import Device, answer, bsim, call, client, done, pair  # noqa: F401
+from test_signer_harness import SIGNER_PUB, SIGNER_SK, Device, answer, bsim, call, client, done, pair  # noqa: F401
 
 COMPILED = None
 
@@ -98,19 +98,60 @@ def test_device_time_for_ping_and_sign_event(tmp_path, client):
         d.close()
 
 
-def test_16kb_sign_event_is_signed_with_a_384k_heap(tmp_path, client):
-    # DESIGN asks for this within 128 KB; on the x64 unix port, with all code in the heap,
-    # the app's share now fits in 384 KB (the driver's own JSON I/O needs the rest)
-    d = Device(tmp_path / "flash", heap="384K")
+def sign_through_the_link(tmp_path, heap, size):
+    """Boot the simulator (firmware in ROM, the real main loop and link) with a stored
+    key at `heap`, pair a client with a sign_event:1 rule, ask it to sign a kind-1 note
+    of `size` characters; -> (signed event or None, outcome, device ms)."""
+    import bridge.link as L
+    state = tmp_path / "state"
+    (state / "flash").mkdir(parents=True)
+    (state / "flash" / "key.json").write_text(json.dumps({"v": 1, "sk": SIGNER_SK.hex()}))
+    s = bsim.Sim(str(state), heap=heap)
+    c = rc.Client()
     try:
-        pair(d, client, perms="sign_event:1")
-        tpl = {"kind": 1, "content": "x" * 16000, "tags": [], "created_at": int(time.time())}
-        rid, ev, msgs = call(d, client, "sign_event", [json.dumps(tpl)])
-        signed = json.loads(answer(client, msgs, rid, ev)[0]["result"])
-        assert rc.verify_event(signed) and len(signed["content"]) == 16000
-        print("16 KB sign_event: %d ms on the device" % done(msgs, rid)["ms"])
+        with L.DeviceLink(s.tty) as lk:
+            lk.hello(timeout=15)
+            ev = c.request(SIGNER_PUB, "connect", [SIGNER_PUB.hex(), "", "sign_event:1"])
+            rid = lk.request({"t": "event", "now": int(time.time()), "event": rc.strip(ev)})
+            deadline = time.time() + 15
+            while "CONNECT" not in (state / "screen.txt").read_text() and time.time() < deadline:
+                time.sleep(0.05)
+            bsim.press(str(state), "approve")
+            assert lk.answer(rid, 20)["outcome"] == "ok"
+            tpl = {"kind": 1, "content": "x" * size, "tags": [], "created_at": int(time.time())}
+            ev = c.request(SIGNER_PUB, "sign_event", [json.dumps(tpl)])
+            rid = lk.request({"t": "event", "now": int(time.time()), "event": rc.strip(ev)})
+            pub = None
+            while True:
+                m = lk.recv(60)
+                assert m is not None, "no answer"
+                if m.get("rid") != rid:
+                    continue
+                if m["t"] == "publish":
+                    pub = m["event"]
+                if m["t"] in ("done", "error"):
+                    break
+            res = c.open(pub, SIGNER_PUB)[0] if pub else None
+            signed = json.loads(res["result"]) if res and "result" in res else None
+            return signed, m.get("outcome") or m.get("error"), m.get("ms")
     finally:
-        d.close()
+        s.stop()
+
+
+def test_4kb_sign_event_is_signed_through_the_link_at_128k(tmp_path):
+    # 6-8 KB pass in most runs at 128K: the rest depends on where earlier leftovers lie
+    signed, outcome, ms = sign_through_the_link(tmp_path, "128K", 4000)
+    assert outcome == "ok" and rc.verify_event(signed) and len(signed["content"]) == 4000
+    print("4 KB sign_event at 128K: %s ms on the device" % ms)
+
+
+def test_16kb_sign_event_is_signed_through_the_link_at_256k(tmp_path):
+    # DESIGN asks for this within 128 KB. On the x64 unix port, with the code in ROM and
+    # the response streamed into its payload, it needs 192K-256K (192K passes most runs): the request's 27 KB base64
+    # and its 16 KB text must be live at once, and objects are twice a 32-bit board's size
+    signed, outcome, ms = sign_through_the_link(tmp_path, "256K", 16000)
+    assert outcome == "ok" and rc.verify_event(signed) and len(signed["content"]) == 16000
+    print("16 KB sign_event at 256K: %s ms on the device" % ms)
 
 
 TOO_BIG = "firmware code and tables take most of a 128 KB x64 unix-port heap (see report)"

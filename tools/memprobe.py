@@ -38,13 +38,17 @@ def call(lk, method, params, scheme="nip44", timeout=60):
     if pub:
         res, _ = c.open(pub[0]["event"], PUB)
     return res, msgs[-1].get("outcome") or msgs[-1].get("error"), msgs
+def heap(lk):
+    rid = lk.request({"t": "status"})
+    h = lk.answer(rid, 10, types=("status", "error")).get("heap") or {}
+    return "heap free %s largest %s" % (h.get("free"), h.get("largest"))
 try:
     with L.DeviceLink(s.tty) as lk:
-        print("hello", lk.hello(timeout=15)["pubkey"][:8])
+        print("hello", lk.hello(timeout=15)["pubkey"][:8], heap(lk))
         ev = c.request(PUB, "connect", [PUB.hex(), "", "sign_event,nip44_encrypt,nip44_decrypt,nip04_encrypt,nip04_decrypt", "{}"])
         rid = lk.request({"t": "event", "now": int(time.time()), "event": rc.strip(ev)})
         time.sleep(0.5); S.press(st, "approve")
-        m = lk.answer(rid, 20); print("connect:", m.get("outcome"))
+        m = lk.answer(rid, 20); print("connect:", m.get("outcome"), heap(lk))
         for r in range(rounds):
             print("ping", call(lk, "ping", [])[1], "gpk", call(lk, "get_public_key", [])[1])
             tpl = json.dumps({"kind": 1, "content": "y" * 3000, "tags": [["t", "x"]], "created_at": int(time.time())})
@@ -56,12 +60,12 @@ try:
             ct4 = rc.nip04_encrypt(c.sk, PUB, "w" * 3000)
             res, out, _ = call(lk, "nip04_decrypt", [c.pubhex, ct4]); print("nip04_dec 3k", out, res and res.get("result") == "w" * 3000)
             res, out, _ = call(lk, "nip04_encrypt", [c.pubhex, "v" * 3000]); print("nip04_enc 3k", out, res and rc.nip04_decrypt(c.sk, PUB, res["result"]) == "v" * 3000)
-            res, out, _ = call(lk, "nip04_decrypt", [c.pubhex, ct4], scheme="nip04"); print("nip04 scheme", out)
+            res, out, _ = call(lk, "nip04_decrypt", [c.pubhex, ct4], scheme="nip04"); print("nip04 scheme", out, heap(lk))
         for n in sizes:
             tpl = json.dumps({"kind": 1, "content": "x" * n, "tags": [], "created_at": int(time.time())})
             res, out, msgs = call(lk, "sign_event", [tpl])
             ok = res and "result" in res and len(json.loads(res["result"])["content"]) == n
-            print("sign_event", n, out, bool(ok), [m.get("ms") for m in msgs if m["t"] == "done"])
+            print("sign_event", n, out, bool(ok), [m.get("ms") for m in msgs if m["t"] == "done"], heap(lk))
         rid = lk.request({"t": "status"}); print("status", lk.answer(rid, 10, types=("status", "error"))["t"])
 finally:
     s.stop()

@@ -88,6 +88,58 @@ def encrypt(text, conv_key, nonce=None):
     return b.decode()
 
 
+def seal_b64(conv_key, n, write, nonce=None):
+    """The base64 payload of an n-byte plaintext that write(put) hands over in pieces,
+    as one bytearray of ASCII. For big responses (a signed 16 KB event): the text is
+    written straight into the padded block inside the output buffer's tail, encrypted
+    and MACed there, then base64-encoded in place from the front (4 output bytes for
+    every 3 read never overtake the input still to read), so the only allocation is
+    the payload's base64 itself: no copy of the text, no separate raw payload."""
+    if nonce is None:
+        nonce = os.urandom(32)
+    ck, cn, hk = message_keys(conv_key, nonce)
+    if n < 1 or n > MAX_PLAINTEXT:
+        raise ValueError("invalid plaintext length")
+    pre = _prefix_len(n)
+    body = pre + padded_len(n)
+    rlen = 65 + body
+    out = bytearray(4 * ((rlen + 2) // 3))
+    mv = memoryview(out)
+    raw = mv[len(out) - rlen:]
+    raw[0] = 2
+    raw[1:33] = nonce
+    if pre == 2:
+        raw[33] = n >> 8
+        raw[34] = n & 255
+    else:
+        raw[35:39] = n.to_bytes(4, "big")
+    end = 33 + pre + n
+    pos = [33 + pre]
+
+    def put(b):
+        p = pos[0]
+        k = len(b)
+        if p + k > end:
+            raise ValueError("plaintext longer than announced")
+        raw[p:p + k] = b
+        pos[0] = p + k
+
+    write(put)
+    if pos[0] != end:
+        raise ValueError("plaintext shorter than announced")
+    ct = raw[33:33 + body]  # the padding after the text is still the buffer's zeros
+    chacha20_xor(ck, cn, ct, 0, ct)
+    raw[33 + body:] = kdf.hmac_sha256(hk, raw[1:33 + body])
+    i = o = 0
+    while i < rlen:
+        j = min(i + 768, rlen)  # whole 3-byte groups until the last piece
+        e = binascii.b2a_base64(raw[i:j], newline=False)
+        out[o:o + len(e)] = e
+        o += len(e)
+        i = j
+    return out
+
+
 @micropython.viper
 def _b64_ok(s: ptr8, n: int) -> bool:
     # Strict RFC 4648 shape: the alphabet only, '=' only as the last one or two characters.

@@ -12,7 +12,25 @@ def status(a, msg):
     a.send({"t": "status", "rid": msg.get("rid"), "pubkey": a.pubhex,
             "relays": a.conf["relays"], "secret": a.conf["secret"],
             "clients": cl.summary(a.clients), "queue": len(a.queue),
-            "auths": getattr(a, "auths", [])})  # recent NIP-42 AUTHs (signer/auth.py)
+            "auths": getattr(a, "auths", []),  # recent NIP-42 AUTHs (signer/auth.py)
+            "heap": heap()})
+
+
+def heap():
+    # free heap and the largest block one allocation can get (what bounds a request:
+    # the link's buffer and the decrypted text are single blocks), found by halving
+    import gc
+    gc.collect()
+    lo, hi = 0, gc.mem_free()
+    while hi - lo > 512:
+        mid = (lo + hi) // 2
+        try:
+            b = bytearray(mid)
+            b = None
+            lo = mid
+        except MemoryError:
+            hi = mid
+    return {"free": gc.mem_free(), "largest": lo}
 
 
 def session(a, req, method, c):

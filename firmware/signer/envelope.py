@@ -11,6 +11,7 @@ import json
 import micropython
 from binascii import hexlify, unhexlify
 from crypto import nip01, nip44, secp256k1
+from signer import rpc
 
 KIND = 24133
 
@@ -183,6 +184,25 @@ def seal(sk, signer_hex, client_hex, text, scheme, now):
     text = None
     return nip01.sign({"pubkey": signer_hex, "created_at": now, "kind": KIND,
                        "tags": [["p", client_hex]], "content": content}, sk)
+
+
+def seal_response(sk, signer_hex, client_hex, rid, result, error, scheme, now):
+    """seal() of rpc.response(rid, result, error), without ever building the response
+    text in NIP-44: rpc.write_response counts it, then writes it straight into the
+    payload buffer (nip44.seal_b64), and the event carries that buffer as its content.
+    A 16 KB signed event as result then costs one buffer of its base64 size."""
+    if scheme == "nip04":
+        return seal(sk, signer_hex, client_hex, rpc.response(rid, result, error), scheme, now)
+    n = [0]
+
+    def count(b):
+        n[0] += len(b)
+
+    rpc.write_response(count, rid, result, error)
+    content = nip44.seal_b64(conversation_key(sk, client_hex), n[0],
+                             lambda put: rpc.write_response(put, rid, result, error))
+    return nip01.sign_own({"pubkey": signer_hex, "created_at": now, "kind": KIND,
+                           "tags": [["p", client_hex]], "content": content}, sk)
 
 
 def pub_hex(sk):

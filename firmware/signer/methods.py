@@ -10,7 +10,7 @@
 import json
 from binascii import hexlify, unhexlify
 from crypto import nip01, nip44, secp256k1
-from signer.rpc import Refuse, event_json
+from signer.rpc import Refuse
 from signer.envelope import nip04_module as _nip04
 
 # methods that use the key and so need approval unless a rule allows them
@@ -101,7 +101,8 @@ def run(method, op, sk):
         tpl = op.pop("tpl")  # the op is spent: free the template as the event is built
         ev = nip01.sign(tpl, sk)
         tpl = None
-        return event_json(ev)
+        # the dict, not its JSON: envelope.seal_response writes that into the payload
+        return ev
     if method == "nip04_encrypt":
         return _nip04().encrypt(sk, op["peer"], op["text"])
     if method == "nip44_encrypt":

@@ -9,7 +9,7 @@
 # pairs MicroPython's json.loads leaves in strings back into real UTF-8, so a signed
 # event we return parses in a JS client to the very strings we hashed.
 import json
-from crypto.nip01 import json_string
+from crypto.nip01 import json_string, _write_string
 
 # The largest decrypted request we parse (chars), unless the board says otherwise
 # (config "max_request"). A 16 KB note inside sign_event is about 17 KB once
@@ -91,6 +91,8 @@ def parse(text, limit=MAX_TEXT):
 
 def response(rid, result=None, error=None):
     # one join: a chain of + would copy a 16 KB result once per piece
+    if type(result) is dict:
+        result = event_json(result)
     if error is not None:
         return "".join(('{"id":', json_string(rid), ',"error":', json_string(error), "}"))
     return "".join(('{"id":', json_string(rid), ',"result":', json_string(result), "}"))
@@ -112,3 +114,62 @@ def event_json(ev):
     out.append(ev["sig"])
     out.append('"}')
     return "".join(out)
+
+
+def write_response(put, rid, result=None, error=None):
+    """What response() returns, handed to put(bytes-like) in pieces and never built whole
+    (envelope.seal_response writes it straight into the encrypted payload). result: a
+    str, or a signed event dict, whose JSON is written escaped as a JSON string."""
+    put(b'{"id":')
+    _write_string(put, rid)
+    if error is not None:
+        put(b',"error":')
+        _write_string(put, error)
+    elif type(result) is dict:
+        put(b',"result":"')
+        write_event_json(_escaper(put), result)
+        put(b'"')
+    else:
+        put(b',"result":')
+        _write_string(put, result)
+    put(b"}")
+
+
+def _escaper(put):
+    # JSON text as the body of a JSON string: only quotes and backslashes need escaping
+    # (the text has no raw control characters; its own escapes get their \ doubled)
+    def w(b):
+        b = b.encode() if type(b) is str else bytes(b)
+        if b'"' in b or b"\\" in b:
+            b = b.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
+        put(b)
+    return w
+
+
+def write_event_json(w, ev):
+    """event_json(ev), handed to w in pieces."""
+    w(b'{"id":"')
+    w(ev["id"])
+    w(b'","pubkey":"')
+    w(ev["pubkey"])
+    w(b'","created_at":')
+    w(str(ev["created_at"]))
+    w(b',"kind":')
+    w(str(ev["kind"]))
+    w(b',"tags":[')
+    first = True
+    for tag in ev["tags"]:
+        w(b"[" if first else b",[")
+        first = False
+        sep = False
+        for x in tag:
+            if sep:
+                w(b",")
+            sep = True
+            _write_string(w, x)
+        w(b"]")
+    w(b'],"content":')
+    _write_string(w, ev["content"])
+    w(b',"sig":"')
+    w(ev["sig"])
+    w(b'"}')

@@ -24,6 +24,11 @@ import framebuf
 
 
 def out(obj):
+    # as firmware/link.py sends it: a bytes-like value (a response's base64 content,
+    # envelope.seal_response) is a string
+    ev = obj.get("out", {}).get("event") if type(obj.get("out")) is dict else None
+    if type(ev) is dict and not isinstance(ev.get("content"), str):
+        ev["content"] = str(ev["content"], "ascii")
     sys.stdout.write(json.dumps(obj))
     sys.stdout.write("\n")
 
