@@ -87,8 +87,9 @@ class Signer:
 
         def answer(button):
             S.press(self.state, button)
-            self.lk.answer(rid, 20)
+            done = self.lk.answer(rid, 20)
             _wait(self.state, "NOSTR SIGNER")
+            return done
         return answer
 
     def png(self):
@@ -107,7 +108,16 @@ def signer(tmp_path_factory):
     s.close()
 
 
-def check(signer, name):
+def check(signer, name, answer, button="reject"):
+    # the prompt is answered whatever the outcome, so the next test's prompt is not
+    # queued behind it
+    try:
+        _check(signer, name)
+    finally:
+        answer(button)
+
+
+def _check(signer, name):
     got = signer.png()
     path = os.path.join(GOLDEN, name + ".png")
     if UPDATE or not os.path.exists(path):
@@ -130,33 +140,29 @@ def check(signer, name):
 
 def test_note_with_bidi_and_zero_width_escapes(signer):
     answer = signer.prompt(tpl(1, "gm nostr, signed on a \u202etxet\u202c device\u200b"))
-    check(signer, "sign-note-escapes")
-    answer("reject")
+    check(signer, "sign-note-escapes", answer)
 
 
 def test_reaction(signer):
     answer = signer.prompt(tpl(7, "+", [("e", EV), ("p", A)]))
-    check(signer, "sign-reaction")
-    answer("reject")
+    check(signer, "sign-reaction", answer)
 
 
 def test_zap_request(signer):
     answer = signer.prompt(tpl(9734, "great post", [("p", A), ("amount", "21000"), ("relays", "wss://a")]))
-    check(signer, "sign-zap-request")
-    answer("reject")
+    check(signer, "sign-zap-request", answer)
 
 
 def test_follow_list_drop_after_a_signed_one(signer):
-    signer.prompt(tpl(3, "", [("p", k) for k in keys(40)]))("approve")
+    done = signer.prompt(tpl(3, "", [("p", k) for k in keys(12)]))("approve")
+    assert done["outcome"] == "ok", done
     answer = signer.prompt(tpl(3, "", [("p", keys(1)[0])]))
-    check(signer, "sign-follows-drop")
-    answer("reject")
+    check(signer, "sign-follows-drop", answer)
 
 
 def test_profile(signer):
     answer = signer.prompt(tpl(0, json.dumps({"name": "alice", "about": "hi", "nip05": "a@b.c"})))
-    check(signer, "sign-profile")
-    answer("reject")
+    check(signer, "sign-profile", answer)
 
 
 def test_golden_images_are_one_bit_128x64():
