@@ -72,6 +72,22 @@ class FirmwareItem(pytest.Item):
         return self.path, None, "%s::%s (micropython)" % (self.path.name, self.name)
 
 
+def pytest_addoption(parser):
+    # as Coldcard's test suite: the same device-link tests drive the simulator (default)
+    # or a real device on a serial port (tests/test_sim.py: those that need no simulator
+    # internals such as the button FIFO, screen files or kill -9 run; the rest skip)
+    parser.addoption("--dev", metavar="PORT", default=None,
+                     help="run the device-link tests against a real device on PORT "
+                          "(flashed with make flash) instead of the simulator")
+    parser.addoption("--sim", action="store_true",
+                     help="run them against the simulator (the default)")
+
+
+@pytest.fixture(scope="session")
+def dev_port(request):
+    return request.config.getoption("--dev")
+
+
 @pytest.fixture(scope="session")
 def vectors_dir():
     return mpy.VECTORS

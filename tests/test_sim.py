@@ -6,6 +6,10 @@ Each test runs twice: with the test-only stand-in app (tests/firmware/standin/) 
 128 KB heap, which covers the link, the loop and the board on their own, and with the
 real app (firmware/app.py), also at 128 KB by default (SIM_TEST_REAL_HEAP picks another).
 SIM_TEST_APP=real|standin runs one kind only.
+
+`pytest tests/test_sim.py --dev /dev/ttyACM0` runs the tests that only need the link
+against a real device instead (kind "real" only); the ones that need the simulator's
+insides (button FIFO, screen files, kill -9, its CLI) skip.
 """
 import json
 import os
@@ -75,15 +79,22 @@ def kind(request):
 
 
 @pytest.fixture
-def sim(tmp_path, kind):
+def sim(tmp_path, kind, dev_port):
+    if dev_port:
+        pytest.skip("needs the simulator's insides (running against --dev %s)" % dev_port)
     s = S.Sim(str(tmp_path / "state"), **sim_kw(kind))
     yield s
     s.stop()
 
 
 @pytest.fixture
-def lk(sim):
-    link = L.DeviceLink(sim.tty)
+def lk(request, kind, dev_port):
+    if dev_port:
+        if kind != "real":
+            pytest.skip("the stand-in app runs only in the simulator")
+        link = L.DeviceLink(dev_port)
+    else:
+        link = L.DeviceLink(request.getfixturevalue("sim").tty)
     link.hello(timeout=20)
     yield link
     link.close()
