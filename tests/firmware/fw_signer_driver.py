@@ -24,12 +24,11 @@ import framebuf
 
 
 def out(obj):
-    # as firmware/link.py sends it: a bytes-like value (a response's base64 content,
-    # envelope.seal_response) is a string
-    ev = obj.get("out", {}).get("event") if type(obj.get("out")) is dict else None
-    if type(ev) is dict and not isinstance(ev.get("content"), str):
-        ev["content"] = str(ev["content"], "ascii")
-    sys.stdout.write(json.dumps(obj))
+    # streamed in small pieces as firmware/link.py sends a message (a bytes-like value,
+    # a response's base64 content, is a string), so a big published event needs no
+    # second whole copy in the heap the device's own work is measured in
+    from link import _dump
+    _dump(obj, sys.stdout.buffer.write)
     sys.stdout.write("\n")
 
 
