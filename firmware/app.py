@@ -12,6 +12,12 @@
 # Messages to the host carry no plaintext and never the key. The key is read from
 # flash at start and kept only in this object.
 #
+# Keys (keystore/ids.py): several identities, one active; its directory (id_root)
+# holds its clients. With a PIN the keys are only in the vault: the device starts
+# locked (sk None, the public key known), answers every request "locked" and shows
+# the PIN flow (ui/pin.py); with no key at all it shows the first-boot flow
+# (ui/setup.py).
+#
 # Memory: on the unix port code lives in the same 128 KB heap as the data, so the
 # rare paths (nostrconnect pairing, provisioning: signer/pairing.py) are imported when
 # needed and dropped after (_lazy/_drop). The bunker `connect` is common enough (and
@@ -91,11 +97,17 @@ class App:
         self.board = board
         self.send = send
         self.cfg = board.config
-        self.root = board.storage
+        self.root = board.storage  # the device's settings; id_root: the active identity's
         store.ensure_dir(self.root)
         secp256k1.set_rng(board.rng)
-        self.clients, self.conf = cl.load(self.root, self.cfg.get("relays", DEFAULT_RELAYS), board.rng)
-        self._set_key(store.load_key(self.root))
+        self.vsess = None  # the unlocked PIN vault's keys (keystore/vault.py), if a PIN is set
+        sk, pub = _lazy("keystore.ids").boot(self)  # sets id_n, id_root
+        _drop("keystore.ids")
+        _drop("keystore.vault")
+        self.clients, self.conf = cl.load(self.root, self.cfg.get("relays", DEFAULT_RELAYS), board.rng,
+                                          self.id_root)
+        self._set_key(sk, pub)
+        sk = None
         self.seen_ev = replay.Seen(64)
         self.seen_req = replay.Seen(64)
         self.queue = []  # prompts; queue[0] is on screen
@@ -123,6 +135,11 @@ class App:
                 break
             except MemoryError:
                 pass
+        # locked: the PIN; no key yet: the first-boot set-up (when shipped)
+        if self.locked:
+            self.open_flow("ui.pin", "unlock")
+        elif self.sk is None and _has("ui.setup"):
+            self.open_flow("ui.setup")
 
     # ---- time ----------------------------------------------------------------------
 
@@ -144,11 +161,46 @@ class App:
             self.t_base = int(t)
             self.t_ticks = self._ticks()
 
-    def _set_key(self, sk):
+    def _set_key(self, sk, pub=None):
+        # pub without sk: locked (pub "" when the vault doesn't say which key it holds)
         envelope.forget()
         self.sk = sk
-        self.pubhex = envelope.pub_hex(sk) if sk else None
-        self.npub = _npub(unhexlify(self.pubhex)) if sk else None
+        self.locked = sk is None and pub is not None
+        self.pubhex = envelope.pub_hex(sk) if sk else (pub or None)
+        self.npub = _npub(unhexlify(self.pubhex)) if self.pubhex else None
+
+    def _set_identity(self, n, d, sk):
+        """Identity n (data in directory d) with key sk becomes the active one (called
+        by keystore/ids.py). A host that knew another public key gets a new hello:
+        the bridge takes it as a restart and subscribes for the new key."""
+        old = self.pubhex
+        self.id_n = n
+        self.id_root = d
+        self.clients = None
+        self.clients = cl.load_clients(d)
+        self._set_key(sk)
+        if self.pubhex != old and self.pubhex:
+            h = self.hello()
+            h["t"] = "hello"
+            self.send(h)
+
+    def adopt_key(self, sk, add=None):
+        """A new key: from the set-up flow, or `provision`ed by the host and approved
+        on the device (signer/pairing.py, add=None: a new identity if the set-up flow
+        was opened from Keys to add one, else in place of the active one, and the
+        set-up flow, done, closes). -> True if it replaced a key."""
+        f = self.flow
+        setup = f is not None and f[0].__name__ == "ui.setup"
+        provisioned = add is None
+        if provisioned:
+            add = setup and bool(f[1] and f[1].get("add"))
+        replacing = self.sk is not None and not add
+        _lazy("keystore.ids").store_key(self, sk, add)
+        _drop("keystore.ids")
+        _drop("keystore.vault")
+        if provisioned and setup:
+            self.close_flow()
+        return replacing
 
     # ---- the interface main.py calls -----------------------------------------------
 
@@ -166,6 +218,10 @@ class App:
         t = msg.get("t")
         if "now" in msg:
             self._feed_time(msg["now"])
+        if self.locked and t in ("nostrconnect", "provision", "auth"):
+            # nothing that needs (or replaces) the key until the PIN is entered
+            return self._done(msg.get("rid"), "dropped: locked", None, "connect" if t == "nostrconnect" else t,
+                              22242 if t == "auth" else None, 0)
         if t == "event":
             self._on_event(msg)
         elif t == "status":
@@ -190,9 +246,13 @@ class App:
                 elif self.flow is not None and self.flow[0] is m:
                     self.flow = (m, st)
                 self.redraw()
+            elif button == "approve" and self.locked:
+                self.open_flow("ui.pin", "unlock")
             elif button == "approve" and self.npub and _has("ui.menu"):
                 # idle: hold right opens the menu
                 self.open_flow("ui.menu")
+            elif button == "approve" and self.sk is None and _has("ui.setup"):
+                self.open_flow("ui.setup")
             return
         item = self.queue[0]
         if button == "up" or button == "down":
@@ -245,7 +305,9 @@ class App:
             # the idle screen (ui.screens.idle) drawn here: the screens module is only
             # loaded while a prompt is up (see _tidy)
             npub = self.npub
-            if not npub:
+            if self.locked:
+                lines = ["NOSTR SIGNER", "locked:", "enter PIN", "", "hold right"]
+            elif not npub:
                 lines = ["NOSTR SIGNER", "no key yet:", "provision it", "from the host", "", "waiting: 0"]
             else:
                 lines = ["NOSTR SIGNER", npub[:9] + ".." + npub[-5:], "", "clients: %d" % len(self.clients),
@@ -266,7 +328,7 @@ class App:
                     scr = item["scr"] = screens.request(
                         item, self.clients.get(item["client"], {}).get("name", ""), cnpub,
                         _npub(peer) if peer else "",
-                        {"npub": _npub, "now": self.now(), "root": getattr(self, "id_root", self.root)})
+                        {"npub": _npub, "now": self.now(), "root": self.id_root})
                     for m in _KINDS:
                         _drop(m)
                 title, body, foot = scr
@@ -380,7 +442,7 @@ class App:
         client = None
         try:
             if self.sk is None:
-                raise Drop("no key")
+                raise Drop("locked" if self.locked else "no key")
             envelope.check(ev, self.pubhex, self.now(), self.cfg.get("max_age_s", 300),
                            self.cfg.get("max_future_s", 60), self.seen_ev)
             text, scheme = envelope.open_(self.sk, ev)
@@ -516,7 +578,7 @@ class App:
             rule = perms.rule_for(req["method"], req["kind"])  # None for nip44_get_key
             if rule:
                 perms.add(c.setdefault("rules", []), rule)
-                cl.save(self.root, self.clients)
+                cl.save(self.id_root, self.clients)
         try:
             self._run(req)
         except Refuse as e:
@@ -529,7 +591,7 @@ class App:
         # the current one before signing (the template is freed as the event is built),
         # put in its place once signed (ui/kinds_follows.py)
         f3 = req["kind"] == 3 and req["method"] == "sign_event"
-        root = getattr(self, "id_root", self.root)
+        root = self.id_root
         if f3:
             try:
                 _lazy("ui.kinds_follows").begin(root, req["op"]["tpl"])

@@ -69,6 +69,14 @@ def write_json(root, name, value):
     write_atomic(root, name, json.dumps(value).encode())
 
 
+def remove(root, name):
+    """Delete a file if it is there (a rename of nothing is no error either)."""
+    try:
+        os.remove(_path(root, name))
+    except OSError:
+        pass
+
+
 def load_key(root):
     """The stored 32-byte secret key, or None if no key has been provisioned."""
     rec = read_json(root, KEY_FILE)

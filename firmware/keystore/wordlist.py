@@ -192,6 +192,19 @@ class Wordlist:
                 return mid
         raise ValueError("not a BIP-39 word")
 
+    def lower(self, prefix):
+        """Index of the first word >= prefix (the words starting with a prefix are a
+        run from here: the list is sorted). Used to pick words with two buttons."""
+        w = prefix.encode()
+        lo, hi = 0, len(self._starts)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._blob[self._starts[mid]:self._end(mid)] < w:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
     def __contains__(self, word):
         try:
             self.index(word)

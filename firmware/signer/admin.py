@@ -45,11 +45,11 @@ def session(a, req, method, c):
         # answered on the relays the client listens on now, then it moves to ours
         a._reply(req, "[" + ",".join([json_string(r) for r in mine]) + "]")
         c["relays"] = list(mine)
-        return cl.save(a.root, a.clients)
+        return cl.save(a.id_root, a.clients)
     # logout: "ack" first (to the relays it knows), then the session is gone
     a._reply(req, "ack")
     a.clients.pop(req["client"], None)
-    cl.save(a.root, a.clients)
+    cl.save(a.id_root, a.clients)
     a.redraw()
 
 
@@ -80,7 +80,7 @@ def admit(a, client, meta, rules, relays):
     # a client approved on the screen (bunker connect or nostrconnect pairing)
     if not cl.admit(a.clients, client, meta, rules, relays, a.now()):
         raise Refuse("too many clients", "busy")
-    cl.save(a.root, a.clients)
+    cl.save(a.id_root, a.clients)
 
 
 def resolve_connect(a, req, how, t1):

@@ -4,6 +4,9 @@
 #                                          "relays": [...], "last_used": unix}}
 #   signer.json   {"secret": "<current bunker secret>", "relays": [...]}
 #
+# clients.json is kept per identity (in its directory, keystore/ids.py): sessions
+# are granted to one key. signer.json is the device's.
+#
 # Client metadata (name, url, image) is whatever the client said about itself: shown
 # marked "(unverified)", never used to decide anything. The bunker secret is single
 # use: the connect that presents it is approved, then a fresh one replaces it.
@@ -29,8 +32,10 @@ def _relays_ok(v):
     return True
 
 
-def load(root, default_relays, rng):
-    """-> (clients, conf), creating defaults (and a first bunker secret) as needed."""
+def load(root, default_relays, rng, id_root=None):
+    """-> (clients, conf), creating defaults (and a first bunker secret) as needed.
+    conf is the device's (root); the clients are the active identity's (id_root, the
+    directory keystore/ids.py gives it; root itself for the first identity)."""
     conf = store.read_json(root, CONF)
     if type(conf) is not dict:
         conf = {}
@@ -43,13 +48,17 @@ def load(root, default_relays, rng):
         changed = True
     if changed:
         store.write_json(root, CONF, conf)
+    return load_clients(id_root or root), conf
+
+
+def load_clients(root):
     cl = store.read_json(root, CLIENTS)
     if type(cl) is not dict:
         cl = {}
     for k in list(cl):
         if type(cl[k]) is not dict:
             del cl[k]
-    return cl, conf
+    return cl
 
 
 def save(root, clients):

@@ -7,7 +7,6 @@
 # reply/queue helpers, as its own methods would.
 from binascii import hexlify, unhexlify
 from crypto import secp256k1, bech32
-from keystore import store
 from signer import envelope, rpc, perms, clients as cl
 from signer.rpc import Refuse
 
@@ -61,13 +60,10 @@ def resolve(a, item, how, t1):
     if k == "provision":
         sk = item.pop("sk")
         if yes:
-            replacing = a.sk is not None
-            store.save_key(a.root, sk)
-            a._set_key(sk)
-            if replacing:
-                # sessions were granted to the old identity; the new one starts clean
-                a.clients.clear()
-                cl.save(a.root, a.clients)
+            # kept as the active identity's key (its clients go: sessions were granted
+            # to the old key), or as a new identity when Keys > add asked for it; under
+            # the PIN if one is set (app.adopt_key, keystore/ids.py)
+            if a.adopt_key(sk):
                 a.conf["secret"] = cl.new_secret(a.board.rng)
                 cl.save_conf(a.root, a.conf)
         sk = None
