@@ -2,6 +2,7 @@
 ui/pin.py, ui/keys.py): reads the screen the firmware drew and presses what a person
 would. Shared by tests/test_keystore_*.py. Also the NIP-06 derivation done
 independently on CPython with embit, to compare the device's keys against."""
+import os
 import re
 
 from embit import bip32, bip39
@@ -161,3 +162,47 @@ def enter_pin(dev, pin):
         else:
             raise AssertionError("digit %r not offered: %r" % (ch, dev.screen))
         dev.press("approve")
+
+
+# ---- the menu's entries to the flows ----------------------------------------------------
+
+def open_menu_entry(dev, label):
+    """Idle -> hold right (the menu) -> tap to `label` -> hold right."""
+    dev.press("approve")
+    assert dev.screen[0].startswith("MENU"), dev.screen
+    for _ in range(12):
+        if any(ln.startswith(">" + label) for ln in dev.screen):
+            break
+        dev.press("down")
+    else:
+        raise AssertionError("no %r in the menu: %r" % (label, dev.screen))
+    dev.press("approve")
+
+
+def set_pin(dev, pin):
+    open_menu_entry(dev, "PIN")
+    assert dev.screen[1] == "new PIN:", dev.screen
+    enter_pin(dev, pin)
+    assert dev.screen[1] == "new PIN again:", dev.screen
+    enter_pin(dev, pin)
+    assert "PIN set" in dev.screen, dev.screen
+    dev.press("approve")
+
+
+# ---- pulling the plug -------------------------------------------------------------------
+
+KILLPOINT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "firmware", "killpoint")
+
+
+def killable(monkeypatch, at=0):
+    """The next Device counts its writes on stderr and, with at > 0, is SIGKILLed in
+    the middle of its at-th write (tests/firmware/killpoint)."""
+    import test_signer_harness as h
+    monkeypatch.setattr(h, "EXTRA_PATH", (KILLPOINT,))
+    monkeypatch.setenv("KILL_AT_WRITE", str(at))
+
+
+def writes(log):
+    """The writes a device made, from its stderr (Device.stderr once closed, or the
+    error raised when it was killed): [(n, file name)]."""
+    return [(int(ln.split()[1]), ln.split()[2]) for ln in str(log).splitlines() if ln.startswith("write ")]
