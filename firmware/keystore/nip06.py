@@ -1,6 +1,7 @@
 # NIP-06: a Nostr key from a BIP-39 mnemonic, via BIP-32 path m/44'/1237'/<account>'/0/0.
 #
-# embit (its PyPI release, unchanged) does the wordlist, the checksum and BIP-32. The
+# embit (its PyPI release, unchanged) does the wordlist and the checksum; BIP-32 is
+# ours (seed_to_key: the few steps NIP-06 needs, in far less heap than embit's). The
 # seed (PBKDF2-HMAC-SHA512, 2048 rounds) comes from lib/hashlib's pbkdf2_hmac rather
 # than embit.bip39.mnemonic_to_seed, so that a slow device can show progress: it is by
 # far the slowest step (4096 SHA-512 compressions), and it gets the same
@@ -11,9 +12,8 @@
 # un-normalised, which could silently give a different key than other wallets. English
 # mnemonic words are ASCII; whitespace between words is collapsed to single spaces.
 #
-# Memory: embit.bip39 (with the wordlist) and embit.bip32 are not both needed at once,
-# and together with secp256k1 they would not fit a 128 KB heap: each is imported when a
-# step needs it, and mnemonic_to_key drops bip39 and the wordlist before BIP-32.
+# Memory: embit.bip39 and the wordlist are imported when a step needs them, and
+# mnemonic_to_key drops them before the BIP-32 steps.
 import sys
 import gc
 import hashlib
@@ -88,14 +88,42 @@ def mnemonic_to_seed(mnemonic, passphrase="", progress=None):
     return hashlib.pbkdf2_hmac("sha512", pw, salt, PBKDF2_ROUNDS, 64, progress)
 
 
+def _hmac512(key, data):
+    # HMAC-SHA512 (RFC 2104); keys here are 12 or 32 bytes, under the 128-byte block
+    from crypto.sha512 import sha512
+    k = key + bytes(128 - len(key))
+    inner = sha512(bytes([b ^ 0x36 for b in k]) + data).digest()
+    return sha512(bytes([b ^ 0x5C for b in k]) + inner).digest()
+
+
 def seed_to_key(seed, account=0):
-    """NIP-06 secret key (32 bytes) from a BIP-39 seed."""
+    """NIP-06 secret key (32 bytes) from a BIP-39 seed: BIP-32 private derivation
+    (CKDpriv) along m/44'/1237'/<account>'/0/0. Our own few lines rather than
+    embit.bip32: embit builds an HDKey (and its base58 form, twice) at every step and
+    its modules' dicts with them, more than the heap has left with the signer up;
+    tests/firmware/fw_nip06.py checks the two agree."""
     if type(account) is not int or not 0 <= account < HARDENED:
         raise ValueError("invalid account: need 0..2^31-1")
-    from embit import bip32
-    root = bip32.HDKey.from_seed(seed)
-    k = root.derive([44 + HARDENED, 1237 + HARDENED, account + HARDENED, 0, 0])
-    return bytes(k.key.secret)
+    from crypto import secp256k1
+    n = secp256k1.N
+    i64 = _hmac512(b"Bitcoin seed", seed)
+    k = int.from_bytes(i64[:32], "big")
+    chain = i64[32:]
+    if not 0 < k < n:
+        raise ValueError("invalid seed: no master key")
+    for i in (44 + HARDENED, 1237 + HARDENED, account + HARDENED, 0, 0):
+        if i >= HARDENED:
+            data = b"\x00" + k.to_bytes(32, "big")
+        else:  # the compressed public key
+            x, y = secp256k1.base_mul(k)
+            data = bytes([2 + (y & 1)]) + x.to_bytes(32, "big")
+        i64 = _hmac512(chain, data + i.to_bytes(4, "big"))
+        il = int.from_bytes(i64[:32], "big")
+        k = (il + k) % n
+        if il >= n or not k:  # probability below 2^-127; BIP-32 says: use the next index
+            raise ValueError("invalid derivation: unusable child key")
+        chain = i64[32:]
+    return k.to_bytes(32, "big")
 
 
 def mnemonic_to_key(mnemonic, passphrase="", account=0, progress=None):

@@ -110,3 +110,15 @@ def test_compact_wordlist_is_the_bip39_english_list():
             i += 1
     assert i == len(WORDLIST) == 2048
     assert "zoo" in WORDLIST and "zzz" not in WORDLIST and "" not in WORDLIST
+
+
+def test_own_bip32_derivation_matches_embit():
+    # nip06.seed_to_key is our own CKDpriv: it must give embit.bip32's key for every
+    # BIP-39 vector seed and a few accounts
+    d = _load("bip39-english-vectors.json")
+    H = nip06.HARDENED
+    for entropy, mnemonic, seed, xprv in d["english"][:8]:
+        s = unhexlify(seed)
+        for account in (0, 5):
+            want = bip32.HDKey.from_seed(s).derive([44 + H, 1237 + H, account + H, 0, 0]).key.secret
+            assert nip06.seed_to_key(s, account) == bytes(want), (mnemonic, account)
