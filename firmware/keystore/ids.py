@@ -109,9 +109,11 @@ def listing(a):
     return out
 
 
-def _activate(a, rec, n, sk):
-    rec["active"] = n
-    store.write_json(a.root, IDS, rec)
+def _activate(a, rec, n, sk, changed=False):
+    # rec is what ids.json says (load()): written only when it changes
+    if changed or rec["active"] != n:
+        rec["active"] = n
+        store.write_json(a.root, IDS, rec)
     a._set_identity(n, dir_of(a.root, n), sk)
 
 
@@ -141,7 +143,7 @@ def store_key(a, sk, new_id=False):
         store.save_key(d, sk)
     if new_id:
         rec["ids"].append(n)
-    _activate(a, rec, n, sk)
+    _activate(a, rec, n, sk, new_id)
 
 
 def _seal(a, keys, sess=None):
