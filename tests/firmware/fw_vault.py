@@ -169,3 +169,49 @@ def test_too_few_iterations_are_refused():
         assert False
     except ValueError:
         pass
+
+
+def test_one_vault_holds_every_identity_and_one_pin_opens_all():
+    root = fresh_root()
+    other = bytes(range(101, 133))
+    sess = vault.session("2468", ITER, rng)
+    vault.seal(root, [(0, SK, "aa" * 32), (3, other, "bb" * 32)], sess, rng)
+    keys, s2 = vault.unlock_session(root, "2468")
+    assert keys == [(0, SK), (3, other)]
+    assert vault.open_all(root, s2) == keys  # the session opens it again, no PIN
+    assert vault.pubs(root) == {0: "aa" * 32, 3: "bb" * 32}
+
+
+def test_another_pins_session_does_not_open_the_vault():
+    root = fresh_root()
+    vault.seal(root, [(0, SK, None)], vault.session("2468", ITER, rng), rng)
+    assert vault.open_all(root, vault.session("1357", ITER, rng)) is None
+
+
+def test_swapping_which_identity_owns_a_key_is_tampering():
+    root = fresh_root()
+    vault.seal(root, [(0, SK, None), (1, bytes(32), None)], vault.session("2468", ITER, rng), rng)
+    rec = store.read_json(root, vault.VAULT)
+    rec["ids"] = [1, 0]
+    store.write_json(root, vault.VAULT, rec)
+    try:
+        vault.unlock_session(root, "2468")
+        assert False
+    except vault.WrongPin:
+        pass
+
+
+def test_an_unreadable_count_is_the_worst_case_not_zero():
+    root = fresh_root()
+    vault.protect(root, SK, "2468", ITER, rng)
+    store.write_atomic(root, vault.COUNTER, b"{garbage")
+    assert vault.fails(root) == vault.MAX_FAILS - 1
+
+
+def test_a_vault_zeroed_by_a_cut_wipe_is_no_vault():
+    root = fresh_root()
+    vault.protect(root, SK, "2468", ITER, rng)
+    raw = store.read(root, vault.VAULT)
+    with open(root + "/" + vault.VAULT, "wb") as f:
+        f.write(bytes(len(raw)))
+    assert not vault.exists(root)
