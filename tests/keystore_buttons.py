@@ -90,7 +90,7 @@ def pick(dev, want=None, avoid=None):
 
 
 def start_new(dev, n=12):
-    choose(dev, "new: %d words" % n)
+    choose(dev, "new %d words" % n)
     dev.press("approve")
     words = read_words(dev)
     dev.press("approve")  # past the last word: the check
@@ -138,7 +138,7 @@ def type_word(dev, word):
 
 def restore(dev, mnemonic):
     words = mnemonic.split()
-    choose(dev, "restore %d words" % len(words))
+    choose(dev, "restore %d" % len(words))
     dev.press("approve")
     for w in words:
         type_word(dev, w)

@@ -86,7 +86,7 @@ def test_keys_list_shows_both_and_marks_the_active(dev):
     open_menu_entry(dev, "Keys")
     s = dev.screen
     assert s[0] == "KEYS 2"
-    assert s[1][2:] == short(npub(SIGNER_SK))[:8] + ".." + npub(SIGNER_SK)[-5:] and s[1][1] == " "
+    assert s[1][2:] == npub(SIGNER_SK)[:8] + ".." + npub(SIGNER_SK)[-4:] and s[1][1] == " "
     assert s[2][1] == "*" and s[2][2:10] == npub(sk)[:8]
 
 
@@ -180,3 +180,11 @@ def test_a_key_added_under_a_pin_is_sealed_too(tmp_path):
         assert idle_npub(d) == short(npub(sk))
     finally:
         d.close()
+
+
+def test_every_keys_screen_fits_the_16_column_display(dev):
+    add_key(dev)
+    open_menu_entry(dev, "Keys")
+    dev.press("up")
+    for s in dev.screens:
+        assert len(s) <= 8 and all(len(ln) <= 16 for ln in s), s

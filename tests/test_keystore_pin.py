@@ -204,3 +204,14 @@ def test_removing_the_pin_puts_the_key_back_in_the_clear(tmp_path):
         assert idle_npub(d) == short(npub(SIGNER_SK))
     finally:
         d.close()
+
+
+def test_every_pin_screen_fits_the_16_column_display(locked):
+    enter_pin(locked, "1")  # too short
+    locked.press("reject")
+    enter_pin(locked, "1111")
+    enter_pin(locked, PIN)
+    open_menu_entry(locked, "PIN")
+    locked.press("approve")
+    for s in locked.screens:
+        assert len(s) <= 8 and all(len(ln) <= 16 for ln in s), s

@@ -30,7 +30,7 @@ def start(app):
     for n, pub in ls:
         if pub:
             npub = bech32.encode("npub", unhexlify(pub))
-            rows.append((n, npub[:8] + ".." + npub[-5:]))
+            rows.append((n, npub[:8] + ".." + npub[-4:]))  # 14 columns: 16 with the marks
         else:
             rows.append((n, "(no key)"))
     i = 0

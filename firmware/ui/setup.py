@@ -25,8 +25,8 @@ import sys
 from binascii import unhexlify
 from crypto import bech32
 
-CHOICES = (("new: 12 words", "new", 12), ("new: 24 words", "new", 24), ("restore 12 words", "restore", 12),
-           ("restore 24 words", "restore", 24), ("import (host)", "import", 0))
+CHOICES = (("new 12 words", "new", 12), ("new 24 words", "new", 24), ("restore 12", "restore", 12),
+           ("restore 24", "restore", 24), ("import (host)", "import", 0))
 CANDIDATES = 6  # offered for each checked word: the right one and 5 others
 
 
