@@ -82,7 +82,8 @@ def main():
         head = sys.stdin.buffer.readline()
         if not head:
             return
-        buf = bytearray(int(head))
+        is_msg = head[0] == 0x6D  # b"m": a host message, as main.dispatch takes one
+        buf = bytearray(int(head[1:] if is_msg else head))
         mv = memoryview(buf)
         got = 0
         while got < len(buf):
@@ -91,7 +92,11 @@ def main():
                 return
             got += k
         mv = None
-        cmd = json.loads(buf)
+        if is_msg:
+            # main.dispatch's way: a large message's event content stays in buf
+            cmd = {"msg": a.loads(memoryview(buf)) if len(buf) > 1024 else json.loads(buf)}
+        else:
+            cmd = json.loads(buf)
         buf = None
         gc.collect()
         t0 = time.ticks_us()
