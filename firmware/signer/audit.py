@@ -9,10 +9,12 @@
 # Storage: one file of N fixed-width records (80 bytes, N = 50: 4000 bytes, one flash
 # sector), used as a ring. Record seq goes to slot seq % N and is written in place,
 # one write of 80 bytes; the newest is the valid record with the highest seq, so no
-# header has to be kept in step. Each record ends in a CRC32 of its text: a power cut
-# in the middle of a write (possible on FAT, or a kill of the simulator) spoils at
-# most that record, which the CRC rejects and the reader skips; on littlefs (rp2,
-# esp32) a file's writes are committed at close, so a cut leaves the old record.
+# header has to be kept in step. Each record ends in a CRC32 of its text: a write cut
+# short (a kill of the simulator, a file system that writes in place) spoils at most
+# that record, which the CRC rejects and the reader skips, and the next append reuses
+# its seq and slot. On littlefs (rp2, esp32) a file's writes are committed at close,
+# so a cut leaves the old record. (FAT on raw flash could lose the whole 4 KB sector
+# in a cut; no board here uses it, and a lost log costs no key and no client.)
 # Rewriting the whole file atomically (tmp + rename) per request would cost a 4 KB
 # flash write and a 4 KB buffer each time, for no gain over this.
 #

@@ -302,13 +302,13 @@ def _select(app, st, a):
         rules = c.get("rules") or []
         if a[1] in rules:
             rules.remove(a[1])
-            cl.save(app.root, app.clients)
+            cl.save(app.id_root, app.clients)
         items = _client(app, st)[1]
         st["i"] = _first(items, min(st["i"], len(items) - 1))
         return st
     if v == "confirm":
         if app.clients.pop(st["c"], None) is not None:
-            cl.save(app.root, app.clients)
+            cl.save(app.id_root, app.clients)
         st["i"] = 0
         return _go(app, st, "clients")
     if v == "reject":
