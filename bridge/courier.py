@@ -107,6 +107,8 @@ class Courier:
                 relays.append(u)
         self.say("device: fw %s, board %s, key %s..., %d relay(s)" % (
             short(hello.get("fw")), short(hello.get("board")), pk[:12], len(relays)))
+        if hello.get("locked"):
+            self.say("device is locked: enter the PIN on the device (requests are refused until then)")
         if first:
             signer = self.auth_signer if "auth" in (hello.get("features") or []) else None
             self.pool = RelayPool(relays, self.on_relay_event, pubkey=pk, auth_signer=signer,

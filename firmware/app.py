@@ -174,12 +174,14 @@ class App:
         by keystore/ids.py). A host that knew another public key gets a new hello:
         the bridge takes it as a restart and subscribes for the new key."""
         old = self.pubhex
+        was_locked = self.locked
         self.id_n = n
         self.id_root = d
         self.clients = None
         self.clients = cl.load_clients(d)
         self._set_key(sk)
-        if self.pubhex != old and self.pubhex:
+        # and on unlock, so the host stops saying "locked"
+        if self.pubhex and (self.pubhex != old or (was_locked and not self.locked)):
             h = self.hello()
             h["t"] = "hello"
             self.send(h)
@@ -211,6 +213,7 @@ class App:
     def hello(self):
         return {"proto": PROTO, "fw": FW, "board": self.board.name, "pubkey": self.pubhex,
                 "relays": self.conf["relays"], "secret": self.conf["secret"], "features": ["auth"],
+                "locked": self.locked,
                 "limits": {"max_frame": 512, "max_message": self.cfg.get("max_message", 65536),
                            "queue": QUEUE_MAX}}
 

@@ -85,6 +85,15 @@ def test_locked_device_says_so_and_still_reports_its_pubkey(locked):
     assert locked.hello()["pubkey"] == SIGNER_PUB.hex()
 
 
+def test_hello_says_locked_and_unlocking_tells_the_host(locked):
+    assert locked.hello()["locked"] is True
+    n = len(locked.out)
+    enter_pin(locked, PIN)
+    hellos = [m for m in locked.out[n:] if m.get("t") == "hello"]
+    assert len(hellos) == 1 and hellos[0]["locked"] is False
+    assert hellos[0]["pubkey"] == SIGNER_PUB.hex()
+
+
 def test_locked_device_answers_requests_locked_without_signing(locked):
     rid, msgs, _ = ping(locked)
     assert done(msgs, rid)["outcome"] == "dropped: locked"

@@ -234,3 +234,16 @@ def test_request_refused_as_too_large_does_not_drop_the_link():
             assert link.hellos == 1 and not any("link lost" in ln for ln in lines)
             assert await finish(stop, task, client.pool) == 0
     run(body())
+
+
+def test_bridge_says_when_the_device_is_locked():
+    from bridge.courier import Courier
+    said = []
+    c = Courier(None, out=said.append, qr=False)
+    c.adopt({"t": "hello", "proto": 1, "fw": "0.1.0", "board": "sim", "pubkey": "ab" * 32,
+             "relays": ["ws://127.0.0.1:1"], "locked": True})
+    assert any("locked: enter the PIN on the device" in s for s in said)
+    said.clear()
+    c.adopt({"t": "hello", "proto": 1, "fw": "0.1.0", "board": "sim", "pubkey": "ab" * 32,
+             "relays": ["ws://127.0.0.1:1"], "locked": False})
+    assert not any("locked" in s for s in said)

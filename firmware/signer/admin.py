@@ -11,7 +11,7 @@ from signer.rpc import Refuse
 def status(a, msg):
     a.send({"t": "status", "rid": msg.get("rid"), "pubkey": a.pubhex,
             "relays": a.conf["relays"], "secret": a.conf["secret"],
-            "clients": cl.summary(a.clients), "queue": len(a.queue),
+            "clients": cl.summary(a.clients), "queue": len(a.queue), "locked": a.locked,
             "auths": getattr(a, "auths", []),  # recent NIP-42 AUTHs (signer/auth.py)
             "heap": heap()})
 
