@@ -142,7 +142,16 @@ def _write_event(w, pubkey, created_at, kind, tags, content):
     w(str(created_at))
     w(b',')
     w(str(kind))
-    w(b',[')
+    w(b',')
+    write_tags(w, tags)
+    w(b',')
+    _write_string(w, content)
+    w(b']')
+
+
+def write_tags(w, tags):
+    # [[...],...] with every item escaped as JSON.stringify does
+    w(b'[')
     first = True
     for tag in tags:
         w(b'[' if first else b',[')
@@ -154,8 +163,6 @@ def _write_event(w, pubkey, created_at, kind, tags, content):
             sep = True
             _write_string(w, item)
         w(b']')
-    w(b'],')
-    _write_string(w, content)
     w(b']')
 
 

@@ -52,6 +52,17 @@ def _prefix_len(n):
     return 2 if n < _EXT else 6
 
 
+def _head(raw, nonce, n, pre):
+    # version, nonce and the plaintext length prefix (u16, or 0x0000 + u32 when extended)
+    raw[0] = 2
+    raw[1:33] = nonce
+    if pre == 2:
+        raw[33] = n >> 8
+        raw[34] = n & 255
+    else:
+        raw[35:39] = n.to_bytes(4, "big")
+
+
 def encrypt(text, conv_key, nonce=None):
     """text (str or bytes) -> base64 payload string."""
     if nonce is None:
@@ -68,13 +79,7 @@ def encrypt(text, conv_key, nonce=None):
     pre = _prefix_len(n)
     body = pre + padded_len(n)
     raw = bytearray(33 + body + 32)
-    raw[0] = 2
-    raw[1:33] = nonce
-    if pre == 2:
-        raw[33] = n >> 8
-        raw[34] = n & 255
-    else:
-        raw[35:39] = n.to_bytes(4, "big")
+    _head(raw, nonce, n, pre)
     raw[33 + pre:33 + pre + n] = data
     del data
     mv = memoryview(raw)
@@ -106,13 +111,7 @@ def seal_b64(conv_key, n, write, nonce=None):
     out = bytearray(4 * ((rlen + 2) // 3))
     mv = memoryview(out)
     raw = mv[len(out) - rlen:]
-    raw[0] = 2
-    raw[1:33] = nonce
-    if pre == 2:
-        raw[33] = n >> 8
-        raw[34] = n & 255
-    else:
-        raw[35:39] = n.to_bytes(4, "big")
+    _head(raw, nonce, n, pre)
     end = 33 + pre + n
     pos = [33 + pre]
 

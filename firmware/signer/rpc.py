@@ -9,7 +9,7 @@
 # pairs MicroPython's json.loads leaves in strings back into real UTF-8, so a signed
 # event we return parses in a JS client to the very strings we hashed.
 import json
-from crypto.nip01 import json_string, _write_string
+from crypto.nip01 import json_string, _write_string, write_tags
 
 # The largest decrypted request we parse (chars), unless the board says otherwise
 # (config "max_request"). A 16 KB note inside sign_event is about 17 KB once
@@ -156,19 +156,9 @@ def write_event_json(w, ev):
     w(str(ev["created_at"]))
     w(b',"kind":')
     w(str(ev["kind"]))
-    w(b',"tags":[')
-    first = True
-    for tag in ev["tags"]:
-        w(b"[" if first else b",[")
-        first = False
-        sep = False
-        for x in tag:
-            if sep:
-                w(b",")
-            sep = True
-            _write_string(w, x)
-        w(b"]")
-    w(b'],"content":')
+    w(b',"tags":')
+    write_tags(w, ev["tags"])
+    w(b',"content":')
     _write_string(w, ev["content"])
     w(b',"sig":"')
     w(ev["sig"])
