@@ -96,6 +96,25 @@ def main(out):
         shot(state, out, "6-nip44-get-key")
         S.press(state, "reject")
         lk.answer(rid, 20)
+
+        wait_screen(state, "NOSTR SIGNER")
+        S.press(state, "approve")  # hold right on idle: the menu
+        wait_screen(state, "MENU")
+        shot(state, out, "7-menu")
+        S.press(state, "approve")  # Clients
+        wait_screen(state, "CLIENTS")
+        S.press(state, "approve")  # the first client
+        time.sleep(0.5)
+        shot(state, out, "8-client")
+        S.press(state, "reject")
+        S.press(state, "reject")
+        wait_screen(state, "MENU")
+        for _ in range(3):  # down to "Pair (QR)"
+            S.press(state, "down")
+        S.press(state, "approve")
+        time.sleep(0.8)
+        shot(state, out, "9-pair-qr")
+        S.press(state, "reject")
     finally:
         lk.close()
         sim.stop()
