@@ -341,7 +341,8 @@ class App:
                 title, body, foot = screens.connect(item["meta"], item.get("secret_state"), item["rules"],
                                                     cnpub, item.get("relays"))
             item["smax"] = max(0, screens.rows(body) - screens.BODY)
-            lines = screens.page(title, body, foot, self.scroll, len(self.queue) - 1)
+            # a sign_event's content and tags are rendered for the window only (ui.screens)
+            lines = screens.page(title, body, foot, self.scroll, len(self.queue) - 1, True)
             screens.draw(self.board.display, lines)
 
     def _high(self, o):

@@ -120,7 +120,7 @@ def test_300_follow_template_against_500_stored_in_a_file_runs_at_128k(tmp_path)
         from ui import kinds
         tpl = {"kind": 3, "content": "", "tags": [["p", "%%064x" %% i] for i in range(200, 500)]}
         with open(%r, "rb") as f:
-            lines = kinds.summary(tpl, {"last_follows": f})
+            lines = kinds.layout(tpl, {"last_follows": f})  # what a prompt holds: tags stay lazy
         print("|".join(lines[:4]))
         with open(%r, "wb") as f:
             from ui import kinds_follows

@@ -1,10 +1,14 @@
 # Per-kind approval summaries: what a sign_event would publish, in plain words.
 #
-# summary(tpl, ctx) -> list of str, each at most W columns, ready for the prompt body
-#   (the caller scrolls; no further wrapping). Line 0 says what the event is, then the
-#   essentials, then the whole event: "-- content --" + the content (unless the
-#   essentials showed it already), "-- N tags --" + every tag (64-hex values as their
-#   ends); at most MAX lines, a cut is said.
+# layout(tpl, ctx) -> list of str, each at most W columns, ready for the prompt body
+#   (the caller scrolls; no further wrapping), and in their places ("c", content) and
+#   ("t", tags): the whole content and every tag, which ui.screens renders lazily for
+#   the visible rows (segment, seg_rows), so that a long event is never copied into
+#   rows. Line 0 says what the event is, then the essentials (at most MAX lines, a cut
+#   is said), then the whole event: "-- content --" + the content (unless the
+#   essentials showed it whole, as a note does), "-- N tags --" + every tag (64-hex
+#   values as their ends).
+# summary(tpl, ctx) -> the same with the content and tags written out as lines.
 #   tpl: the parsed template the device signs (kind, content, tags, created_at).
 #   ctx: dict, every key optional:
 #     "npub": fn(hex64) -> short npub, e.g. screens.short_key(nip19.npub(unhexlify(h)))
@@ -21,10 +25,11 @@
 #
 # Everything from the event goes through screens.esc. Malformed templates (missing
 # values, wrong types, bad numbers) get a summary that says so, never an exception.
-from ui.screens import esc, wrap, kind_name
+from ui import screens
+from ui.screens import esc, wrap, kind_name, hex64 as _hex64, short_id as _id
 
-W = 16  # columns: set from ctx["w"] by summary
-MAX = 48  # lines in a summary (8 windows of 6)
+W = 16  # columns: set from ctx["w"] by layout
+MAX = 48  # lines of essentials (8 windows of 6); the content and tags come after them
 # kinds summarised in ui/kinds_more.py (3: ui/kinds_follows.py)
 MORE = (0, 4, 5, 13, 14, 1059, 9734, 10002, 22242, 24242, 27235, 30023)
 
@@ -54,20 +59,6 @@ def _get(tpl, name):
     return None
 
 
-def _hex64(s):
-    if type(s) is not str or len(s) != 64:
-        return False
-    for c in s:
-        if c not in "0123456789abcdef":
-            return False
-    return True
-
-
-def _id(h):
-    # 13 columns, so "on " + _id(h) fills a 16-column line
-    return (h[:6] + ".." + h[-5:]) if _hex64(h) else ("bad " + esc(_s(h), 9))[:13]
-
-
 def _key(ctx, h):
     if _hex64(h):
         try:
@@ -90,6 +81,18 @@ def _field(out, label, v, limit=120, n=4):
     else:
         out.append(label + ":")
         _put(out, v, n)
+
+
+def _text(out, tpl):
+    # the whole content here, rendered lazily by ui.screens
+    c = _s(tpl.get("content"))
+    if c:
+        out.append(("c", c))
+
+
+def _whole(c, limit, n):
+    # did _field(out, label, c, limit, n) show c whole?
+    return len(c) <= limit and len(esc(c, limit)) <= n * W
 
 
 def _count(n, word):
@@ -117,7 +120,8 @@ def _who(out, ctx, tpl, n=1, i=0):
         out.append("+%d more" % (len(ps) - n))
 
 
-# --- per kind: fn(out, tpl, ctx) -> True when the content was shown whole
+# --- per kind: fn(out, tpl, ctx) -> True when the content was shown whole (or put
+# in place by _text)
 
 def _note(out, tpl, ctx):
     es = _tags(tpl, "e")
@@ -151,7 +155,7 @@ def _note(out, tpl, ctx):
     if q is not None:
         out.append("quotes")
         out.append("id " + _id(q))
-    _put(out, esc(_s(tpl.get("content"))), 30)
+    _text(out, tpl)
     return True
 
 
@@ -172,7 +176,7 @@ def _reaction(out, tpl, ctx):
         out.append("on nothing?")
     else:
         _field(out, "on", _get(tpl, "a"), 80, 3)
-    return True
+    return _whole(c, 40, 3)
 
 
 def _repost(out, tpl, ctx):
@@ -220,16 +224,7 @@ def _kind_fn(k):
     return _generic
 
 
-def _tv(v):
-    # a tag value in the full listing
-    if _hex64(v):
-        return _id(v)
-    if type(v) is not str:
-        return "?"
-    return esc(v, 80) if v else '""'
-
-
-def summary(tpl, ctx=None):
+def layout(tpl, ctx=None):
     global W
     if type(tpl) is not dict:
         return ["invalid event"]
@@ -253,25 +248,32 @@ def summary(tpl, ctx=None):
             out.append("expires in " + _span(x) if x > 0 else "expired")
         else:
             _field(out, "expires", x, 20, 2)
+    if len(out) > MAX:
+        keep = [x for x in out[MAX - 1:] if type(x) is tuple]
+        del out[MAX - 1:]
+        out.append("... (cut)")
+        out += keep
     c = _s(tpl.get("content"))
     if c and not shown:
         out.append("-- content --")
-        _put(out, esc(c), 30)
+        out.append(("c", c))
     tags = _tags(tpl)
     out.append("-- %s --" % _count(len(tags), "tag"))
-    for i in range(len(tags)):
-        if len(out) >= MAX - 1:
-            out.append("+%d more tags" % (len(tags) - i))
-            break
-        t = tags[i]
-        if type(t) is list and t:
-            _put(out, " ".join(_tv(v) for v in t), 6)
-        else:
-            out.append("bad tag")
-    if len(out) > MAX:
-        del out[MAX - 1:]
-        out.append("... (cut)")
+    if tags:
+        out.append(("t", tags))
     for i in range(len(out)):
-        if len(out[i]) > W:  # never expected
+        if type(out[i]) is str and len(out[i]) > W:  # never expected
             out[i] = out[i][:W - 1] + "~"
+    return out
+
+
+def summary(tpl, ctx=None):
+    out = []
+    for x in layout(tpl, ctx):
+        if type(x) is str:
+            out.append(x)
+            continue
+        seg = screens.segment(x, W)
+        for a in range(0, seg[3], 5):  # a few rows at a time, as a screen asks for them
+            out += screens.seg_rows(seg, a, min(seg[3], a + 5), W)
     return out

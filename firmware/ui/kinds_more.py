@@ -12,7 +12,7 @@ def _dm(out, tpl, ctx):
         out.append("chat message")
         K._who(out, ctx, tpl, 2)
         K._field(out, "subject", K._get(tpl, "subject"), 60)
-        K._put(out, esc(K._s(tpl.get("content"))), 30)
+        K._text(out, tpl)
         return True
     out.append({4: "DM (nip04)", 13: "seal"}.get(k, "gift wrap"))
     if k != 13:
@@ -43,8 +43,9 @@ def _zap(out, tpl, ctx):
     for t in K._tags(tpl, "relays"):
         n += len(t) - 1
     out.append(K._count(n, "relay"))
-    K._field(out, "comment", K._s(tpl.get("content")) or None, 200, 12)
-    return True
+    c = K._s(tpl.get("content"))
+    K._field(out, "comment", c or None, 200, 12)
+    return K._whole(c, 200, 12)
 
 
 def _delete(out, tpl, ctx):
@@ -55,8 +56,9 @@ def _delete(out, tpl, ctx):
     ks = [K._s(K._v(t)) for t in K._tags(tpl, "k")]
     if ks:
         K._put(out, "kinds " + esc(",".join(ks), 60), 2)
-    K._field(out, "reason", K._s(tpl.get("content")) or None, 120, 8)
-    return True
+    c = K._s(tpl.get("content"))
+    K._field(out, "reason", c or None, 120, 8)
+    return K._whole(c, 120, 8)
 
 
 def _profile(out, tpl, ctx):

@@ -9,6 +9,13 @@
 # device will act on (see signer/methods.py), never from the raw text; a sign_event's
 # body is its kind's summary in plain words and then the whole event (ui/kinds.py).
 #
+# The whole event can be long (a 16 KB note, hundreds of tags) and the heap is not,
+# so a sign_event body is a tuple of segments, rendered only for the visible window:
+# packed rows (the summary), ("c", text, starts, n) for the content -- rows are cut
+# from esc(text) as if it were one wrapped string, starting from where every CK-th
+# row begins (found by one counting pass when the prompt is built) -- and ("t", tags,
+# starts, n) for the tag list, starts being the first row of every CK-th tag.
+#
 # The font draws printable ASCII only, and what a person is asked to approve must not
 # hide anything: every other character is shown as an escape (\n, \x07, \u202e,
 # \U0001f600). Bidi overrides and isolates, zero-width spaces and joiners, the BOM,
@@ -16,11 +23,13 @@
 # silently reordering or vanishing; a non-ASCII letter shows as its code point rather
 # than a blank box, and a backslash as "\\" so no text can fake an escape.
 
+from array import array
 from binascii import unhexlify
 
 W = 16
 H = 8
 BODY = H - 2
+CK = 8  # rows (content) or tags between two remembered starts of a lazy segment
 
 
 def grid(display):
@@ -45,8 +54,8 @@ FOOT = "A:yes R:no"
 
 def esc(s, limit=400):
     """s with every non-printable-ASCII character escaped; only the first `limit`
-    chars are looked at (the rest of a 16 KB note cannot be shown anyway), a cut is
-    marked "..."."""
+    chars are looked at (a summary's field; the whole text is a lazy segment), a cut
+    is marked "..."."""
     cut = len(s) > limit
     if cut:
         s = s[:limit]
@@ -96,6 +105,130 @@ def kind_name(k):
     return KINDS.get(k, "event")
 
 
+def hex64(s):
+    if type(s) is not str or len(s) != 64:
+        return False
+    for c in s:
+        if c not in "0123456789abcdef":
+            return False
+    return True
+
+
+def short_id(h):
+    # 13 columns, so "on " + short_id(h) fills a 16-column line
+    return (h[:6] + ".." + h[-5:]) if hex64(h) else ("bad " + esc(h if type(h) is str else "", 9))[:13]
+
+
+def _tv(v):
+    # a tag value in the full listing
+    if hex64(v):
+        return short_id(v)
+    if type(v) is not str:
+        return "?"
+    return esc(v, 80) if v else '""'
+
+
+def _tag(t, w):
+    # one tag's rows in the full listing: its values, 64-hex ones as their ends
+    if type(t) is list and t:
+        return wrap(" ".join(_tv(v) for v in t), w, 6)
+    return ["bad tag"]
+
+
+def segment(part, w):
+    """A lazy body segment for ("c", text) or ("t", tags) (see the top): the counting
+    pass only; no row is made here."""
+    if part[0] == "t":
+        tags = part[1]
+        st = array("I")
+        n = 0
+        for i in range(len(tags)):
+            if i % CK == 0:
+                st.append(n)
+            n += len(_tag(tags[i], w))
+        return ("t", tags, st, n)
+    # starts[j]: row j*CK begins in the escape of char i, after k of its columns (an
+    # escape can be cut by the row end): i * 16 + k. The widths are esc's.
+    s = part[1]
+    st = array("I", [0])
+    step = CK * w
+    nxt = step
+    pos = i = 0
+    hi = False
+    for c in s:
+        o = ord(c)
+        if hi and 0xDC00 <= o < 0xE000:
+            # esc shows a surrogate pair as one \U escape: a row starts in it at the high half
+            at, p0 = i - 1, pos - 6
+            pos += 4
+            hi = False
+        else:
+            at, p0 = i, pos
+            if 0x20 <= o < 0x7F and o != 0x5C:
+                pos += 1
+            elif c in _NAMED:
+                pos += 2
+            else:
+                pos += 4 if o < 0x100 else 6 if o < 0x10000 else 10
+            hi = 0xD800 <= o < 0xDC00
+        while pos > nxt:
+            st.append(at * 16 + nxt - p0)
+            nxt += step
+        i += 1
+    return ("c", s, st, (pos + w - 1) // w)
+
+
+def seg_rows(seg, a, b, w):
+    """Rows a..b-1 of a lazy segment, each at most w columns."""
+    st = seg[2]
+    if seg[0] == "c":
+        j = a // CK
+        r0 = j * CK
+        i, k = st[j] >> 4, st[j] & 15
+        need = (b - r0) * w + k
+        # every char is at least one column: need + 1 chars hold the rows (the one
+        # more completes a surrogate pair cut at the end)
+        e = seg[1][i:i + need + 1]
+        e = esc(e, len(e))
+        return [e[k + r * w:k + r * w + w] for r in range(a - r0, b - r0)]
+    tags = seg[1]
+    lo, hi = 0, len(st) - 1
+    while lo < hi:  # the last remembered start at or before row a
+        m = (lo + hi + 1) // 2
+        if st[m] <= a:
+            lo = m
+        else:
+            hi = m - 1
+    i, r = lo * CK, st[lo]
+    out = []
+    while r < b and i < len(tags):
+        for x in _tag(tags[i], w):
+            if a <= r < b:
+                out.append(x)
+            r += 1
+        i += 1
+    return out
+
+
+def _seg_n(seg):
+    return len(seg) // W if type(seg) is str else seg[3]
+
+
+def _window(body, a, b):
+    out = []
+    r = 0
+    for seg in body:
+        n = _seg_n(seg)
+        if r < b and r + n > a:
+            lo, hi = max(a, r) - r, min(b, r + n) - r
+            if type(seg) is str:
+                out += [seg[i * W:i * W + W].rstrip() for i in range(lo, hi)]
+            else:
+                out += [x.rstrip() for x in seg_rows(seg, lo, hi, W)]
+        r += n
+    return out
+
+
 def draw(display, lines):
     fb = display.fb
     fb.fill(0)
@@ -117,20 +250,28 @@ def pack(lines):
 
 
 def rows(body):
+    if type(body) is tuple:
+        return sum(_seg_n(s) for s in body)
     return len(body) // W if type(body) is str else len(body)
 
 
-def page(title, body, footer, scroll, waiting):
+def page(title, body, footer, scroll, waiting, at=False):
     """H lines: title (+N others waiting, scroll marks), body window, footer. body: a
-    list of lines or pack()ed rows."""
+    list of lines, pack()ed rows or a tuple of segments. at: once scrolled, say where
+    ("120/340": the window's last row of all rows)."""
     n = rows(body)
     top = max(0, n - BODY)
     scroll = max(0, min(scroll, top))
     marks = ("^" if scroll > 0 else "") + ("v" if scroll < top else "")
     head = (title + (" +%d" % waiting if waiting else ""))[:W - 3]
+    if at and scroll:
+        marks = "%d/%d %s" % (scroll + BODY, n, marks)
+        head = head[:max(0, W - 1 - len(marks))]
     if marks:
         head += " " * (W - len(head) - len(marks)) + marks
-    if type(body) is str:
+    if type(body) is tuple:
+        win = _window(body, scroll, min(n, scroll + BODY))
+    elif type(body) is str:
         win = [body[i * W:i * W + W].rstrip() for i in range(scroll, min(n, scroll + BODY))]
     else:
         win = body[scroll:scroll + BODY]
@@ -157,7 +298,8 @@ def summary(method, op, peer_npub):
 
 def request(item, client_name, client_npub, peer_npub, ctx=None):
     """Title, body, footer for a keyed request waiting for approval. A sign_event's body
-    is ui.kinds' summary; ctx: "npub" fn(32 bytes) -> bech32, "now", "root" (where the
+    is ui.kinds' layout as segments (the summary packed, content and tags lazy: they
+    refer to the template, which the prompt keeps anyway); ctx: "npub" fn(32 bytes) -> bech32, "now", "root" (where the
     last signed follow list is kept). The caller keeps the result for the prompt's
     life and drops ui.kinds* after (see app.redraw)."""
     m = item["method"]
@@ -178,13 +320,25 @@ def request(item, client_name, client_npub, peer_npub, ctx=None):
         f = kinds_follows.last(ctx["root"])
     npub = ctx.get("npub")
     try:
-        body += kinds.summary(item["op"]["tpl"], {
+        parts = kinds.layout(item["op"]["tpl"], {
             "npub": (lambda h: short_key(npub(unhexlify(h)))) if npub else None,
             "now": ctx.get("now") or None, "last_follows": f, "w": W})
     finally:
         if f:
             f.close()
-    return title, pack(body), foot
+    # the summary's lines packed, the content and the tags as lazy segments
+    segs = []
+    for x in parts:
+        if type(x) is str:
+            body.append(x)
+        else:
+            if body:
+                segs.append(pack(body))
+                body = []
+            segs.append(segment(x, W))
+    if body:
+        segs.append(pack(body))
+    return title, tuple(segs), foot
 
 
 def rule(r):
