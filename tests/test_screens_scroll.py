@@ -148,7 +148,7 @@ def test_a_16_kb_note_on_screen_costs_no_copy_of_it_as_rows_at_256k(tmp_path, cl
 
 
 def test_approving_at_the_end_signs_the_event_shown(paired, client):
-    t = tpl(words(2990) + "\u202e-last", [("t", "tag%d" % i) for i in range(30)])
+    t = tpl(words(2500) + "\u202e-last", [("t", "tag%d" % i) for i in range(30)])
     rid, ev = prompt(paired, client, t)
     body, _ = down_to_the_end(paired)
     assert body[-1] == "t tag29"
