@@ -77,6 +77,14 @@ def test_scrolling_reaches_the_last_of_120_tags(paired, client):
     assert body[i + 1:] == ["t topic%d" % n for n in range(120)], body[-3:]
 
 
+def test_a_long_tag_value_is_shown_whole(paired, client):
+    value = words(600) + "\u2066TAIL"
+    prompt(paired, client, tpl("x", [("alt", value), ("t", "after")]))
+    body, _ = down_to_the_end(paired)
+    i = body.index("-- 2 tags --")
+    assert body[i + 1:] == rows("alt " + esc(value)) + ["t after"], body[-4:]
+
+
 def test_a_bidi_override_deep_in_the_content_shows_as_its_escape(paired, client):
     text = words(2500) + "\u202e" + "gnp.exe" + words(400)
     prompt(paired, client, tpl(text))

@@ -7,7 +7,7 @@
 #   rows. Line 0 says what the event is, then the essentials (at most MAX lines, a cut
 #   is said), then the whole event: "-- content --" + the content (unless the
 #   essentials showed it whole, as a note does), "-- N tags --" + every tag (64-hex
-#   values as their ends).
+#   values as their ends, the others whole).
 # summary(tpl, ctx) -> the same with the content and tags written out as lines.
 #   tpl: the parsed template the device signs (kind, content, tags, created_at).
 #   ctx: dict, every key optional:
@@ -268,12 +268,23 @@ def layout(tpl, ctx=None):
 
 
 def summary(tpl, ctx=None):
-    out = []
-    for x in layout(tpl, ctx):
+    parts = layout(tpl, ctx)
+    n = 0
+    for i in range(len(parts)):
+        if type(parts[i]) is tuple:
+            parts[i] = screens.segment(parts[i], W)
+            n += parts[i][3]
+        else:
+            n += 1
+    out = [None] * n  # one block now: a list grown line by line would need ever bigger ones
+    n = 0
+    for x in parts:
         if type(x) is str:
-            out.append(x)
+            out[n] = x
+            n += 1
             continue
-        seg = screens.segment(x, W)
-        for a in range(0, seg[3], 5):  # a few rows at a time, as a screen asks for them
-            out += screens.seg_rows(seg, a, min(seg[3], a + 5), W)
+        for a in range(0, x[3], 5):  # a few rows at a time, as a screen asks for them
+            for s in screens.seg_rows(x, a, min(x[3], a + 5), W):
+                out[n] = s
+                n += 1
     return out

@@ -14,7 +14,9 @@
 # packed rows (the summary), ("c", text, starts, n) for the content -- rows are cut
 # from esc(text) as if it were one wrapped string, starting from where every CK-th
 # row begins (found by one counting pass when the prompt is built) -- and ("t", tags,
-# starts, n) for the tag list, starts being the first row of every CK-th tag.
+# starts, n) for the tag list, starts being the first row of every CK-th tag; a tag's
+# rows are cut the same way from its values, each escaped whole however long. What
+# stays on the heap is a few ints per CK rows, never the rows.
 #
 # The font draws printable ASCII only, and what a person is asked to approve must not
 # hide anything: every other character is shown as an escape (\n, \x07, \u202e,
@@ -119,46 +121,17 @@ def short_id(h):
     return (h[:6] + ".." + h[-5:]) if hex64(h) else ("bad " + esc(h if type(h) is str else "", 9))[:13]
 
 
-def _tv(v):
-    # a tag value in the full listing
-    if hex64(v):
-        return short_id(v)
-    if type(v) is not str:
-        return "?"
-    return esc(v, 80) if v else '""'
-
-
-def _tag(t, w):
-    # one tag's rows in the full listing: its values, 64-hex ones as their ends
-    if type(t) is list and t:
-        return wrap(" ".join(_tv(v) for v in t), w, 6)
-    return ["bad tag"]
-
-
-def segment(part, w):
-    """A lazy body segment for ("c", text) or ("t", tags) (see the top): the counting
-    pass only; no row is made here."""
-    if part[0] == "t":
-        tags = part[1]
-        st = array("I")
-        n = 0
-        for i in range(len(tags)):
-            if i % CK == 0:
-                st.append(n)
-            n += len(_tag(tags[i], w))
-        return ("t", tags, st, n)
-    # starts[j]: row j*CK begins in the escape of char i, after k of its columns (an
-    # escape can be cut by the row end): i * 16 + k. The widths are esc's.
-    s = part[1]
-    st = array("I", [0])
-    step = CK * w
-    nxt = step
+def _scan(s, first, step, st):
+    """Walk s as esc shows it; -> its columns. st (an array, or None): gets the start of
+    columns first, first + step, ... as i * 16 + k: in the escape of char i, after k of
+    its columns (a row end can cut an escape)."""
+    nxt = first
     pos = i = 0
     hi = False
     for c in s:
         o = ord(c)
         if hi and 0xDC00 <= o < 0xE000:
-            # esc shows a surrogate pair as one \U escape: a row starts in it at the high half
+            # esc shows a surrogate pair as one \U escape: it starts at the high half
             at, p0 = i - 1, pos - 6
             pos += 4
             hi = False
@@ -175,7 +148,84 @@ def segment(part, w):
             st.append(at * 16 + nxt - p0)
             nxt += step
         i += 1
-    return ("c", s, st, (pos + w - 1) // w)
+    return pos
+
+
+_FAR = 1 << 30  # a column no text reaches
+
+
+def _cut(s, c, n, at=0):
+    # columns c..c+n of esc(s) (at: where column c starts, from _scan, if known); every
+    # char is at least one column, so n + k + 1 chars hold them (the one more completes
+    # a surrogate pair cut at the end)
+    if c and not at:
+        st = array("I")
+        _scan(s, c, _FAR, st)
+        at = st[0] if st else len(s) * 16
+    i, k = at >> 4, at & 15
+    e = s[i:i + n + k + 1]
+    return esc(e, len(e))[k:k + n]
+
+
+def _piece(v):
+    # a tag value in the full listing when not a text of its own: (shown, None), or
+    # (None, v) for text escaped whole
+    if hex64(v):
+        return short_id(v), None
+    if type(v) is not str:
+        return "?", None
+    return (None, v) if v else ('""', None)
+
+
+def _tag_cols(t):
+    if type(t) is not list or not t:
+        return 7  # "bad tag"
+    n = len(t) - 1  # the spaces between values
+    for v in t:
+        f, v = _piece(v)
+        n += len(f) if f else _scan(v, _FAR, 0, None)
+    return n
+
+
+def _tag(t, c, n):
+    # columns c..c+n of a tag's line: its values, 64-hex ones as their ends, each
+    # escaped whole however long
+    if type(t) is not list or not t:
+        return "bad tag"[c:c + n]
+    out = []
+    pos = 0
+    for j in range(len(t)):
+        f, v = _piece(t[j])
+        if j:
+            if c <= pos < c + n:
+                out.append(" ")
+            pos += 1
+        m = len(f) if f else _scan(v, _FAR, 0, None)
+        if pos < c + n and pos + m > c:
+            a = max(c, pos) - pos
+            b = min(c + n, pos + m) - pos
+            out.append(f[a:b] if f else _cut(v, a, b - a))
+        pos += m
+        if pos >= c + n:
+            break
+    return "".join(out)
+
+
+def segment(part, w):
+    """A lazy body segment for ("c", text) or ("t", tags) (see the top): the counting
+    pass only; no row is made here."""
+    if part[0] == "t":
+        tags = part[1]
+        st = array("I")
+        n = 0
+        for i in range(len(tags)):
+            if i % CK == 0:
+                st.append(n)
+            n += max(1, (_tag_cols(tags[i]) + w - 1) // w)
+        return ("t", tags, st, n)
+    st = array("I", [0])
+    n = _scan(part[1], CK * w, CK * w, st)
+    return ("c", part[1], st, (n + w - 1) // w)
 
 
 def seg_rows(seg, a, b, w):
@@ -184,13 +234,8 @@ def seg_rows(seg, a, b, w):
     if seg[0] == "c":
         j = a // CK
         r0 = j * CK
-        i, k = st[j] >> 4, st[j] & 15
-        need = (b - r0) * w + k
-        # every char is at least one column: need + 1 chars hold the rows (the one
-        # more completes a surrogate pair cut at the end)
-        e = seg[1][i:i + need + 1]
-        e = esc(e, len(e))
-        return [e[k + r * w:k + r * w + w] for r in range(a - r0, b - r0)]
+        e = _cut(seg[1], 0, (b - r0) * w, st[j])
+        return [e[r * w:r * w + w] for r in range(a - r0, b - r0)]
     tags = seg[1]
     lo, hi = 0, len(st) - 1
     while lo < hi:  # the last remembered start at or before row a
@@ -202,10 +247,13 @@ def seg_rows(seg, a, b, w):
     i, r = lo * CK, st[lo]
     out = []
     while r < b and i < len(tags):
-        for x in _tag(tags[i], w):
-            if a <= r < b:
-                out.append(x)
-            r += 1
+        t = tags[i]
+        n = max(1, (_tag_cols(t) + w - 1) // w)
+        if r + n > a:
+            x, y = max(a, r) - r, min(b, r + n) - r
+            e = _tag(t, x * w, (y - x) * w)
+            out += [e[q * w:q * w + w] for q in range(y - x)]
+        r += n
         i += 1
     return out
 

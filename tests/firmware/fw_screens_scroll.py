@@ -52,18 +52,42 @@ def test_a_surrogate_pair_cut_by_a_remembered_row_start_is_still_one_escape():
         assert got == screens.esc(s, len(s))[7 * 16:], (lead, got)
 
 
-def test_tag_rows_of_any_window_are_every_tags_rows():
-    tags = [["t", "tag%d" % i] if i % 7 else ["r", "wss://" + "x" * (i % 50), "a\u202eb"] for i in range(90)]
+def tag_line(t):
+    # a tag as the full listing shows it: values escaped whole, 64-hex as their ends
+    if type(t) is not list or not t:
+        return "bad tag"
+    out = []
+    for v in t:
+        if screens.hex64(v):
+            out.append(screens.short_id(v))
+        elif type(v) is not str:
+            out.append("?")
+        else:
+            out.append(screens.esc(v, len(v)) if v else '""')
+    return " ".join(out)
+
+
+def test_tag_rows_of_any_window_are_every_tags_rows_with_values_whole():
+    r = Rng(5)
+    tags = []
+    for i in range(90):
+        if i % 7:
+            tags.append(["t", "tag%d" % i])
+        else:
+            tags.append(["r", "wss://" + text(r, i % 30), "", "f" * 64, None, "a\u202eb"])
     tags[5] = 5
     tags[6] = []
+    tags[40] = ["alt", text(r, 100) + "END"]
     seg = screens.segment(("t", tags), 16)
     want = []
     for t in tags:
-        want += screens._tag(t, 16)
-    assert seg[3] == len(want) and "bad tag" in want
+        e = tag_line(t)
+        want += [e[i:i + 16] for i in range(0, len(e), 16)]
+    assert seg[3] == len(want) and "bad tag" in want and len(want) > 200, (seg[3], len(want))
     for a in range(0, len(want), 5):
-        for b in (a, a + 1, a + 6):
-            assert screens.seg_rows(seg, a, min(b, len(want)), 16) == want[a:min(b, len(want))], (a, b)
+        for b in (a, a + 1, a + 6, a + 17):
+            b = min(b, len(want))
+            assert screens.seg_rows(seg, a, b, 16) == want[a:b], (a, b, screens.seg_rows(seg, a, b, 16), want[a:b])
 
 
 def test_counting_a_16_kb_text_keeps_a_few_hundred_bytes():
