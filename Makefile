@@ -39,14 +39,17 @@ bench: install
 	$(BIN)/python bench/run.py
 
 # Hardware (hardware/README.md): make flash BOARD=pico|tdisplay PORT=/dev/ttyACM0 [WIPE=1]
-# flashes the board in maintenance mode (hold LEFT while plugging in); the keystore is
-# kept unless WIPE=1. make bundle BOARD=... builds the same files under build/bundle/.
+# [ROMFS=1] flashes the board in maintenance mode (hold LEFT while plugging in); the
+# keystore is kept unless WIPE=1. ROMFS=1 puts the firmware into the board's ROMFS
+# partition (MicroPython 1.25+ built with one) so its code runs from flash, not the heap.
+# make bundle BOARD=... builds the same files under build/bundle/.
 BOARD ?= pico
 PORT ?= /dev/ttyACM0
 WIPE ?= 0
+ROMFS ?= 0
 
 flash: install
-	$(BIN)/python tools/flash.py flash --board $(BOARD) --port $(PORT)$(if $(filter 1,$(WIPE)), --wipe)
+	$(BIN)/python tools/flash.py flash --board $(BOARD) --port $(PORT)$(if $(filter 1,$(WIPE)), --wipe)$(if $(filter 1,$(ROMFS)), --romfs)
 
 bundle: install
 	$(BIN)/python tools/flash.py bundle --board $(BOARD)

@@ -63,7 +63,9 @@ def _tree():
     return files
 
 
-def _pack(files):
+def pack(files):
+    """A ROMFS image (bytes) of `files`, {path in the image: host file}, written with
+    mpremote's VfsRomWriter. tools/flash.py packs a board's image with this too."""
     from mpremote.romfs import VfsRomWriter
 
     w = VfsRomWriter()
@@ -101,7 +103,7 @@ def build():
         os.makedirs(ROM_DIR, exist_ok=True)
         tmp = "%s.%d.tmp" % (IMAGE, os.getpid())
         with open(tmp, "wb") as f:
-            f.write(_pack(files))
+            f.write(pack(files))
         os.replace(tmp, IMAGE)
         sim._write_atomic(lst, listing)
     _boot()

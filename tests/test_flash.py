@@ -189,3 +189,167 @@ def test_make_targets_call_the_tool():
 
 def test_storage_dir_is_the_boards():
     assert flash.storage_dir() == "/data"
+
+
+# ---- ROMFS=1: the firmware in the board's ROMFS partition ----------------------------
+
+ROMFS_SIZE = 512 * 1024  # a partition the image fits in (it is ~200 KB)
+
+
+def romfs_image(tree):
+    return tree + ".romfs"
+
+
+def run_romfs(board, tree, wipe=False):
+    log = []
+    flash.flash(board, PORT, wipe=wipe, tree=tree, log=log.append, romfs=True)
+    return log
+
+
+def test_romfs_image_is_the_bundle_without_stub_and_listing(bundles):
+    files = flash.romfs_files(bundles["pico"])
+    assert set(files) == set(bundle_files(bundles["pico"])) - {"main.py", "bundle.json"}
+    assert "fwmain.mpy" in files and "lib/embit/bip32.mpy" in files
+    path = flash.build_romfs(bundles["pico"], log=lambda *a: None)
+    assert path == romfs_image(bundles["pico"])
+    with open(path, "rb") as f:
+        assert f.read(3) == b"\xd2\xcd\x31"
+
+
+def test_romfs_first_flash_sequence(device, bundles):
+    tree = bundles["pico"]
+    set_board(device, romfs=ROMFS_SIZE)
+    log = run_romfs("pico", tree)
+    pre = ["connect", PORT]
+    assert calls(device) == [
+        (pre + ["exec", "PROBE"], os.getcwd()),
+        (pre + ["romfs", "deploy", romfs_image(tree)], tree),
+        (pre + ["cp", "main.py", ":main.py"], tree),
+        (pre + ["reset"], tree),
+    ]
+    assert device_files(device) == ["main.py"]
+    with open(romfs_image(tree), "rb") as f:
+        assert (device / "romfs.img").read_bytes() == f.read()
+    assert (device / "fs" / "main.py").read_text() == flash.MAIN_STUB
+    assert any("ROMFS partition: 512 KB" in line for line in log), log
+
+
+def test_romfs_over_a_filesystem_install_removes_its_firmware_and_keeps_the_keystore(device, bundles):
+    tree = bundles["pico"]
+    run("pico", tree)  # an earlier `make flash` without ROMFS=1
+    calls(device)
+    fs = device / "fs"
+    (fs / "data").mkdir()
+    (fs / "data" / "key.bin").write_bytes(b"encrypted key")
+    (fs / "ui" / "retired.mpy").write_bytes(b"M\x06")
+    (fs / "app.py").write_text("# stale source: would shadow /rom/app.mpy")
+    (fs / "boot.py").write_text("# the person's own: not ours to touch")
+    (fs / "lib" / "someone_elses.mpy").write_bytes(b"M\x06")
+    set_board(device, romfs=ROMFS_SIZE)
+    log = run_romfs("pico", tree)
+    pre = ["connect", PORT]
+    ours = sorted(f for f in bundle_files(tree) if "/" not in f and f.endswith(".mpy"))
+    libs = sorted(f for f in bundle_files(tree) if f.startswith("lib/") and f.count("/") == 1)
+    gone = [":/" + f for f in ["app.py", "boards", "crypto", "keystore", "lib/embit", "signer",
+                               "ui"] + ours + libs]
+    assert calls(device) == [
+        (pre + ["exec", "PROBE"], os.getcwd()),
+        (pre + ["rm", "-r"] + sorted(gone), tree),
+        (pre + ["romfs", "deploy", romfs_image(tree)], tree),
+        (pre + ["cp", "main.py", ":main.py"], tree),
+        (pre + ["reset"], tree),
+    ]
+    assert device_files(device) == ["boot.py", "data/key.bin", "lib/someone_elses.mpy", "main.py"]
+    assert (fs / "data" / "key.bin").read_bytes() == b"encrypted key"
+    assert any("keystore present, kept" in line for line in log), log
+
+
+def test_romfs_wipe_erases_the_keystore_first(device, bundles):
+    set_board(device, romfs=ROMFS_SIZE)
+    (device / "fs" / "data").mkdir()
+    (device / "fs" / "data" / "key.bin").write_bytes(b"k")
+    run_romfs("pico", bundles["pico"], wipe=True)
+    assert [c[0][2:4] for c in calls(device)] == [
+        ["exec", "PROBE"], ["rm", "-r"], ["romfs", "deploy"], ["cp", "main.py"], ["reset"]]
+    assert not (device / "fs" / "data").exists()
+
+
+def test_romfs_removes_an_empty_package_directory(device, bundles):
+    # an empty /crypto on the filesystem is found before /rom/crypto and taken for the package
+    (device / "fs" / "crypto").mkdir()
+    set_board(device, romfs=ROMFS_SIZE)
+    run_romfs("pico", bundles["pico"])
+    assert calls(device)[1][0][2:] == ["rm", "-r", ":/crypto"]
+    assert not (device / "fs" / "crypto").exists()
+
+
+@pytest.mark.parametrize("romfs,message", [
+    (None, "no ROMFS in this MicroPython"),
+    (0, "no ROMFS partition"),
+])
+def test_romfs_refused_on_a_board_without_it(device, bundles, romfs, message):
+    if romfs is not None:
+        set_board(device, romfs=romfs)
+    with pytest.raises(flash.FlashError, match=message) as e:
+        run_romfs("pico", bundles["pico"])
+    assert "flash a MicroPython build with a ROMFS partition, or flash without ROMFS=1" in str(e.value)
+    assert [c[0][2] for c in calls(device)] == ["exec"]
+    assert device_files(device) == [] and not (device / "romfs.img").exists()
+
+
+def test_romfs_refused_when_the_image_is_bigger_than_the_partition(device, bundles):
+    set_board(device, romfs=64 * 1024)
+    (device / "fs" / "app.mpy").write_bytes(b"M\x06")  # an install that must stay usable
+    with pytest.raises(flash.FlashError, match=r"ROMFS image is \d+ KB, the board's ROMFS partition 64 KB"):
+        run_romfs("pico", bundles["pico"])
+    assert [c[0][2] for c in calls(device)] == ["exec"]
+    assert device_files(device) == ["app.mpy"]
+
+
+def test_fake_board_refuses_an_image_too_big_as_mpremote_does(device, bundles):
+    # the tool checks first; this checks the fake's own check, which the tests rely on
+    set_board(device, romfs=1024)
+    p = subprocess.run([sys.executable, FAKE, "connect", PORT, "romfs", "deploy",
+                        flash.build_romfs(bundles["pico"], log=lambda *a: None)],
+                       capture_output=True, text=True)
+    assert p.returncode == 1 and "too big" in p.stdout
+    assert not (device / "romfs.img").exists()
+
+
+def test_cli_and_make_pass_romfs(device, bundles, monkeypatch):
+    seen = {}
+    monkeypatch.setattr(flash, "flash", lambda *a, **k: seen.update(k))
+    assert flash.main(["flash", "--board", "pico", "--port", PORT, "--romfs"]) == 0
+    assert seen["romfs"] is True
+    p = subprocess.run(["make", "-n", "-C", mpy.ROOT, "flash", "BOARD=pico", "PORT=/dev/ttyACM0",
+                        "ROMFS=1"], capture_output=True, text=True)
+    (line,) = [x for x in p.stdout.splitlines() if "tools/flash.py" in x]
+    assert "--port /dev/ttyACM0 --romfs" in line
+
+
+def test_x64_romfs_image_mounts_and_runs_the_app_from_rom(tmp_path):
+    """The image `make flash ROMFS=1` deploys, built for x64, mounted with vfs.VfsRom on the
+    unix port by the simulator's bootstrap (firmware/boards/simrom.py): the app and link
+    import from /rom, fwmain.mpy (the stub's import) is there, the stub is not."""
+    if mpy.ROOT not in sys.path:
+        sys.path.insert(0, mpy.ROOT)
+    from bridge import rom
+    tree = flash.build_bundle("pico", str(tmp_path / "bundle"), arch="x64", log=lambda *a: None)
+    image = flash.build_romfs(tree, log=lambda *a: None)
+    (tmp_path / "drv").mkdir()
+    (tmp_path / "drv" / "romfs_drv.py").write_text(
+        "import os, sys\n"
+        "import app, link\n"
+        "try:\n"
+        "    os.stat('/rom/main.py')\n"
+        "    stub = 'in rom'\n"
+        "except OSError:\n"
+        "    stub = 'absent'\n"
+        "print('@@', app.__file__, link.__file__, os.stat('/rom/fwmain.mpy')[6] > 0, stub, sys.path[0])\n")
+    rom.build()  # the bootstrap (simrom.mpy) the launch needs
+    env = rom.env(mpy.mpy_env(), image=image, path=(str(tmp_path / "drv"),))
+    p = subprocess.run(rom.cmd(mpy.micropython_bin(), "128K", "romfs_drv"), env=env,
+                       capture_output=True, text=True, timeout=60, cwd=str(tmp_path))
+    assert p.returncode == 0, p.stderr
+    (line,) = [x for x in p.stdout.splitlines() if x.startswith("@@")]
+    assert line.split()[1:] == ["/rom/app.mpy", "/rom/link.mpy", "True", "absent", "/rom"]

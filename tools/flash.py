@@ -76,16 +76,34 @@ MAIN_STUB = ("# Written by tools/flash.py: starts the signer (firmware/main.py, 
 
 PROBE = """
 import sys, os, json
-def walk(d, out):
+def walk(d, out, dirs):
     for e in os.ilistdir(d or '/'):
         p = d + '/' + e[0]
         if e[1] & 0x4000:
-            if p != '%(store)s':
-                walk(p, out)
+            # the keystore is not listed; /rom is the ROMFS partition, not files
+            if p != '%(store)s' and p != '/rom':
+                dirs.append(p)
+                walk(p, out, dirs)
         else:
             out.append(p)
 f = []
-walk('', f)
+dirs = []
+walk('', f, dirs)
+# ROMFS, read as mpremote's romfs query does: None = no vfs.rom_ioctl in this build,
+# 0 = no partition, else segment 0's size in bytes
+rom = None
+try:
+    import vfs
+    if hasattr(vfs, 'rom_ioctl'):
+        rom = 0
+        if vfs.rom_ioctl(1) > 0:
+            dev = vfs.rom_ioctl(2, 0)
+            if hasattr(dev, 'ioctl'):
+                rom = dev.ioctl(4, 0) * dev.ioctl(5, 0)
+            elif not isinstance(dev, int):
+                rom = len(dev)
+except Exception:
+    pass
 try:
     v = os.statvfs('/')
     free = v[0] * v[3]
@@ -93,7 +111,7 @@ except Exception:
     free = -1
 print('@@PROBE', json.dumps({'platform': sys.platform, 'version': list(sys.implementation.version[:3]),
     'mpy': getattr(sys.implementation, '_mpy', 0), 'machine': getattr(sys.implementation, '_machine', ''),
-    'files': f, 'store': '%(store)s'[1:] in os.listdir('/'), 'free': free}))
+    'files': f, 'dirs': dirs, 'romfs': rom, 'store': '%(store)s'[1:] in os.listdir('/'), 'free': free}))
 """
 
 
@@ -237,6 +255,34 @@ def write_zip(tree, zpath):
     os.replace(tmp, zpath)
 
 
+def romfs_files(tree):
+    """{path in the image: host file}: the bundle as a board's /rom, without what stays on
+    the filesystem (the source main.py stub, which the port runs at boot), bundle.json
+    and the keystore directory."""
+    with open(os.path.join(tree, "bundle.json")) as f:
+        meta = json.load(f)
+    store = meta["storage"].strip("/") + "/"
+    return {rel: os.path.join(tree, *rel.split("/")) for rel in meta["files"]
+            if rel not in ("main.py", "bundle.json") and not rel.startswith(store)}
+
+
+def build_romfs(tree, log=print):
+    """Pack the bundle at `tree` into a ROMFS image next to it (<out>/<board>.romfs) with
+    the simulator's packer (bridge/rom.py); return the image's path."""
+    sys.path.insert(0, ROOT)
+    try:
+        from bridge.rom import pack
+    finally:
+        sys.path.remove(ROOT)
+    path = tree.rstrip(os.sep) + ".romfs"
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    with open(tmp, "wb") as f:
+        f.write(pack(romfs_files(tree)))
+    os.replace(tmp, path)
+    log("romfs image: %s (%d KB)" % (os.path.relpath(path, ROOT), os.path.getsize(path) // 1024))
+    return path
+
+
 # ---- flash ---------------------------------------------------------------------------
 
 def mpremote_cmd():
@@ -302,6 +348,64 @@ def plan(info, bundle_files, wipe, storage):
     return cmds
 
 
+def check_romfs(info, image_size):
+    """Raise FlashError unless the probed board has a ROMFS partition the image fits in."""
+    rom = info.get("romfs")
+    hint = "flash a MicroPython build with a ROMFS partition, or flash without ROMFS=1"
+    if rom is None:
+        raise FlashError("no ROMFS in this MicroPython (MicroPython %s has no vfs.rom_ioctl): %s" % (
+            ".".join(map(str, info.get("version") or ())), hint))
+    if rom <= 0:
+        raise FlashError("this MicroPython has ROMFS support but the board has no ROMFS "
+                         "partition: %s" % hint)
+    if image_size > rom:
+        raise FlashError("the ROMFS image is %d KB, the board's ROMFS partition %d KB: flash "
+                         "without ROMFS=1, or a MicroPython build with a larger partition" % (
+                             -(-image_size // 1024), rom // 1024))
+
+
+def plan_romfs(info, bundle_files, wipe, storage, image):
+    """The mpremote commands of a ROMFS flash after the probe (as plan()).
+
+    The board's current directory comes first on sys.path, before /rom and /rom/lib, so
+    any firmware module left on the filesystem would be imported instead of the ROM's:
+    every file the bundle owns goes, with its directories (an empty `crypto/` would still
+    be taken for the package), and any .py/.mpy twin of a ROM module. Only the main.py
+    stub stays on the filesystem (the port runs a source main.py at boot; its
+    `import fwmain` finds /rom/fwmain.mpy)."""
+    rom = set(f for f in bundle_files if f not in ("main.py", "bundle.json"))
+    owned = set()
+    for f in rom:
+        d = f.rpartition("/")[0]
+        while d:
+            owned.add(d)
+            d = d.rpartition("/")[0]
+    owned.discard("lib")  # shared with libraries a person may have installed
+    top = set(d for d in owned if d.rpartition("/")[0] not in owned)
+
+    def shadows(rel):
+        stem, dot, ext = rel.rpartition(".")
+        return rel in rom or (dot and ext in ("py", "mpy") and
+                              (stem + ".py" in rom or stem + ".mpy" in rom))
+
+    gone = set(":/" + d for d in top
+               if "/" + d in info.get("dirs", ()) or
+               any(p.lstrip("/").startswith(d + "/") for p in info.get("files", ())))
+    for p in info.get("files", ()):
+        rel = p.lstrip("/")
+        if not any(rel.startswith(d + "/") for d in top) and shadows(rel):
+            gone.add(":/" + rel)
+    cmds = []
+    if wipe and info.get("store"):
+        cmds.append(["rm", "-r", ":" + storage])
+    if gone:
+        cmds.append(["rm", "-r"] + sorted(gone))
+    cmds.append(["romfs", "deploy", image])
+    cmds.append(["cp", "main.py", ":main.py"])
+    cmds.append(["reset"])
+    return cmds
+
+
 def run_mpremote(port, args, cwd=None, capture=False):
     cmd = mpremote_cmd() + ["connect", port] + args
     p = subprocess.run(cmd, cwd=cwd, capture_output=capture, text=True)
@@ -320,25 +424,36 @@ def probe(port, storage):
         "in (the screen says MAINTENANCE), and run this again." % (port, msg or "rc=%d" % p.returncode))
 
 
-def flash(board, port, wipe=False, out=BUILD, log=print, tree=None):
-    """Build (unless `tree` is a bundle already built), check the board, copy, reset."""
+def flash(board, port, wipe=False, out=BUILD, log=print, tree=None, romfs=False):
+    """Build (unless `tree` is a bundle already built), check the board, copy, reset.
+    With romfs: the bundle goes into the board's ROMFS partition instead (plan_romfs)."""
     tree = tree or build_bundle(board, out, log=log)
     with open(os.path.join(tree, "bundle.json")) as f:
         meta = json.load(f)
     storage = meta["storage"]
+    image = build_romfs(tree, log=log) if romfs else None
     info = probe(port, storage)
     check_board(info, board, meta["mpy"])
-    size = tree_size(tree)
-    if 0 <= info.get("free", -1) < size // 2:
-        log("warning: %d KB free on the board, the bundle is %d KB" % (info["free"] // 1024, size // 1024))
+    if romfs:
+        check_romfs(info, os.path.getsize(image))
+        log("ROMFS partition: %d KB, the image %d KB" % (
+            info["romfs"] // 1024, -(-os.path.getsize(image) // 1024)))
+    else:
+        size = tree_size(tree)
+        if 0 <= info.get("free", -1) < size // 2:
+            log("warning: %d KB free on the board, the bundle is %d KB" % (info["free"] // 1024, size // 1024))
     log("board: %s, MicroPython %s, keystore %s" % (
         info.get("machine") or info["platform"], ".".join(map(str, info["version"])),
         ("present, WIPING it" if wipe else "present, kept") if info.get("store") else "none yet"))
-    for args in plan(info, list(meta["files"]), wipe, storage):
+    if romfs:
+        steps = plan_romfs(info, list(meta["files"]), wipe, storage, image)
+    else:
+        steps = plan(info, list(meta["files"]), wipe, storage)
+    for args in steps:
         log("mpremote " + " ".join(args if args[0] != "rm" or len(args) < 8 else args[:6] + ["..."]))
         p = run_mpremote(port, args, cwd=tree)
         if p.returncode != 0:
-            raise FlashError("mpremote %s failed (rc=%d)" % (args[0], p.returncode))
+            raise FlashError("mpremote %s failed (rc=%d)" % (" ".join(args[:2]), p.returncode))
     log("done: the board restarts into the signer; start the bridge with `make run DEVICE=%s`." % port)
 
 
@@ -353,13 +468,16 @@ def main(argv=None):
     f.add_argument("--board", required=True, choices=sorted(BOARDS))
     f.add_argument("--port", required=True)
     f.add_argument("--wipe", action="store_true", help="also erase the keystore on the board")
+    f.add_argument("--romfs", action="store_true",
+                   help="put the firmware in the board's ROMFS partition (MicroPython 1.25+ "
+                        "built with one): its code then runs from flash, not the heap")
     f.add_argument("--out", default=BUILD)
     a = ap.parse_args(argv)
     try:
         if a.cmd == "bundle":
             build_bundle(a.board, a.out, a.arch)
         else:
-            flash(a.board, a.port, a.wipe, a.out)
+            flash(a.board, a.port, a.wipe, a.out, romfs=a.romfs)
     except FlashError as e:
         print("error: %s" % e, file=sys.stderr)
         return 1
