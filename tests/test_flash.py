@@ -224,13 +224,13 @@ def test_romfs_first_flash_sequence(device, bundles):
     assert calls(device) == [
         (pre + ["exec", "PROBE"], os.getcwd()),
         (pre + ["romfs", "deploy", romfs_image(tree)], tree),
-        (pre + ["cp", "main.py", ":main.py"], tree),
+        (pre + ["cp", romfs_image(tree) + ".main.py", ":main.py"], tree),
         (pre + ["reset"], tree),
     ]
     assert device_files(device) == ["main.py"]
     with open(romfs_image(tree), "rb") as f:
         assert (device / "romfs.img").read_bytes() == f.read()
-    assert (device / "fs" / "main.py").read_text() == flash.MAIN_STUB
+    assert (device / "fs" / "main.py").read_text() == flash.ROM_STUB
     assert any("ROMFS partition: 512 KB" in line for line in log), log
 
 
@@ -256,7 +256,7 @@ def test_romfs_over_a_filesystem_install_removes_its_firmware_and_keeps_the_keys
         (pre + ["exec", "PROBE"], os.getcwd()),
         (pre + ["rm", "-r"] + sorted(gone), tree),
         (pre + ["romfs", "deploy", romfs_image(tree)], tree),
-        (pre + ["cp", "main.py", ":main.py"], tree),
+        (pre + ["cp", romfs_image(tree) + ".main.py", ":main.py"], tree),
         (pre + ["reset"], tree),
     ]
     assert device_files(device) == ["boot.py", "data/key.bin", "lib/someone_elses.mpy", "main.py"]
@@ -270,7 +270,7 @@ def test_romfs_wipe_erases_the_keystore_first(device, bundles):
     (device / "fs" / "data" / "key.bin").write_bytes(b"k")
     run_romfs("pico", bundles["pico"], wipe=True)
     assert [c[0][2:4] for c in calls(device)] == [
-        ["exec", "PROBE"], ["rm", "-r"], ["romfs", "deploy"], ["cp", "main.py"], ["reset"]]
+        ["exec", "PROBE"], ["rm", "-r"], ["romfs", "deploy"], ["cp", romfs_image(bundles["pico"]) + ".main.py"], ["reset"]]
     assert not (device / "fs" / "data").exists()
 
 
@@ -327,29 +327,41 @@ def test_cli_and_make_pass_romfs(device, bundles, monkeypatch):
     assert "--port /dev/ttyACM0 --romfs" in line
 
 
-def test_x64_romfs_image_mounts_and_runs_the_app_from_rom(tmp_path):
+def test_x64_romfs_image_mounts_and_the_stub_imports_the_firmware_from_rom(tmp_path):
     """The image `make flash ROMFS=1` deploys, built for x64, mounted with vfs.VfsRom on the
-    unix port by the simulator's bootstrap (firmware/boards/simrom.py): the app and link
-    import from /rom, fwmain.mpy (the stub's import) is there, the stub is not."""
+    unix port by the simulator's bootstrap (firmware/boards/simrom.py). With sys.path as a
+    board has it (the port appends only /rom/lib) and stale firmware sources in the
+    current directory, ROM_STUB (without its fwmain.main() call) imports fwmain from /rom,
+    and the app and link then come from /rom too; the stub itself is not in the image."""
     if mpy.ROOT not in sys.path:
         sys.path.insert(0, mpy.ROOT)
     from bridge import rom
     tree = flash.build_bundle("pico", str(tmp_path / "bundle"), arch="x64", log=lambda *a: None)
     image = flash.build_romfs(tree, log=lambda *a: None)
+    cwd = tmp_path / "fs"
+    cwd.mkdir()
+    for decoy in ("fwmain.py", "app.py", "link.py"):
+        (cwd / decoy).write_text("raise SystemExit('stale %s imported')\n" % decoy)
     (tmp_path / "drv").mkdir()
     (tmp_path / "drv" / "romfs_drv.py").write_text(
         "import os, sys\n"
-        "import app, link\n"
+        "sys.path[:] = ['', '.frozen', '/lib', '/rom/lib']\n"
+        "with open(%r) as f:\n"
+        "    exec(f.read().replace('fwmain.main()', ''))\n"
+        "import app, link\n"  # what fwmain.main() imports, on the path the stub set
         "try:\n"
         "    os.stat('/rom/main.py')\n"
-        "    stub = 'in rom'\n"
+        "    stub = 'in-rom'\n"
         "except OSError:\n"
         "    stub = 'absent'\n"
-        "print('@@', app.__file__, link.__file__, os.stat('/rom/fwmain.mpy')[6] > 0, stub, sys.path[0])\n")
+        "m = sys.modules\n"
+        "print('@@', m['fwmain'].__file__, m['app'].__file__, m['link'].__file__, stub, sys.path[:2])\n"
+        % flash.rom_stub(image))
     rom.build()  # the bootstrap (simrom.mpy) the launch needs
     env = rom.env(mpy.mpy_env(), image=image, path=(str(tmp_path / "drv"),))
     p = subprocess.run(rom.cmd(mpy.micropython_bin(), "128K", "romfs_drv"), env=env,
-                       capture_output=True, text=True, timeout=60, cwd=str(tmp_path))
-    assert p.returncode == 0, p.stderr
+                       capture_output=True, text=True, timeout=60, cwd=str(cwd))
+    assert p.returncode == 0, p.stderr + p.stdout
     (line,) = [x for x in p.stdout.splitlines() if x.startswith("@@")]
-    assert line.split()[1:] == ["/rom/app.mpy", "/rom/link.mpy", "True", "absent", "/rom"]
+    assert line.split(None, 5)[1:] == ["/rom/fwmain.mpy", "/rom/app.mpy", "/rom/link.mpy", "absent",
+                                       "['/rom', '/rom/lib']"]

@@ -74,6 +74,20 @@ MAIN_STUB = ("# Written by tools/flash.py: starts the signer (firmware/main.py, 
              "import fwmain\n"
              "fwmain.main()\n")
 
+# main.py of a ROMFS flash. A port mounts the partition at /rom but puts only /rom/lib
+# on sys.path, after the filesystem (MicroPython PR #16857; hardware/README.md), so the
+# firmware at the image's root would not be found: /rom and /rom/lib go first, before
+# the filesystem, and nothing left there can stand in for a firmware module.
+ROM_STUB = ("# Written by tools/flash.py (ROMFS=1): starts the signer from the ROMFS partition\n"
+            "# (/rom/fwmain.mpy); /rom and /rom/lib first, so the filesystem cannot shadow it.\n"
+            "import sys\n"
+            "for p in (\"/rom\", \"/rom/lib\"):\n"
+            "    if p in sys.path:\n"
+            "        sys.path.remove(p)\n"
+            "sys.path[:0] = [\"/rom\", \"/rom/lib\"]\n"
+            "import fwmain\n"
+            "fwmain.main()\n")
+
 PROBE = """
 import sys, os, json
 def walk(d, out, dirs):
@@ -266,9 +280,15 @@ def romfs_files(tree):
             if rel not in ("main.py", "bundle.json") and not rel.startswith(store)}
 
 
+def rom_stub(image):
+    """The main.py that goes with a ROMFS image (ROM_STUB), written next to it."""
+    return image + ".main.py"
+
+
 def build_romfs(tree, log=print):
     """Pack the bundle at `tree` into a ROMFS image next to it (<out>/<board>.romfs) with
-    the simulator's packer (bridge/rom.py); return the image's path."""
+    the simulator's packer (bridge/rom.py), and its main.py (rom_stub); return the
+    image's path."""
     sys.path.insert(0, ROOT)
     try:
         from bridge.rom import pack
@@ -279,6 +299,8 @@ def build_romfs(tree, log=print):
     with open(tmp, "wb") as f:
         f.write(pack(romfs_files(tree)))
     os.replace(tmp, path)
+    with open(rom_stub(path), "w") as f:
+        f.write(ROM_STUB)
     log("romfs image: %s (%d KB)" % (os.path.relpath(path, ROOT), os.path.getsize(path) // 1024))
     return path
 
@@ -367,12 +389,13 @@ def check_romfs(info, image_size):
 def plan_romfs(info, bundle_files, wipe, storage, image):
     """The mpremote commands of a ROMFS flash after the probe (as plan()).
 
-    The board's current directory comes first on sys.path, before /rom and /rom/lib, so
-    any firmware module left on the filesystem would be imported instead of the ROM's:
-    every file the bundle owns goes, with its directories (an empty `crypto/` would still
-    be taken for the package), and any .py/.mpy twin of a ROM module. Only the main.py
-    stub stays on the filesystem (the port runs a source main.py at boot; its
-    `import fwmain` finds /rom/fwmain.mpy)."""
+    On a board the current directory ('' on sys.path) is searched before /rom/lib, so a
+    firmware module left on the filesystem would be imported instead of the ROM's.
+    ROM_STUB puts /rom first, but whatever runs before it (or a person's import at the
+    REPL) still sees the filesystem first: every file the bundle owns goes, with its
+    directories (an empty `crypto/` would still be taken for the package), and any
+    .py/.mpy twin of a ROM module. Only
+    main.py stays on the filesystem, ROM_STUB: the port runs a source main.py at boot."""
     rom = set(f for f in bundle_files if f not in ("main.py", "bundle.json"))
     owned = set()
     for f in rom:
@@ -401,7 +424,7 @@ def plan_romfs(info, bundle_files, wipe, storage, image):
     if gone:
         cmds.append(["rm", "-r"] + sorted(gone))
     cmds.append(["romfs", "deploy", image])
-    cmds.append(["cp", "main.py", ":main.py"])
+    cmds.append(["cp", rom_stub(image), ":main.py"])
     cmds.append(["reset"])
     return cmds
 
