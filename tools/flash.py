@@ -1,9 +1,9 @@
 """Build the firmware bundle for a board and flash it with mpremote.
 
     python tools/flash.py bundle --board pico|tdisplay [--out build/bundle]
-    python tools/flash.py flash  --board pico|tdisplay --port /dev/ttyACM0 [--wipe]
+    python tools/flash.py flash  --board pico|tdisplay --port /dev/ttyACM0 [--wipe] [--romfs]
 
-(`make bundle BOARD=...` and `make flash BOARD=... PORT=... [WIPE=1]` call these.)
+(`make bundle BOARD=...` and `make flash BOARD=... PORT=... [WIPE=1] [ROMFS=1]` call these.)
 
 The bundle is the device's filesystem as the firmware needs it: every module of
 `firmware/` compiled by mpy-cross for the board's CPU (armv6m for the RP2040, xtensawin
@@ -24,6 +24,22 @@ Flashing is a fixed sequence of mpremote calls (tests/test_flash.py checks it):
   5. `reset`: the board restarts into the signer.
 The signer ignores Ctrl-C, so mpremote can only get in while the board is in
 maintenance mode: hold LEFT while plugging it in (boards/common.py).
+
+With --romfs the bundle goes into the board's ROMFS partition (MicroPython 1.25+, a
+build with one) instead of its filesystem: code in ROMFS runs in place from flash, so the
+heap holds data only, as in the simulator (bridge/rom.py, whose packer builds the image
+here too). The image is the bundle without main.py and bundle.json, written as
+<out>/<board>.romfs; the sequence is:
+  1. probe, as above, which also reads the ROMFS partition's size as `mpremote romfs
+     query` does; refuse a MicroPython without ROMFS or a partition the image does not
+     fit in;
+  2. with --wipe only: `rm -r :/data`;
+  3. `rm -r` every firmware file and directory on the filesystem that the bundle owns or
+     that would shadow a module in /rom (a port searches the current directory before
+     /rom/lib);
+  4. `romfs deploy <board>.romfs`;
+  5. `cp` ROM_STUB to :main.py (it puts /rom and /rom/lib first on sys.path and imports
+     /rom/fwmain.mpy); 6. `reset`. The keystore in /data is kept unless --wipe.
 """
 import argparse
 import hashlib
