@@ -365,3 +365,33 @@ def test_x64_romfs_image_mounts_and_the_stub_imports_the_firmware_from_rom(tmp_p
     (line,) = [x for x in p.stdout.splitlines() if x.startswith("@@")]
     assert line.split(None, 5)[1:] == ["/rom/fwmain.mpy", "/rom/app.mpy", "/rom/link.mpy", "absent",
                                        "['/rom', '/rom/lib']"]
+
+
+def test_probe_runs_on_micropython_and_lists_the_filesystem_not_rom(tmp_path):
+    """The probe script itself, on the unix port with a directory as its filesystem and a
+    ROMFS image mounted at /rom (as a board with ROMFS has): files and directories
+    (an empty one too) without the keystore and without /rom; this MicroPython has no
+    vfs.rom_ioctl, so romfs is None."""
+    from mpremote.romfs import VfsRomWriter
+    fs = tmp_path / "fs"
+    for d in ("crypto", "data", "emptydir"):
+        (fs / d).mkdir(parents=True)
+    (fs / "app.mpy").write_bytes(b"M")
+    (fs / "crypto" / "a.mpy").write_bytes(b"M")
+    (fs / "data" / "key.bin").write_bytes(b"k")
+    w = VfsRomWriter()
+    w.mkfile("link.mpy", b"M")
+    (tmp_path / "img").write_bytes(w.finalise())
+    setup = ("import vfs\n"
+             "img = open(%r, 'rb').read()\n"
+             "vfs.umount('/')\n"
+             "vfs.mount(vfs.VfsPosix(%r), '/')\n"
+             "vfs.mount(vfs.VfsRom(img), '/rom')\n") % (str(tmp_path / "img"), str(fs))
+    p = subprocess.run([mpy.micropython_bin(), "-c", setup + flash.PROBE % {"store": "/data"}],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    (line,) = [x for x in p.stdout.splitlines() if x.startswith("@@PROBE ")]
+    info = json.loads(line[8:])
+    assert sorted(info["files"]) == ["/app.mpy", "/crypto/a.mpy"]
+    assert sorted(info["dirs"]) == ["/crypto", "/emptydir"]
+    assert info["store"] is True and info["romfs"] is None
