@@ -456,7 +456,7 @@ class App:
             req = {"rid": rid, "client": client, "scheme": scheme, "t0": t0, "id": None,
                    "method": None, "kind": None}
             try:
-                req["id"], method, params = rpc.parse(text, self.cfg.get("max_request", rpc.MAX_TEXT))
+                req["id"], method, params = rpc.parse(text, self.cfg.get("max_request"))
             except NoId:
                 raise Drop("invalid request")
             text = None

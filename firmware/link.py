@@ -385,6 +385,13 @@ def _dump(o, put):
             put(b":")
             _dump(o[k], put)
         put(b"}" if c == b"," else b"{}")
+    elif type(o) is tuple and o and isinstance(o[0], (bytes, bytearray)):
+        # one string in pieces (a big response's base64: nip44.seal_chunks), sent as
+        # one JSON string; only ever ASCII that needs no escaping
+        put(b'"')
+        for b in o:
+            put(b)
+        put(b'"')
     elif isinstance(o, (list, tuple)):
         c = b"["
         for v in o:

@@ -155,7 +155,13 @@ def _write_event(w, pubkey, created_at, kind, tags, content):
             _write_string(w, item)
         w(b']')
     w(b'],')
-    _write_string(w, content)
+    if type(content) is tuple:  # a response's base64 in pieces (nip44.seal_chunks)
+        w(b'"')
+        for c in content:
+            w(c)
+        w(b'"')
+    else:
+        _write_string(w, content)
     w(b']')
 
 
@@ -272,8 +278,8 @@ def verify(ev):
 
 def sign_own(ev, sk, aux=None):
     """Add id and sig to an event this device built itself (a response): its fields are
-    known good and its content may be a bytes-like of ASCII (nip44.seal_b64's buffer),
-    which is hashed where it lies."""
+    known good and its content may be a bytes-like of ASCII (nip44.seal_b64's buffer)
+    or a tuple of them (nip44.seal_chunks), hashed where it lies."""
     from crypto import secp256k1
     h = _digest(ev)
     ev["id"] = hexlify(h).decode()

@@ -8,12 +8,13 @@
 #   so the returned str costs no second copy.
 # - decrypt checks the base64 text in viper, decodes it chunk by chunk into one bytearray,
 #   MACs and decrypts that in place and builds the str straight from a slice of it.
-#   Peak: payload (~1.33n) + decoded (~n) + result str (~n).
+#   Peak: payload (~1.33n) + decoded (~n) + result str (~n). decrypt_mv of a payload in
+#   the link's buffer allocates nothing of the payload's size.
 import binascii
 import os
 import micropython
 
-from crypto import kdf
+from crypto import kdf, jsonspan
 from crypto.chacha20 import chacha20_xor
 from crypto.secp256k1 import ecdh_x
 
@@ -140,6 +141,99 @@ def seal_b64(conv_key, n, write, nonce=None):
     return out
 
 
+# seal_chunks: raw payload bytes per chunk after the first (2048 base64 characters).
+# The first chunk ends at raw offset 33 + _PIECE and chunk k at 33 + _PIECE * k: each
+# boundary is a multiple of 3 (each chunk's base64 stands alone) and of 64-byte ChaCha20
+# blocks past the ciphertext's start at 33 (each chunk encrypts alone from its counter).
+_PIECE = 1536
+
+
+def seal_chunks(conv_key, n, write, nonce=None):
+    """seal_b64 in pieces: the base64 payload as a tuple of bytearrays of ASCII, whose
+    concatenation is what seal_b64 returns, none over ~2 KB. A big response then needs
+    no block of its whole size: after a request, the heap's free space is in holes
+    (code and long-lived objects between them) and a 22 KB block may not exist when
+    22 KB are free."""
+    if nonce is None:
+        nonce = os.urandom(32)
+    ck, cn, hk = message_keys(conv_key, nonce)
+    if n < 1 or n > MAX_PLAINTEXT:
+        raise ValueError("invalid plaintext length")
+    pre = _prefix_len(n)
+    body = pre + padded_len(n)
+    rlen = 65 + body
+    cuts = [0]
+    b = 33 + _PIECE
+    while b < rlen:
+        cuts.append(b)
+        b += _PIECE
+    cuts.append(rlen)
+    outs = []
+    raws = []
+    for k in range(len(cuts) - 1):
+        ln = cuts[k + 1] - cuts[k]
+        o = bytearray(4 * ((ln + 2) // 3))
+        outs.append(o)
+        raws.append(memoryview(o)[len(o) - ln:])
+
+    def put_at(p, b):
+        # raw[p:p+len(b)] = b, across chunks
+        b = memoryview(b)
+        i = 0
+        while i < len(b):
+            k = 0 if p < cuts[1] else (p - 33) // _PIECE
+            c = cuts[k]
+            take = min(len(b) - i, cuts[k + 1] - p)
+            raws[k][p - c:p - c + take] = b[i:i + take]
+            p += take
+            i += take
+
+    r0 = raws[0]
+    r0[0] = 2
+    r0[1:33] = nonce
+    if pre == 2:
+        r0[33] = n >> 8
+        r0[34] = n & 255
+    else:
+        r0[35:39] = n.to_bytes(4, "big")
+    end = 33 + pre + n
+    pos = [33 + pre]
+
+    def put(b):
+        p = pos[0]
+        if p + len(b) > end:
+            raise ValueError("plaintext longer than announced")
+        put_at(p, b)
+        pos[0] = p + len(b)
+
+    write(put)
+    if pos[0] != end:
+        raise ValueError("plaintext shorter than announced")
+    ce = 33 + body  # the ciphertext is raw[33:ce]; the padding is still the zeros
+    macd = []
+    for k in range(len(raws)):
+        a, z = max(cuts[k], 33), min(cuts[k + 1], ce)
+        if a < z:
+            ct = raws[k][a - cuts[k]:z - cuts[k]]
+            chacha20_xor(ck, cn, ct, (a - 33) // 64, ct)
+        a, z = max(cuts[k], 1), min(cuts[k + 1], ce)
+        if a < z:
+            macd.append(raws[k][a - cuts[k]:z - cuts[k]])
+    put_at(ce, kdf.hmac_sha256(hk, *macd))
+    macd = None
+    for k in range(len(outs)):
+        out, raw = outs[k], raws[k]
+        ln = len(raw)
+        i = o = 0
+        while i < ln:
+            j = min(i + 768, ln)
+            e = binascii.b2a_base64(raw[i:j], newline=False)
+            out[o:o + len(e)] = e
+            o += len(e)
+            i = j
+    return tuple(outs)
+
+
 @micropython.viper
 def _b64_ok(s: ptr8, n: int) -> bool:
     # Strict RFC 4648 shape: the alphabet only, '=' only as the last one or two characters.
@@ -191,6 +285,25 @@ def _decode(payload):
 def decrypt(payload, conv_key):
     """base64 payload -> plaintext str. Every failure is a ValueError starting "invalid".
     payload: a str, or a memoryview of writable bytes, which is decoded in place."""
+    pt = _plain(payload, conv_key)
+    try:
+        return str(pt, "utf-8")
+    except UnicodeError:
+        raise ValueError("invalid plaintext: not UTF-8")
+
+
+def decrypt_mv(payload, conv_key):
+    """decrypt() of a payload memoryview, decrypted in place and returned as a
+    memoryview of the plaintext's UTF-8 bytes inside it: no str copy (a big request's
+    text stays in the link's buffer; see crypto/jsonspan.py)."""
+    pt = _plain(payload, conv_key)
+    if not jsonspan.utf8_ok(pt, len(pt)):
+        raise ValueError("invalid plaintext: not UTF-8")
+    return pt
+
+
+def _plain(payload, conv_key):
+    # the plaintext as a memoryview into the decoded (and decrypted) payload
     data = _decode(payload)
     dlen = len(data)
     mv = memoryview(data)
@@ -212,7 +325,4 @@ def decrypt(payload, conv_key):
             raise ValueError("invalid padding")
     if start + n > size or size != start + padded_len(n):
         raise ValueError("invalid padding")
-    try:
-        return str(padded[start:start + n], "utf-8")
-    except UnicodeError:
-        raise ValueError("invalid plaintext: not UTF-8")
+    return padded[start:start + n]

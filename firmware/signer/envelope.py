@@ -14,6 +14,9 @@ from crypto import nip01, nip44, secp256k1
 from signer import rpc
 
 KIND = 24133
+# NIP-44 payloads longer than this (base64 chars; ~2 KB of text) are decrypted in place
+# and their text handed on as a memoryview of the link's buffer (open_, rpc.parse)
+BIG_B64 = 2900
 
 
 class Drop(Exception):
@@ -157,12 +160,18 @@ def check(ev, signer_hex, now, max_age, max_future, seen):
 
 
 def open_(sk, ev):
-    """Decrypt the request body -> (text, scheme); NIP-04 when the content looks like it."""
+    """Decrypt the request body -> (text, scheme); NIP-04 when the content looks like it.
+    text is a str, or for a big NIP-44 request still in the link's buffer a memoryview
+    of its UTF-8 bytes there."""
     content = ev["content"]
     try:
         if type(content) is memoryview:  # left in the link's buffer by loads()
             if b"?iv=" not in bytes(content[-28:]):
-                return nip44.decrypt(content, conversation_key(sk, ev["pubkey"])), "nip44"
+                ck = conversation_key(sk, ev["pubkey"])
+                if len(content) > BIG_B64:
+                    # decrypted where it lies: rpc.parse reads the text from the buffer
+                    return nip44.decrypt_mv(content, ck), "nip44"
+                return nip44.decrypt(content, ck), "nip44"
             content = str(content, "ascii")
         if "?iv=" in content:
             nip04 = nip04_module()
@@ -190,7 +199,7 @@ def seal_response(sk, signer_hex, client_hex, rid, result, error, scheme, now):
     """seal() of rpc.response(rid, result, error), without ever building the response
     text in NIP-44: rpc.write_response counts it, then writes it straight into the
     payload buffer (nip44.seal_b64), and the event carries that buffer as its content.
-    A 16 KB signed event as result then costs one buffer of its base64 size."""
+    A 16 KB signed event as result then costs its base64 size, in ~2 KB pieces."""
     if scheme == "nip04":
         return seal(sk, signer_hex, client_hex, rpc.response(rid, result, error), scheme, now)
     n = [0]
@@ -199,8 +208,11 @@ def seal_response(sk, signer_hex, client_hex, rid, result, error, scheme, now):
         n[0] += len(b)
 
     rpc.write_response(count, rid, result, error)
-    content = nip44.seal_b64(conversation_key(sk, client_hex), n[0],
-                             lambda put: rpc.write_response(put, rid, result, error))
+    # a big one in ~2 KB pieces (a tuple: nip01 hashes it, link.py sends it as one
+    # string): after a big request the heap may have no single block of its size
+    put_b64 = nip44.seal_chunks if n[0] > 3000 else nip44.seal_b64
+    content = put_b64(conversation_key(sk, client_hex), n[0],
+                      lambda put: rpc.write_response(put, rid, result, error))
     return nip01.sign_own({"pubkey": signer_hex, "created_at": now, "kind": KIND,
                            "tags": [["p", client_hex]], "content": content}, sk)
 

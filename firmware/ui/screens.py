@@ -173,12 +173,23 @@ def request(item, client_name, client_npub, peer_npub, ctx=None):
     from ui import kinds
     ctx = ctx or {}
     f = None
-    if item["op"]["tpl"].get("kind") == 3 and ctx.get("root"):
+    tpl = item["op"]["tpl"]
+    c = tpl.get("content")
+    if type(c) is memoryview:
+        # a big note left in the link's buffer (signer/methods.py): the summary reads
+        # its start as a str; esc() shows 400 chars at most and marks the cut
+        j = min(len(c), 2400)
+        while j < len(c) and (c[j] & 0xC0) == 0x80:  # back to a character's start
+            j -= 1
+        tpl = dict(tpl)
+        tpl["content"] = str(c[:j], "utf-8")
+    c = None
+    if tpl.get("kind") == 3 and ctx.get("root"):
         from ui import kinds_follows
         f = kinds_follows.last(ctx["root"])
     npub = ctx.get("npub")
     try:
-        body += kinds.summary(item["op"]["tpl"], {
+        body += kinds.summary(tpl, {
             "npub": (lambda h: short_key(npub(unhexlify(h)))) if npub else None,
             "now": ctx.get("now") or None, "last_follows": f, "w": W})
     finally:
