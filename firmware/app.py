@@ -92,6 +92,7 @@ def _drop(name):
 
 class App:
     types = ("event", "nostrconnect", "provision", "status", "auth")  # main.py dispatches these
+    pieces = True  # loads() reads a big message in the link's pieces (link.PIECE)
 
     def __init__(self, board, send):
         self.board = board
@@ -226,7 +227,10 @@ class App:
             return self._done(msg.get("rid"), "dropped: locked", None, "connect" if t == "nostrconnect" else t,
                               22242 if t == "auth" else None, 0)
         if t == "event":
-            self._on_event(msg)
+            try:
+                self._on_event(msg)
+            finally:
+                envelope.spare = None  # unused when the event was dropped before decryption
         elif t == "status":
             _lazy("signer.admin").status(self, msg)
             self._tidy()

@@ -36,6 +36,12 @@ NAK_BAD = const(1)        # bad frame: resend
 NAK_BUSY = const(2)       # busy: retry later (not sent by this implementation)
 NAK_TOO_LARGE = const(3)  # message refused: do not send the rest
 NAK_RESTART = const(4)    # MORE with no message in progress: send the message again from BEGIN
+# A message longer than 2 pieces is received, when the link is built `chunked`, into a
+# list of bytearrays of this size instead of one: after a few requests the heap's free
+# space is in holes (long-lived objects between them) and a 22 KB block for a 16 KB
+# note's request may not exist while 50 KB are free. The app reads the list in place
+# (signer/envelope.py loads).
+PIECE = const(2048)
 # Strings longer than this are serialised slice by slice, so a large string (e.g. a
 # 28 KB NIP-44 payload) is never copied whole.
 _CHUNK = const(384)
@@ -87,8 +93,10 @@ class Link:
     refused like an oversize one (NAK 3).
     """
 
-    def __init__(self, write, on_message=None, max_message=65536, static=0):
+    def __init__(self, write, on_message=None, max_message=65536, static=0, chunked=False):
         self.write = write
+        self.chunked = chunked  # big messages as a list of PIECE-byte memoryviews (take())
+        self.total = 0
         self.on_message = on_message
         # on_ready(): called instead of on_message when set; take() hands over the message
         self.on_ready = None
@@ -124,7 +132,8 @@ class Link:
         return self.n > 0
 
     def take(self):
-        """The complete message (memoryview) during on_ready(); the link forgets it."""
+        """The complete message (memoryview, or when chunked a list of them, maybe with a
+    spare bytearray last: see _pieces) during on_ready(); the link forgets it."""
         m = self.ready
         self.ready = None
         return m
@@ -242,24 +251,30 @@ class Link:
             piece = ln - 4
             buf = None
             if piece <= total <= self.max_message:
-                buf = self.static[0:total] if total <= len(self.static) else self._alloc(total)
+                if total <= len(self.static):
+                    buf = self.static[0:total]
+                elif self.chunked and total > 2 * PIECE:
+                    buf = self._pieces(total)
+                else:
+                    buf = self._alloc(total)
             if buf is None:
                 st["refused"] += 1
                 reply, reason = NAK, NAK_TOO_LARGE
             else:
-                buf[0:piece] = self.rxmv[10:_HDR + ln]
+                self.total = total
+                _store(buf, 0, self.rxmv[10:_HDR + ln])
                 self.msg = buf
                 self.got = piece
         else:  # MORE
             buf = self.msg
             got = self.got
-            if buf is None or got + ln > len(buf):
+            if buf is None or got + ln > self.total:
                 # No message in progress (we reset, or refused its BEGIN): have the host
                 # start over.
                 self.msg = None
                 reply, reason = NAK, NAK_RESTART
             else:
-                buf[got:got + ln] = self.rxmv[_HDR:_HDR + ln]
+                _store(buf, got, self.rxmv[_HDR:_HDR + ln])
                 self.got = got + ln
         self.last_seq = seq
         self.last_crc = crc
@@ -267,7 +282,7 @@ class Link:
         self.last_reason = reason
         self._reply(reply, seq, reason)
         buf = None
-        if self.msg is not None and self.got == len(self.msg):
+        if self.msg is not None and self.got == self.total:
             st["messages"] += 1
             if self.on_ready is not None:
                 # no frame of ours holds the buffer: the receiver take()s it and can
@@ -283,6 +298,27 @@ class Link:
                     self.inbox.append(bytes(buf))
                 else:
                     self.on_message(buf)
+
+    def _pieces(self, total):
+        # The reader decodes a big message's base64 into one block of ~3/4 its size: that
+        # block is allocated first, while the heap's largest hole is still whole (the
+        # pieces then take the small holes), and handed over as the list's last item, a
+        # bytearray (the pieces are memoryviews); without room for it, no such item.
+        import gc
+        for _ in range(2):
+            try:
+                hold = bytearray(total * 3 // 4 + 16)
+            except MemoryError:
+                hold = None
+            try:
+                ps = [memoryview(bytearray(min(PIECE, total - i))) for i in range(0, total, PIECE)]
+                if hold is not None:
+                    ps.append(hold)
+                return ps
+            except MemoryError:
+                hold = None
+                gc.collect()
+        return None
 
     def _alloc(self, total):
         for _ in range(2):
@@ -353,6 +389,22 @@ class Link:
         self._fill = 0
 
 
+def _store(buf, at, src):
+    # buf[at:at + len(src)] = src; buf is one memoryview or a list of PIECE-byte ones
+    if type(buf) is not list:
+        buf[at:at + len(src)] = src
+        return
+    i = 0
+    n = len(src)
+    while i < n:
+        k = at // PIECE
+        o = at - k * PIECE
+        take = min(n - i, PIECE - o)
+        buf[k][o:o + take] = src[i:i + take]
+        at += take
+        i += take
+
+
 def _dump(o, put):
     # Compact JSON through put(bytes-like), in small pieces.
     if isinstance(o, str):
@@ -385,12 +437,11 @@ def _dump(o, put):
             put(b":")
             _dump(o[k], put)
         put(b"}" if c == b"," else b"{}")
-    elif type(o) is tuple and o and isinstance(o[0], (bytes, bytearray)):
-        # one string in pieces (a big response's base64: nip44.seal_chunks), sent as
-        # one JSON string; only ever ASCII that needs no escaping
+    elif callable(o):
+        # a string made as it is sent (a big response's base64: nip44.seal_stream):
+        # o(put) writes its bytes, only ever ASCII that needs no escaping
         put(b'"')
-        for b in o:
-            put(b)
+        o(put)
         put(b'"')
     elif isinstance(o, (list, tuple)):
         c = b"["

@@ -1,10 +1,10 @@
 # heap: 1M (several 16 KB requests, and a 66 KB payload sealed both ways, side by side)
 # A big request read where it lies (crypto/jsonspan.py, nip44.decrypt_mv, rpc.parse of a
 # memoryview, methods' template with its content in the buffer) and the response sealed
-# in pieces (nip44.seal_chunks): each must give exactly what the plain path gives.
+# as it is written (nip44.seal_stream): each must give exactly what the plain path gives.
 import json
 from crypto import jsonspan, nip44, nip01
-from signer import rpc, methods
+from signer import rpc, methods, envelope
 
 CK = bytes(range(32))
 NONCE = bytes(range(100, 132))
@@ -71,13 +71,44 @@ def test_decrypt_mv_refuses_a_plaintext_that_is_not_utf8():
         raise AssertionError("no error")
 
 
-def test_seal_chunks_joined_equals_encrypt_for_sizes_around_the_cuts():
-    for n in (1, 1000, 1500, 1502, 1504, 1600, 3100, 4097, 16000, 65600):
+def _emitted(emit):
+    out = bytearray()
+    emit(out.extend)
+    return out.decode()
+
+
+def test_seal_stream_writes_what_encrypt_returns_for_every_padding_class():
+    for n in (1, 32, 33, 767, 768, 1000, 3100, 4097, 16000, 65600):
         t = "ab\u00e9"[n % 3:] + "x" * n
         b = t.encode()
-        ch = nip44.seal_chunks(CK, len(b), lambda put: put(b), NONCE)
-        assert type(ch) is tuple and max(len(c) for c in ch) <= 2048 + 92, n
-        assert b"".join(ch).decode() == nip44.encrypt(t, CK, NONCE), n
+        emit = nip44.seal_stream(CK, len(b), lambda put: put(b), NONCE)
+        assert _emitted(emit) == nip44.encrypt(t, CK, NONCE), n
+
+
+def test_seal_stream_writes_the_same_bytes_every_time():
+    b = ("\u2603 snow " * 900).encode()
+    emit = nip44.seal_stream(CK, len(b), lambda put: [put(b[i:i + 97]) for i in range(0, len(b), 97)])
+    first = _emitted(emit)
+    assert _emitted(emit) == first and nip44.decrypt(first, CK).encode() == b
+
+
+def test_seal_stream_refuses_a_writer_that_writes_more_or_less_than_announced():
+    for n in (3, 5):
+        try:
+            nip44.seal_stream(CK, n, lambda put: put(b"four"), NONCE)
+        except ValueError as e:
+            assert ("longer" if n == 3 else "shorter") in str(e)
+        else:
+            raise AssertionError("no error")
+
+
+def test_event_id_of_a_content_written_by_a_function_equals_the_plain_one():
+    b = ("\u2603" * 2000).encode()
+    emit = nip44.seal_stream(CK, len(b), lambda put: put(b), NONCE)
+    e1 = {"pubkey": PK, "created_at": 1, "kind": 24133, "tags": [], "content": _emitted(emit)}
+    e2 = dict(e1)
+    e2["content"] = emit
+    assert nip01.sign_own(e2, SK, bytes(32))["id"] == nip01.event_id(e1)
 
 
 def test_event_id_of_a_content_in_pieces_equals_the_joined_one():
@@ -156,3 +187,63 @@ def _refusal(params):
     except rpc.Refuse as e:
         return e.args
     raise AssertionError("no Refuse")
+
+
+def pieces(b, c=2048):
+    return [memoryview(bytearray(b[i:i + c])) for i in range(0, len(b), c)]
+
+
+def _host_msg(content, pad=0):
+    # a host message as the bridge sends it, with pad spaces in front to move the cuts
+    ev = {"id": "x", "pubkey": "y", "created_at": 1, "kind": 24133, "tags": [["p", "z"]],
+          "content": content, "sig": "s"}
+    return {"t": "event", "rid": 5, "now": 1, "event": ev}, (" " * pad + json.dumps(
+        {"t": "event", "rid": 5, "now": 1, "event": ev})).encode()
+
+
+def test_loads_of_a_message_in_pieces_leaves_the_content_in_them():
+    p = nip44.encrypt("q" * 5000, CK, NONCE)
+    for c in (2048, 16, 1000):
+        for pad in range(6):
+            want, raw = _host_msg(p, pad)
+            got = envelope.loads(pieces(raw, c))
+            ct = got["event"].pop("content")
+            want["event"].pop("content")
+            assert type(ct) is tuple and b"".join([bytes(x) for x in ct]) == p.encode(), (c, pad)
+            assert got == want
+
+
+def test_loads_of_pieces_takes_the_spare_block_off_the_end():
+    want, raw = _host_msg(nip44.encrypt("q" * 5000, CK, NONCE))
+    ps = pieces(raw) + [bytearray(len(raw))]
+    envelope.loads(ps)
+    assert type(envelope.spare) is bytearray and len(ps) == (len(raw) + 2047) // 2048
+    envelope.spare = None
+
+
+def test_decrypt_of_a_payload_in_pieces_for_every_cut_near_the_end():
+    # "==" and "=" endings cut between pieces are still the payload's end
+    for n in (3000, 3001, 3002):
+        p = nip44.encrypt("q" * n, CK, NONCE)
+        for k in range(1, 6):
+            t = (mv(p[:-k].encode()), mv(p[-k:].encode()))
+            assert bytes(nip44.decrypt_mv(t, CK)) == b"q" * n, (n, k)
+
+
+def test_decrypt_of_a_payload_in_pieces_decodes_into_the_given_block():
+    p = nip44.encrypt("q" * 3000, CK, NONCE)
+    into = bytearray(len(p))
+    got = nip44.decrypt_mv(tuple(pieces(p.encode(), 1000)), CK, into)
+    assert bytes(got) == b"q" * 3000 and into[0] == 2 and bytes(into[1:33]) == NONCE
+
+
+def test_decrypt_of_a_payload_in_pieces_refuses_bad_base64():
+    p = nip44.encrypt("q" * 3000, CK, NONCE)
+    for bad in (p[:-4] + "A=AA", "=" + p[1:], p[:100] + "=" + p[101:], p[:-4] + "A===",
+                p[:-1] + "*", p[:-1]):
+        try:
+            nip44.decrypt_mv(tuple(pieces(bad.encode(), 1000)), CK)
+        except ValueError as e:
+            assert str(e).startswith("invalid payload"), str(e)
+        else:
+            raise AssertionError("no error: ..." + bad[-5:])
