@@ -342,7 +342,7 @@ def seal_response(sk, signer_hex, client_hex, rid, result, error, scheme, now):
     rpc.write_response(count, rid, result, error)
     # a big one is made again each time it is written (nip01 hashes it, link.py sends
     # it): after a big request the heap may have no room for a block of its size
-    put_b64 = nip44.seal_stream if n[0] > 3000 else nip44.seal_b64
+    put_b64 = nip44.seal_stream if n[0] > 1024 else nip44.seal_b64
     content = put_b64(conversation_key(sk, client_hex), n[0],
                       lambda put: rpc.write_response(put, rid, result, error))
     return nip01.sign_own({"pubkey": signer_hex, "created_at": now, "kind": KIND,

@@ -36,6 +36,9 @@ def _peer(params, n):
     return pub
 
 
+SHORT = 1024
+
+
 def _loads(text):
     # json.loads of the template. A big one (a memoryview in the link's buffer, from
     # rpc.parse) keeps its content there: unescaped in place, tpl["content"] is a
@@ -53,7 +56,10 @@ def _loads(text):
     end = jsonspan.unescape(text, sp[0], sp[1])
     if end < 0:
         raise ValueError("not JSON")
-    tpl["content"] = text[sp[0]:end]
+    c = text[sp[0]:end]
+    # a short content (a follow list's "") as a str: else the few bytes would keep the
+    # whole buffer alive while the prompt waits and the response is made
+    tpl["content"] = str(c, "utf-8") if len(c) <= SHORT else c
     return tpl
 
 

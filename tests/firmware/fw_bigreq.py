@@ -247,3 +247,12 @@ def test_decrypt_of_a_payload_in_pieces_refuses_bad_base64():
             assert str(e).startswith("invalid payload"), str(e)
         else:
             raise AssertionError("no error: ..." + bad[-5:])
+
+
+def test_big_template_with_a_short_content_keeps_no_view_of_the_buffer():
+    # a follow list: its "" must not keep the request's whole buffer alive
+    tpl = json.dumps({"kind": 3, "created_at": 1, "content": "",
+                      "tags": [["p", "%064x" % i] for i in range(60)]})
+    params = rpc.parse(mv(_request(tpl).encode()))[2]
+    assert type(params[0]) is memoryview
+    assert methods.prepare("sign_event", params, SK, PK, 5)["tpl"]["content"] == ""
