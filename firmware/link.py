@@ -6,8 +6,8 @@
 # The heap is shared with crypto (128 KB in all), so:
 # - one receive buffer of one frame and one transmit buffer of one frame, allocated
 #   once; bytes are copied into them, never concatenated;
-# - small messages land in one fixed buffer; a larger one gets exactly one
-#   bytearray of its declared length;
+# - small messages land in one fixed buffer; a larger one gets one bytearray of its
+#   declared length, or (chunked) 2 KB pieces;
 # - an outgoing message is serialised twice straight into frames (once to count its
 #   length for BEGIN, once to send) instead of building its whole JSON text.
 import json
@@ -36,11 +36,8 @@ NAK_BAD = const(1)        # bad frame: resend
 NAK_BUSY = const(2)       # busy: retry later (not sent by this implementation)
 NAK_TOO_LARGE = const(3)  # message refused: do not send the rest
 NAK_RESTART = const(4)    # MORE with no message in progress: send the message again from BEGIN
-# A message longer than 2 pieces is received, when the link is built `chunked`, into a
-# list of bytearrays of this size instead of one: after a few requests the heap's free
-# space is in holes (long-lived objects between them) and a 22 KB block for a 16 KB
-# note's request may not exist while 50 KB are free. The app reads the list in place
-# (signer/envelope.py loads).
+# chunked: a message over 2 pieces comes in pieces of this size (50 KB of free heap, in
+# holes, may hold no 22 KB block: a 16 KB note's request)
 PIECE = const(2048)
 # Strings longer than this are serialised slice by slice, so a large string (e.g. a
 # 28 KB NIP-44 payload) is never copied whole.
@@ -86,16 +83,15 @@ class Link:
     its last frame is acknowledged; valid only during the call (the buffer is reused).
     Without on_message, copies go to `inbox`. `stats` counts frames for tests.
 
-    Messages up to `static` bytes (0: none) are received into one buffer allocated
-    here, once: no allocation per message, nothing to find later in a heap crypto work
-    has fragmented; a board with heap to spare sets it. Any other message gets its own
-    buffer when its BEGIN arrives; if the heap has no block that large the BEGIN is
+    Messages up to `static` bytes (0: none) go into one buffer allocated once (no
+    allocation per message); a board with heap to spare sets it. Any other message
+    gets its own buffer (or pieces) at its BEGIN; if the heap has no room the BEGIN is
     refused like an oversize one (NAK 3).
     """
 
     def __init__(self, write, on_message=None, max_message=65536, static=0, chunked=False):
         self.write = write
-        self.chunked = chunked  # big messages as a list of PIECE-byte memoryviews (take())
+        self.chunked = chunked  # needs on_ready: take() gives the pieces (see _pieces)
         self.total = 0
         self.on_message = on_message
         # on_ready(): called instead of on_message when set; take() hands over the message
@@ -132,8 +128,8 @@ class Link:
         return self.n > 0
 
     def take(self):
-        """The complete message (memoryview, or when chunked a list of them, maybe with a
-    spare bytearray last: see _pieces) during on_ready(); the link forgets it."""
+        """The complete message (a memoryview, or a list: _pieces) during on_ready();
+        the link forgets it."""
         m = self.ready
         self.ready = None
         return m
@@ -300,10 +296,9 @@ class Link:
                     self.on_message(buf)
 
     def _pieces(self, total):
-        # The reader decodes a big message's base64 into one block of ~3/4 its size: that
-        # block is allocated first, while the heap's largest hole is still whole (the
-        # pieces then take the small holes), and handed over as the list's last item, a
-        # bytearray (the pieces are memoryviews); without room for it, no such item.
+        # memoryviews of PIECE bytes, then (if there was room) a bytearray of 3/4 the
+        # size: the reader decodes the base64 into it. Allocated first, it gets the
+        # largest hole; the pieces take small ones.
         import gc
         for _ in range(2):
             try:
@@ -390,7 +385,7 @@ class Link:
 
 
 def _store(buf, at, src):
-    # buf[at:at + len(src)] = src; buf is one memoryview or a list of PIECE-byte ones
+    # buf[at:at + len(src)] = src; buf: a memoryview, or _pieces' list
     if type(buf) is not list:
         buf[at:at + len(src)] = src
         return
@@ -438,8 +433,7 @@ def _dump(o, put):
             _dump(o[k], put)
         put(b"}" if c == b"," else b"{}")
     elif callable(o):
-        # a string made as it is sent (a big response's base64: nip44.seal_stream):
-        # o(put) writes its bytes, only ever ASCII that needs no escaping
+        # a string made as it is sent (nip44.seal_stream): ASCII, nothing to escape
         put(b'"')
         o(put)
         put(b'"')
