@@ -208,7 +208,8 @@ class App:
     # ---- the interface main.py calls -----------------------------------------------
 
     def loads(self, raw):
-        # a large message: its event's content stays in the link's buffer
+        # a large message: its event's content stays in the link's buffer (or pieces)
+        envelope.spare = None  # a block left by a message that never reached handle()
         return envelope.loads(raw)
 
     def hello(self):

@@ -192,8 +192,7 @@ def _loads_pieces(ps):
     # of the pieces (nip01 hashes it as one string, nip44 decodes it into one buffer:
     # the spare one link.py allocated first, when there is one)
     global spare
-    if type(ps[-1]) is bytearray:
-        spare = ps.pop()
+    sp = ps.pop() if type(ps[-1]) is bytearray else None
     n = (len(ps) - 1) * len(ps[0]) + len(ps[-1])
     h = _hits(ps, _KEY)
     a = h[0] + len(_KEY) if len(h) == 1 else n
@@ -226,6 +225,7 @@ def _loads_pieces(ps):
         parts.append(ps[k][i - k * c:j - k * c])
         i = j
     ev["content"] = tuple(parts)
+    spare = sp  # only for an event with a payload to decode: App.handle drops it after
     return msg
 
 

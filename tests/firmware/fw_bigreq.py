@@ -256,3 +256,9 @@ def test_big_template_with_a_short_content_keeps_no_view_of_the_buffer():
     params = rpc.parse(mv(_request(tpl).encode()))[2]
     assert type(params[0]) is memoryview
     assert methods.prepare("sign_event", params, SK, PK, 5)["tpl"]["content"] == ""
+
+
+def test_loads_of_a_message_in_pieces_that_is_no_event_keeps_no_spare_block():
+    raw = json.dumps({"t": "auth", "rid": 1, "challenge": "c" * 6000}).encode()
+    msg = envelope.loads(pieces(raw) + [bytearray(len(raw))])
+    assert msg["challenge"] == "c" * 6000 and envelope.spare is None
