@@ -94,8 +94,10 @@ def prepare(method, params, sk, signer_hex, now):
             _invalid("expected 1 param")
         tpl = _template(params[0], signer_hex, now)
         n = len(params[0])
-        # a template in the link's buffer keeps that whole buffer (its base64) alive
-        return {"tpl": tpl, "kind": tpl["kind"], "size": n * 4 // 3 if type(params[0]) is memoryview else n}
+        # a content left in the request's buffer keeps that whole buffer alive (up to
+        # its base64 size)
+        return {"tpl": tpl, "kind": tpl["kind"],
+                "size": n * 4 // 3 if type(tpl["content"]) is memoryview else n}
     if method == "nip44_get_key":
         return {"peer": _peer(params, 1), "size": 64}
     peer = _peer(params, 2)

@@ -19,8 +19,8 @@ from crypto import jsonspan
 MAX_TEXT = 20 * 1024
 # bodies up to this (bytes) are parsed as before, from a str
 SMALL = 2048
-# a body decrypted in place (a memoryview) costs no parsed copy of its params[0]: a
-# follow list of a few hundred p tags fits
+# a body decrypted in place (a memoryview) costs no parsed copy of its params[0], so a
+# bigger one may be read (the link's max_message bounds it anyway)
 MAX_IN_PLACE = 48 * 1024
 
 
