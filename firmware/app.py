@@ -92,6 +92,7 @@ def _drop(name):
 
 class App:
     types = ("event", "nostrconnect", "provision", "status", "auth")  # main.py dispatches these
+    pieces = True  # loads() reads a big message in the link's pieces (link.PIECE)
 
     def __init__(self, board, send):
         self.board = board
@@ -207,7 +208,8 @@ class App:
     # ---- the interface main.py calls -----------------------------------------------
 
     def loads(self, raw):
-        # a large message: its event's content stays in the link's buffer
+        # a large message: its event's content stays in the link's buffer (or pieces)
+        envelope.spare = None  # a block left by a message that never reached handle()
         return envelope.loads(raw)
 
     def hello(self):
@@ -226,7 +228,10 @@ class App:
             return self._done(msg.get("rid"), "dropped: locked", None, "connect" if t == "nostrconnect" else t,
                               22242 if t == "auth" else None, 0)
         if t == "event":
-            self._on_event(msg)
+            try:
+                self._on_event(msg)
+            finally:
+                envelope.spare = None  # unused when the event was dropped before decryption
         elif t == "status":
             _lazy("signer.admin").status(self, msg)
             self._tidy()
@@ -457,7 +462,7 @@ class App:
             req = {"rid": rid, "client": client, "scheme": scheme, "t0": t0, "id": None,
                    "method": None, "kind": None}
             try:
-                req["id"], method, params = rpc.parse(text, self.cfg.get("max_request", rpc.MAX_TEXT))
+                req["id"], method, params = rpc.parse(text, self.cfg.get("max_request"))
             except NoId:
                 raise Drop("invalid request")
             text = None

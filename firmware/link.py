@@ -6,8 +6,8 @@
 # The heap is shared with crypto (128 KB in all), so:
 # - one receive buffer of one frame and one transmit buffer of one frame, allocated
 #   once; bytes are copied into them, never concatenated;
-# - small messages land in one fixed buffer; a larger one gets exactly one
-#   bytearray of its declared length;
+# - small messages land in one fixed buffer; a larger one gets one bytearray of its
+#   declared length, or (chunked) 2 KB pieces;
 # - an outgoing message is serialised twice straight into frames (once to count its
 #   length for BEGIN, once to send) instead of building its whole JSON text.
 import json
@@ -36,6 +36,9 @@ NAK_BAD = const(1)        # bad frame: resend
 NAK_BUSY = const(2)       # busy: retry later (not sent by this implementation)
 NAK_TOO_LARGE = const(3)  # message refused: do not send the rest
 NAK_RESTART = const(4)    # MORE with no message in progress: send the message again from BEGIN
+# chunked: a message over 2 pieces comes in pieces of this size (50 KB of free heap, in
+# holes, may hold no 22 KB block: a 16 KB note's request)
+PIECE = const(2048)
 # Strings longer than this are serialised slice by slice, so a large string (e.g. a
 # 28 KB NIP-44 payload) is never copied whole.
 _CHUNK = const(384)
@@ -80,15 +83,16 @@ class Link:
     its last frame is acknowledged; valid only during the call (the buffer is reused).
     Without on_message, copies go to `inbox`. `stats` counts frames for tests.
 
-    Messages up to `static` bytes (0: none) are received into one buffer allocated
-    here, once: no allocation per message, nothing to find later in a heap crypto work
-    has fragmented; a board with heap to spare sets it. Any other message gets its own
-    buffer when its BEGIN arrives; if the heap has no block that large the BEGIN is
+    Messages up to `static` bytes (0: none) go into one buffer allocated once (no
+    allocation per message); a board with heap to spare sets it. Any other message
+    gets its own buffer (or pieces) at its BEGIN; if the heap has no room the BEGIN is
     refused like an oversize one (NAK 3).
     """
 
-    def __init__(self, write, on_message=None, max_message=65536, static=0):
+    def __init__(self, write, on_message=None, max_message=65536, static=0, chunked=False):
         self.write = write
+        self.chunked = chunked  # needs on_ready: take() gives the pieces (see _pieces)
+        self.total = 0
         self.on_message = on_message
         # on_ready(): called instead of on_message when set; take() hands over the message
         self.on_ready = None
@@ -124,7 +128,8 @@ class Link:
         return self.n > 0
 
     def take(self):
-        """The complete message (memoryview) during on_ready(); the link forgets it."""
+        """The complete message (a memoryview, or a list: _pieces) during on_ready();
+        the link forgets it."""
         m = self.ready
         self.ready = None
         return m
@@ -242,24 +247,30 @@ class Link:
             piece = ln - 4
             buf = None
             if piece <= total <= self.max_message:
-                buf = self.static[0:total] if total <= len(self.static) else self._alloc(total)
+                if total <= len(self.static):
+                    buf = self.static[0:total]
+                elif self.chunked and total > 2 * PIECE:
+                    buf = self._pieces(total)
+                else:
+                    buf = self._alloc(total)
             if buf is None:
                 st["refused"] += 1
                 reply, reason = NAK, NAK_TOO_LARGE
             else:
-                buf[0:piece] = self.rxmv[10:_HDR + ln]
+                self.total = total
+                _store(buf, 0, self.rxmv[10:_HDR + ln])
                 self.msg = buf
                 self.got = piece
         else:  # MORE
             buf = self.msg
             got = self.got
-            if buf is None or got + ln > len(buf):
+            if buf is None or got + ln > self.total:
                 # No message in progress (we reset, or refused its BEGIN): have the host
                 # start over.
                 self.msg = None
                 reply, reason = NAK, NAK_RESTART
             else:
-                buf[got:got + ln] = self.rxmv[_HDR:_HDR + ln]
+                _store(buf, got, self.rxmv[_HDR:_HDR + ln])
                 self.got = got + ln
         self.last_seq = seq
         self.last_crc = crc
@@ -267,7 +278,7 @@ class Link:
         self.last_reason = reason
         self._reply(reply, seq, reason)
         buf = None
-        if self.msg is not None and self.got == len(self.msg):
+        if self.msg is not None and self.got == self.total:
             st["messages"] += 1
             if self.on_ready is not None:
                 # no frame of ours holds the buffer: the receiver take()s it and can
@@ -283,6 +294,26 @@ class Link:
                     self.inbox.append(bytes(buf))
                 else:
                     self.on_message(buf)
+
+    def _pieces(self, total):
+        # memoryviews of PIECE bytes, then (if there was room) a bytearray of 3/4 the
+        # size: the reader decodes the base64 into it. Allocated first, it gets the
+        # largest hole; the pieces take small ones.
+        import gc
+        for _ in range(2):
+            try:
+                hold = bytearray(total * 3 // 4 + 16)
+            except MemoryError:
+                hold = None
+            try:
+                ps = [memoryview(bytearray(min(PIECE, total - i))) for i in range(0, total, PIECE)]
+                if hold is not None:
+                    ps.append(hold)
+                return ps
+            except MemoryError:
+                hold = None
+                gc.collect()
+        return None
 
     def _alloc(self, total):
         for _ in range(2):
@@ -353,6 +384,22 @@ class Link:
         self._fill = 0
 
 
+def _store(buf, at, src):
+    # buf[at:at + len(src)] = src; buf: a memoryview, or _pieces' list
+    if type(buf) is not list:
+        buf[at:at + len(src)] = src
+        return
+    i = 0
+    n = len(src)
+    while i < n:
+        k = at // PIECE
+        o = at - k * PIECE
+        take = min(n - i, PIECE - o)
+        buf[k][o:o + take] = src[i:i + take]
+        at += take
+        i += take
+
+
 def _dump(o, put):
     # Compact JSON through put(bytes-like), in small pieces.
     if isinstance(o, str):
@@ -385,6 +432,11 @@ def _dump(o, put):
             put(b":")
             _dump(o[k], put)
         put(b"}" if c == b"," else b"{}")
+    elif callable(o):
+        # a string made as it is sent (nip44.seal_stream): ASCII, nothing to escape
+        put(b'"')
+        o(put)
+        put(b'"')
     elif isinstance(o, (list, tuple)):
         c = b"["
         for v in o:

@@ -76,6 +76,14 @@ def scan_rid(raw):
     return None
 
 
+def _scan(raw):
+    # scan_rid of a message or of its pieces (the rid is near one end)
+    if type(raw) is not list:
+        return scan_rid(raw)
+    r = scan_rid(raw[0])
+    return r if r is not None else scan_rid(raw[-2] if type(raw[-1]) is bytearray else raw[-1])
+
+
 def hello_message(a, board, lk):
     h = a.hello() or {}
     h["t"] = "hello"
@@ -99,20 +107,26 @@ def dispatch(a, lk, board, raw):
     if raw is None:
         raw = lk.take()
     try:
+        # a big message may come as a list of pieces (link.PIECE): an App that reads
+        # those (App.loads) gets them as they are, anything else gets them joined
+        big = type(raw) is list or len(raw) > 1024
         try:
             # an App may parse large messages its own way (App.loads)
-            parse = getattr(a, "loads", None) if len(raw) > 1024 else None
+            parse = getattr(a, "loads", None) if big else None
+            if type(raw) is list and not parse:
+                if type(raw[-1]) is bytearray:
+                    raw.pop()  # the spare block (link.Link._pieces)
+                raw = memoryview(bytearray(b"".join(raw)))
             msg = parse(raw) if parse else json.loads(raw)
         except MemoryError:
-            rid = scan_rid(raw)
+            rid = _scan(raw)
             raw = None
             gc.collect()
             send_error(lk, rid, "too large")
             return
         except ValueError:
-            send_error(lk, scan_rid(raw), "invalid message: not JSON")
+            send_error(lk, _scan(raw), "invalid message: not JSON")
             return
-        big = len(raw) > 1024
         raw = None  # a large message's buffer is garbage from here: free before the app allocates
         if big:
             gc.collect()  # and the app's allocations start from the bottom of the heap again
@@ -180,7 +194,9 @@ def loop(board, lk, a, max_iterations=-1):
 
 def run(board, make_app):
     # rx_static: bytes kept for receiving small messages without allocating (Board doc)
-    lk = linklib.Link(board.link.write, None, board.max_message, getattr(board, "rx_static", 0))
+    # chunked: big messages in pieces, read in place by the app (link.PIECE)
+    lk = linklib.Link(board.link.write, None, board.max_message, getattr(board, "rx_static", 0),
+                      getattr(make_app, "pieces", False))
     a = make_app(board, lk.send_message)
     # on_ready + take(): only dispatch's own local holds a large message's buffer, so it
     # is garbage as soon as it is parsed

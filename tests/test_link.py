@@ -225,6 +225,33 @@ def test_fuzz_firmware_link_every_good_message_exactly_once(seed):
     assert got == want
 
 
+def test_chunked_firmware_link_hands_over_a_big_message_in_pieces_with_a_spare_block():
+    # a chunked link (main.py, for an App with pieces=True) receives a big message into
+    # PIECE-byte pieces and sets aside a block of 3/4 its size, handed over last
+    fw = firmware_link()
+    got = []
+    dev = fw.Link(lambda b: None, None, 65536, 0, True)
+    dev.on_ready = lambda: got.append(dev.take())
+    data = bytes(random.Random(3).getrandbits(8) for _ in range(3 * fw.PIECE + 77))
+    for f in msg_frames(data):
+        dev.feed(f)
+    (ps,) = got
+    assert type(ps[-1]) is bytearray and len(ps[-1]) >= len(data) * 3 // 4
+    assert [len(p) for p in ps[:-1]] == [fw.PIECE] * 3 + [77]
+    assert b"".join(bytes(p) for p in ps[:-1]) == data
+
+
+def test_chunked_firmware_link_takes_a_small_message_whole():
+    fw = firmware_link()
+    got = []
+    dev = fw.Link(lambda b: None, None, 65536, 0, True)
+    dev.on_ready = lambda: got.append(dev.take())
+    data = b"x" * (2 * fw.PIECE)
+    for f in msg_frames(data):
+        dev.feed(f)
+    assert type(got[0]) is memoryview and bytes(got[0]) == data
+
+
 def test_firmware_send_message_decodes_on_host():
     fw = firmware_link()
     w = []

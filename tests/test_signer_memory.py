@@ -98,10 +98,11 @@ def test_device_time_for_ping_and_sign_event(tmp_path, client):
         d.close()
 
 
-def sign_through_the_link(tmp_path, heap, size):
+def sign_through_the_link(tmp_path, heap, size, tpl=None):
     """Boot the simulator (firmware in ROM, the real main loop and link) with a stored
     key at `heap`, pair a client with a sign_event:1 rule, ask it to sign a kind-1 note
-    of `size` characters; -> (signed event or None, outcome, device ms)."""
+    of `size` characters (or `tpl`, approved on the device's prompt unless a kind 1);
+    -> (signed event or None, outcome, device ms)."""
     import bridge.link as L
     state = tmp_path / "state"
     (state / "flash").mkdir(parents=True)
@@ -118,9 +119,15 @@ def sign_through_the_link(tmp_path, heap, size):
                 time.sleep(0.05)
             bsim.press(str(state), "approve")
             assert lk.answer(rid, 20)["outcome"] == "ok"
-            tpl = {"kind": 1, "content": "x" * size, "tags": [], "created_at": int(time.time())}
+            if tpl is None:
+                tpl = {"kind": 1, "content": "x" * size, "tags": [], "created_at": int(time.time())}
             ev = c.request(SIGNER_PUB, "sign_event", [json.dumps(tpl)])
             rid = lk.request({"t": "event", "now": int(time.time()), "event": rc.strip(ev)})
+            if tpl["kind"] != 1:  # no rule for it: approved on the prompt
+                deadline = time.time() + 30
+                while "APPROVE" not in (state / "screen.txt").read_text() and time.time() < deadline:
+                    time.sleep(0.05)
+                bsim.press(str(state), "approve")
             pub = None
             while True:
                 m = lk.recv(60)
@@ -139,19 +146,31 @@ def sign_through_the_link(tmp_path, heap, size):
 
 
 def test_4kb_sign_event_is_signed_through_the_link_at_128k(tmp_path):
-    # 6-8 KB pass in most runs at 128K: the rest depends on where earlier leftovers lie
     signed, outcome, ms = sign_through_the_link(tmp_path, "128K", 4000)
     assert outcome == "ok" and rc.verify_event(signed) and len(signed["content"]) == 4000
     print("4 KB sign_event at 128K: %s ms on the device" % ms)
 
 
-def test_16kb_sign_event_is_signed_through_the_link_at_256k(tmp_path):
-    # DESIGN asks for this within 128 KB. On the x64 unix port, with the code in ROM and
-    # the response streamed into its payload, it needs 192K-256K (192K passes most runs): the request's 27 KB base64
-    # and its 16 KB text must be live at once, and objects are twice a 32-bit board's size
-    signed, outcome, ms = sign_through_the_link(tmp_path, "256K", 16000)
+def test_16kb_sign_event_is_signed_through_the_link_at_128k(tmp_path):
+    # DESIGN: "including a 16 KB sign_event" within 128 KB. The request arrives in 2 KB
+    # pieces (link.py) and is decoded into one block of ~17 KB set aside first; its text,
+    # params[0] and content are read where they lie there (crypto/jsonspan.py) and the
+    # response is encrypted as it is sent (nip44.seal_stream): one 17 KB block at most
+    signed, outcome, ms = sign_through_the_link(tmp_path, "128K", 16000)
     assert outcome == "ok" and rc.verify_event(signed) and len(signed["content"]) == 16000
-    print("16 KB sign_event at 256K: %s ms on the device" % ms)
+    print("16 KB sign_event at 128K: %s ms on the device" % ms)
+
+
+def test_follow_list_of_80_is_approved_and_signed_through_the_link_at_128k(tmp_path):
+    # a kind 3 goes through the prompt (its summary compares follow sets). Its tags are
+    # still parsed into objects (~190 bytes each on x64): 80 always fit, 100 in most
+    # runs (main before the big-events work: 60, 80 in some runs); a few hundred need
+    # the tags kept as text
+    tags = [["p", os.urandom(32).hex()] for _ in range(80)]
+    tpl = {"kind": 3, "content": "", "tags": tags, "created_at": int(time.time())}
+    signed, outcome, ms = sign_through_the_link(tmp_path, "128K", 0, tpl)
+    assert outcome == "ok" and rc.verify_event(signed) and signed["tags"] == tags
+    print("80-follow kind 3 at 128K: %s ms on the device" % ms)
 
 
 TOO_BIG = "firmware code and tables take most of a 128 KB x64 unix-port heap (see report)"

@@ -4,6 +4,8 @@ pair a client, run typical requests, then growing sign_events; prints what each 
     .venv/bin/python tools/memprobe.py 128K 1000,2000,4000,8000,16000
 
 Used to find how large a request fits at a given heap (see the issue notes on 128 KB).
+ROUNDS=0 skips the typical requests; FOLLOWS=1 signs kind-3 follow lists of that many p
+tags instead of notes.
 """
 import os, sys, json, time, tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -13,6 +15,7 @@ import refclient as rc
 heap = sys.argv[1] if len(sys.argv) > 1 else "128K"
 sizes = [int(x) for x in (sys.argv[2].split(",") if len(sys.argv) > 2 else "2000,8000,12000,14000,16000,18000,20000".split(","))]
 rounds = int(os.environ.get("ROUNDS", "1"))
+follows = os.environ.get("FOLLOWS") == "1"  # sizes are p-tag counts of kind-3 follow lists
 SK = bytes.fromhex("7f4c11a9742721d66e40e321ca50b682c27f7422190c14a187525e69e604836a")
 PUB = rc.xonly(SK)
 st = tempfile.mkdtemp(prefix="probe")
@@ -62,10 +65,16 @@ try:
             res, out, _ = call(lk, "nip04_encrypt", [c.pubhex, "v" * 3000]); print("nip04_enc 3k", out, res and rc.nip04_decrypt(c.sk, PUB, res["result"]) == "v" * 3000)
             res, out, _ = call(lk, "nip04_decrypt", [c.pubhex, ct4], scheme="nip04"); print("nip04 scheme", out, heap(lk))
         for n in sizes:
-            tpl = json.dumps({"kind": 1, "content": "x" * n, "tags": [], "created_at": int(time.time())})
+            if follows:  # a kind 3 of n p tags
+                tags = [["p", os.urandom(32).hex()] for _ in range(n)]
+                tpl = json.dumps({"kind": 3, "content": "", "tags": tags, "created_at": int(time.time())})
+            else:
+                tpl = json.dumps({"kind": 1, "content": "x" * n, "tags": [], "created_at": int(time.time())})
             res, out, msgs = call(lk, "sign_event", [tpl])
-            ok = res and "result" in res and len(json.loads(res["result"])["content"]) == n
-            print("sign_event", n, out, bool(ok), [m.get("ms") for m in msgs if m["t"] == "done"], heap(lk))
+            ok = res and "result" in res and (json.loads(res["result"])["tags"] == tags if follows else
+                                              len(json.loads(res["result"])["content"]) == n)
+            print("follows" if follows else "sign_event", n, out, bool(ok),
+                  [m.get("ms") for m in msgs if m["t"] == "done"], heap(lk))
         rid = lk.request({"t": "status"}); print("status", lk.answer(rid, 10, types=("status", "error"))["t"])
 finally:
     s.stop()

@@ -145,7 +145,17 @@ def _write_event(w, pubkey, created_at, kind, tags, content):
     w(b',')
     write_tags(w, tags)
     w(b',')
-    _write_string(w, content)
+    if type(content) is tuple:  # a request's base64 in the link's pieces (envelope.loads)
+        w(b'"')
+        for c in content:
+            w(c)
+        w(b'"')
+    elif callable(content):  # a response's base64 made as it is written (nip44.seal_stream)
+        w(b'"')
+        content(w)
+        w(b'"')
+    else:
+        _write_string(w, content)
     w(b']')
 
 
@@ -204,9 +214,9 @@ def _check_fields(pubkey, created_at, kind, tags, content):
         for j, item in enumerate(tag):
             if type(item) is not str:
                 _bad("tag %d item %d is not a string" % (i, j))
-    # a memoryview: a received request's base64 content left in the link's buffer
-    # (signer.envelope.loads); JSON never parses to one
-    if type(content) is not str and type(content) is not memoryview:
+    # a memoryview, or a tuple of them: a received request's base64 content left in
+    # the link's buffer or pieces (signer.envelope.loads); JSON never parses to one
+    if type(content) not in (str, memoryview, tuple):
         _bad("content must be a string")
 
 
@@ -280,7 +290,7 @@ def verify(ev):
 def sign_own(ev, sk, aux=None):
     """Add id and sig to an event this device built itself (a response): its fields are
     known good and its content may be a bytes-like of ASCII (nip44.seal_b64's buffer),
-    which is hashed where it lies."""
+    hashed where it lies, or a function writing it (nip44.seal_stream)."""
     from crypto import secp256k1
     h = _digest(ev)
     ev["id"] = hexlify(h).decode()

@@ -8,12 +8,13 @@
 #   so the returned str costs no second copy.
 # - decrypt checks the base64 text in viper, decodes it chunk by chunk into one bytearray,
 #   MACs and decrypts that in place and builds the str straight from a slice of it.
-#   Peak: payload (~1.33n) + decoded (~n) + result str (~n).
+#   Peak: payload (~1.33n) + decoded (~n) + result str (~n). decrypt_mv of a payload in
+#   the link's buffer allocates nothing of the payload's size.
 import binascii
 import os
 import micropython
 
-from crypto import kdf
+from crypto import kdf, jsonspan
 from crypto.chacha20 import chacha20_xor
 from crypto.secp256k1 import ecdh_x
 
@@ -139,6 +140,102 @@ def seal_b64(conv_key, n, write, nonce=None):
     return out
 
 
+_STAGE = 768  # body bytes encrypted at a time in seal_stream: 12 ChaCha20 blocks
+
+
+def seal_stream(conv_key, n, write, nonce=None):
+    """seal_b64 without its buffer: -> emit(put), a function that hands put() the
+    base64 payload in ~1 KB pieces, the same bytes every call. write(put) must hand
+    over the same n bytes each time it is called (a signed event written from its
+    template). The payload is made again on every call (ChaCha20 with the same nonce
+    and key is the same keystream; the MAC is found once here), so a big response
+    costs no block of its size: after a big request the heap may not have one. The
+    caller hashes it (nip01) and the link sends it (link.py _dump) as a string."""
+    if nonce is None:
+        nonce = os.urandom(32)
+    ck, cn, hk = message_keys(conv_key, nonce)
+    if n < 1 or n > MAX_PLAINTEXT:
+        raise ValueError("invalid plaintext length")
+    pre = _prefix_len(n)
+    body = pre + padded_len(n)
+    head = bytearray(pre)
+    if pre == 2:
+        head[0] = n >> 8
+        head[1] = n & 255
+    else:
+        head[2:6] = n.to_bytes(4, "big")
+
+    def cipher(sink):
+        # the encrypted body to sink(bytes-like), _STAGE bytes at a time
+        st = bytearray(_STAGE)
+        fill = [0, 0, 0]  # bytes staged, body bytes done, plaintext bytes taken
+
+        def flush():
+            k = fill[0]
+            mv = memoryview(st)[0:k]
+            chacha20_xor(ck, cn, mv, fill[1] // 64, mv)
+            sink(mv)
+            fill[1] += k
+            fill[0] = 0
+
+        def put(b, text=True):
+            b = memoryview(b)
+            if text:
+                fill[2] += len(b)
+                if fill[2] > n:
+                    raise ValueError("plaintext longer than announced")
+            i = 0
+            while i < len(b):
+                take = min(len(b) - i, _STAGE - fill[0])
+                st[fill[0]:fill[0] + take] = b[i:i + take]
+                fill[0] += take
+                i += take
+                if fill[0] == _STAGE:
+                    flush()
+
+        put(head, False)
+        write(put)
+        if fill[2] != n:
+            raise ValueError("plaintext shorter than announced")
+        z = body - pre - n  # the padding: zeros
+        zs = bytes(min(z, _STAGE))
+        while z > 0:
+            put(zs[0:min(z, len(zs))], False)
+            z -= min(z, len(zs))
+        if fill[0]:
+            flush()
+
+    ipad, opad = kdf._pads(hk)
+    h = kdf.sha256(ipad)
+    h.update(nonce)
+    cipher(h.update)
+    o = kdf.sha256(opad)
+    o.update(h.digest())
+    mac = o.digest()
+    h = o = None
+
+    def emit(put):
+        left = bytearray(0)
+
+        def b64(b):
+            # base64 of the raw stream, 3-byte groups carried across pieces
+            nonlocal left
+            if left:
+                b = bytes(left) + bytes(b)
+            k = len(b) // 3 * 3
+            if k:
+                put(binascii.b2a_base64(b[0:k], newline=False))
+            left = bytearray(b[k:])
+
+        b64(b"\x02" + nonce)
+        cipher(b64)
+        b64(mac)
+        if left:
+            put(binascii.b2a_base64(left, newline=False))
+
+    return emit
+
+
 @micropython.viper
 def _b64_ok(s: ptr8, n: int) -> bool:
     # Strict RFC 4648 shape: the alphabet only, '=' only as the last one or two characters.
@@ -156,9 +253,86 @@ def _b64_ok(s: ptr8, n: int) -> bool:
     return True
 
 
-def _decode(payload):
+@micropython.viper
+def _b64_eq(s: ptr8, n: int) -> int:
+    # -1 at a character outside the base64 alphabet and '='; else the index of the
+    # first '=' from which on all are '=', or n (none); a '=' followed by more base64
+    # is -1 too
+    i = 0
+    eq = n
+    while i < n:
+        c = s[i]
+        if c == 61:
+            if eq == n:
+                eq = i
+        elif (c >= 65 and c <= 90) or (c >= 97 and c <= 122) or (c >= 48 and c <= 57) or c == 43 or c == 47:
+            if eq < n:
+                return -1
+        else:
+            return -1
+        i += 1
+    return eq
+
+
+def _decode_pieces(ps, into=None):
+    # _decode of a payload in pieces (a tuple of memoryviews: a request in the link's
+    # pieces) into one new buffer of the decoded size (~3/4 of the payload's)
+    plen = 0
+    for p in ps:
+        plen += len(p)
+    if plen == 0 or ps[0][0] == 35:
+        raise ValueError("invalid payload: unknown version")
+    if plen < 132:
+        raise ValueError("invalid payload size")
+    # as _b64_ok: the alphabet only, '=' only as the last one or two characters
+    off = 0
+    first = plen  # the first '='
+    for p in ps:
+        n = len(p)
+        e = _b64_eq(p, n)
+        if e < 0:
+            raise ValueError("invalid payload: bad base64")
+        if e < n and first == plen:
+            first = off + e
+        off += n
+    pads = plen - first
+    if plen % 4 or pads > 2 or _b64_eq(ps[-1], len(ps[-1])) != len(ps[-1]) - min(pads, len(ps[-1])):
+        raise ValueError("invalid payload: bad base64")
+    dlen = plen // 4 * 3 - pads
+    if dlen < 99:
+        raise ValueError("invalid payload: data too short")
+    data = memoryview(into)[0:dlen] if into is not None and len(into) >= dlen else bytearray(dlen)
+    o = 0
+    rest = b""
+    for p in ps:
+        i = 0
+        n = len(p)
+        if rest:  # the end of a 4-character group cut between pieces
+            i = min(n, 4 - len(rest))
+            rest += bytes(p[0:i])
+            if len(rest) < 4:
+                continue
+            part = binascii.a2b_base64(rest)
+            data[o:o + len(part)] = part
+            o += len(part)
+            rest = b""
+        while n - i >= 4:
+            j = i + min(_CHUNK, (n - i) // 4 * 4)
+            part = binascii.a2b_base64(p[i:j])
+            data[o:o + len(part)] = part
+            o += len(part)
+            i = j
+        rest = bytes(p[i:n])
+    if data[0] != 2:
+        raise ValueError("invalid payload: unknown version %d" % data[0])
+    return data
+
+
+def _decode(payload, into=None):
     # a memoryview of writable bytes (a request still in the link's buffer) is decoded
     # in place, destroying it: no second buffer of the payload's size
+    if type(payload) is tuple:
+        return _decode_pieces(payload, into)
     inplace = type(payload) is memoryview
     if not (inplace or isinstance(payload, str)):
         raise ValueError("invalid payload: not a string")
@@ -190,7 +364,28 @@ def _decode(payload):
 def decrypt(payload, conv_key):
     """base64 payload -> plaintext str. Every failure is a ValueError starting "invalid".
     payload: a str, or a memoryview of writable bytes, which is decoded in place."""
-    data = _decode(payload)
+    pt = _plain(payload, conv_key)
+    try:
+        return str(pt, "utf-8")
+    except UnicodeError:
+        raise ValueError("invalid plaintext: not UTF-8")
+
+
+def decrypt_mv(payload, conv_key, into=None):
+    """decrypt() of a payload memoryview, decrypted in place and returned as a
+    memoryview of the plaintext's UTF-8 bytes inside it: no str copy (a big request's
+    text stays in the link's buffer; see crypto/jsonspan.py). A payload in pieces (a
+    tuple of memoryviews) is decoded into one buffer first: `into` if it is big
+    enough (a block the link set aside for it), else a new one."""
+    pt = _plain(payload, conv_key, into)
+    if not jsonspan.utf8_ok(pt, len(pt)):
+        raise ValueError("invalid plaintext: not UTF-8")
+    return pt
+
+
+def _plain(payload, conv_key, into=None):
+    # the plaintext as a memoryview into the decoded (and decrypted) payload
+    data = _decode(payload, into)
     dlen = len(data)
     mv = memoryview(data)
     ck, cn, hk = message_keys(conv_key, mv[1:33])
@@ -211,7 +406,4 @@ def decrypt(payload, conv_key):
             raise ValueError("invalid padding")
     if start + n > size or size != start + padded_len(n):
         raise ValueError("invalid padding")
-    try:
-        return str(padded[start:start + n], "utf-8")
-    except UnicodeError:
-        raise ValueError("invalid plaintext: not UTF-8")
+    return padded[start:start + n]

@@ -14,6 +14,9 @@ from crypto import nip01, nip44, secp256k1
 from signer import rpc
 
 KIND = 24133
+# NIP-44 payloads longer than this (base64 chars; ~2 KB of text) are decrypted in place
+# and their text handed on as a memoryview of the link's buffer (open_, rpc.parse)
+BIG_B64 = 2900
 
 
 class Drop(Exception):
@@ -89,7 +92,11 @@ def loads(raw):
     """json.loads of a host message (raw: memoryview of writable bytes), except that an
     event's base64 content stays in raw: ev["content"] is a memoryview of it, which
     nip01 hashes and nip44.decrypt decodes in place. The content is most of a large
-    request; parsing it to a str would need a second block of its size."""
+    request; parsing it to a str would need a second block of its size.
+    raw may also be a list of memoryviews (link.py's pieces): then the content is a
+    tuple of memoryviews of them."""
+    if type(raw) is list:
+        return _loads_pieces(raw)
     n = len(raw)
     a = _find(raw, n, _KEY, len(_KEY))
     if a < 0 or _find(raw[a + 1:], n - a - 1, _KEY, len(_KEY)) >= 0:
@@ -112,6 +119,113 @@ def loads(raw):
     if type(ev) is not dict or ev.get("content") != "" or msg.get("t") != "event":
         return json.loads(raw)  # the key was not where we thought: the plain way
     ev["content"] = raw[a:b]
+    return msg
+
+
+@micropython.viper
+def _b64_run(b: ptr8, i: int, n: int) -> int:
+    # index of the first character from i on that cannot be in a NIP-44 or NIP-04
+    # payload, or n
+    while i < n:
+        c = b[i]
+        if not ((c >= 65 and c <= 90) or (c >= 97 and c <= 122) or (c >= 48 and c <= 57)
+                or c == 43 or c == 47 or c == 61 or c == 63):
+            return i
+        i += 1
+    return n
+
+
+def _at(ps, p):
+    # byte p of a message in pieces (all link.PIECE long but the last)
+    c = len(ps[0])
+    return ps[p // c][p % c]
+
+
+def _cut(ps, i, j):
+    # bytes i..j of a string in pieces, as one bytearray (only for a message's small
+    # parts, or a NIP-04 payload)
+    out = bytearray(j - i)
+    o = 0
+    k = 0
+    base = 0
+    while i < j:
+        while i >= base + len(ps[k]):
+            base += len(ps[k])
+            k += 1
+        take = min(j - i, base + len(ps[k]) - i)
+        out[o:o + take] = ps[k][i - base:i - base + take]
+        o += take
+        i += take
+    return out
+
+
+def _hits(ps, pat):
+    # positions of pat in a message in pieces, counting ones across a cut (up to 2)
+    c = len(ps[0])
+    m = len(pat)
+    out = []
+    for k in range(len(ps)):
+        p = ps[k]
+        i = _find(p, len(p), pat, m)
+        while i >= 0 and len(out) < 2:
+            out.append(k * c + i)
+            j = _find(p[i + 1:], len(p) - i - 1, pat, m)
+            i = -1 if j < 0 else i + 1 + j
+        if k + 1 < len(ps):
+            a = max(0, len(p) - m + 1)
+            w = _cut(ps, k * c + a, min(k * c + len(p) + m - 1, k * c + len(p) + len(ps[k + 1])))
+            j = _find(w, len(w), pat, m)
+            if j >= 0 and a + j + m > len(p):
+                out.append(k * c + a + j)
+        if len(out) > 1:
+            break
+    return out
+
+
+# the block link.py held for decoding the message in pieces being handled (open_ takes
+# it; App.handle drops it after each message)
+spare = None
+
+
+def _loads_pieces(ps):
+    # loads() of a message in pieces: the event's content becomes a tuple of memoryviews
+    # of the pieces (nip01 hashes it as one string, nip44 decodes it into one buffer:
+    # the spare one link.py allocated first, when there is one)
+    global spare
+    sp = ps.pop() if type(ps[-1]) is bytearray else None
+    n = (len(ps) - 1) * len(ps[0]) + len(ps[-1])
+    h = _hits(ps, _KEY)
+    a = h[0] + len(_KEY) if len(h) == 1 else n
+    while a < n and _at(ps, a) in b" \t\r\n":
+        a += 1
+    if a >= n or _at(ps, a) != 0x22:
+        return json.loads(_cut(ps, 0, n))
+    a += 1
+    c = len(ps[0])
+    b = a
+    while b < n:
+        k = b // c
+        b = k * c + _b64_run(ps[k], b % c, len(ps[k]))
+        if b < k * c + len(ps[k]):
+            break
+    if b >= n or _at(ps, b) != 0x22:
+        return json.loads(_cut(ps, 0, n))
+    small = _cut(ps, 0, a)
+    small.extend(_cut(ps, b, n))
+    msg = json.loads(small)
+    small = None
+    ev = msg.get("event") if type(msg) is dict else None
+    if type(ev) is not dict or ev.get("content") != "" or msg.get("t") != "event":
+        return json.loads(_cut(ps, 0, n))
+    parts = []
+    i = a
+    while i < b:
+        k = i // c
+        j = min(b, k * c + len(ps[k]))
+        parts.append(ps[k][i - k * c:j - k * c])
+        i = j
+    ev["content"] = tuple(parts)
+    spare = sp  # only for an event with a payload to decode: App.handle drops it after
     return msg
 
 
@@ -157,12 +271,29 @@ def check(ev, signer_hex, now, max_age, max_future, seen):
 
 
 def open_(sk, ev):
-    """Decrypt the request body -> (text, scheme); NIP-04 when the content looks like it."""
+    """Decrypt the request body -> (text, scheme); NIP-04 when the content looks like it.
+    text is a str, or for a big NIP-44 request still in the link's buffer a memoryview
+    of its UTF-8 bytes there."""
     content = ev["content"]
     try:
+        if type(content) is tuple:  # in the link's pieces (loads())
+            if b"?iv=" not in _tail(content):
+                global spare
+                into, spare = spare, None
+                return nip44.decrypt_mv(content, conversation_key(sk, ev["pubkey"]), into), "nip44"
+            global spare
+            spare = None  # NIP-04 decrypts from a str: the block set aside is not used
+            b = _cut(content, 0, sum([len(p) for p in content]))
+            ev["content"] = content = None  # the pieces are garbage once joined
+            content = str(b, "ascii")
+            b = None
         if type(content) is memoryview:  # left in the link's buffer by loads()
             if b"?iv=" not in bytes(content[-28:]):
-                return nip44.decrypt(content, conversation_key(sk, ev["pubkey"])), "nip44"
+                ck = conversation_key(sk, ev["pubkey"])
+                if len(content) > BIG_B64:
+                    # decrypted where it lies: rpc.parse reads the text from the buffer
+                    return nip44.decrypt_mv(content, ck), "nip44"
+                return nip44.decrypt(content, ck), "nip44"
             content = str(content, "ascii")
         if "?iv=" in content:
             nip04 = nip04_module()
@@ -173,6 +304,16 @@ def open_(sk, ev):
         raise
     except Exception:
         raise Drop("undecryptable")
+
+
+def _tail(ps):
+    # the last 28 bytes of a string in pieces
+    t = b""
+    for p in reversed(ps):
+        t = bytes(p[-28:]) + t
+        if len(t) >= 28:
+            break
+    return t[-28:]
 
 
 def seal(sk, signer_hex, client_hex, text, scheme, now):
@@ -190,7 +331,7 @@ def seal_response(sk, signer_hex, client_hex, rid, result, error, scheme, now):
     """seal() of rpc.response(rid, result, error), without ever building the response
     text in NIP-44: rpc.write_response counts it, then writes it straight into the
     payload buffer (nip44.seal_b64), and the event carries that buffer as its content.
-    A 16 KB signed event as result then costs one buffer of its base64 size."""
+    A 16 KB signed event as result then costs no buffer of its size at all."""
     if scheme == "nip04":
         return seal(sk, signer_hex, client_hex, rpc.response(rid, result, error), scheme, now)
     n = [0]
@@ -199,8 +340,11 @@ def seal_response(sk, signer_hex, client_hex, rid, result, error, scheme, now):
         n[0] += len(b)
 
     rpc.write_response(count, rid, result, error)
-    content = nip44.seal_b64(conversation_key(sk, client_hex), n[0],
-                             lambda put: rpc.write_response(put, rid, result, error))
+    # a big one is made again each time it is written (nip01 hashes it, link.py sends
+    # it): after a big request the heap may have no room for a block of its size
+    put_b64 = nip44.seal_stream if n[0] > 1024 else nip44.seal_b64
+    content = put_b64(conversation_key(sk, client_hex), n[0],
+                      lambda put: rpc.write_response(put, rid, result, error))
     return nip01.sign_own({"pubkey": signer_hex, "created_at": now, "kind": KIND,
                            "tags": [["p", client_hex]], "content": content}, sk)
 

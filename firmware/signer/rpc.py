@@ -10,12 +10,18 @@
 # event we return parses in a JS client to the very strings we hashed.
 import json
 from crypto.nip01 import json_string, _write_string, write_tags
+from crypto import jsonspan
 
 # The largest decrypted request we parse (chars), unless the board says otherwise
 # (config "max_request"). A 16 KB note inside sign_event is about 17 KB once
 # JSON-escaped twice; past this the heap would not hold the request, its parse and the
 # response together.
 MAX_TEXT = 20 * 1024
+# bodies up to this (bytes) are parsed as before, from a str
+SMALL = 2048
+# a body decrypted in place (a memoryview) costs no parsed copy of its params[0], so a
+# bigger one may be read (the link's max_message bounds it anyway)
+MAX_IN_PLACE = 48 * 1024
 
 
 class NoId(Exception):
@@ -54,10 +60,43 @@ def _scan_id(text):
     return None
 
 
-def parse(text, limit=MAX_TEXT):
+def _big(mv):
+    # json.loads of a big body (a memoryview of its UTF-8 in the link's buffer: see
+    # crypto/jsonspan.py) whose params[0] (a sign_event's template) is unescaped where
+    # it lies and comes back as a memoryview of it; the rest of the body (small) is
+    # parsed from a copy with that string emptied. Anything unexpected: the plain way.
+    sp = jsonspan.value_span(mv, b'"params"', b"[")
+    if sp is None:
+        return json.loads(mv)
+    req = json.loads(jsonspan.without(mv, sp))
+    p = req.get("params") if type(req) is dict else None
+    if type(p) is not list or not p or p[0] != "":
+        return json.loads(mv)  # the span was not params[0]: mv is still untouched
+    end = jsonspan.unescape(mv, sp[0], sp[1])
+    if end < 0:
+        raise ValueError("not JSON")
+    if req.get("method") == "sign_event":
+        p[0] = mv[sp[0]:end]
+    else:
+        p[0] = str(mv[sp[0]:end], "utf-8")  # small: the other methods take strs
+    return req
+
+
+def parse(text, limit=None):
     """-> (id, method, params); raises NoId, or Refuse carrying the id as .rid.
-    Bodies longer than limit (chars) are refused "too large" unparsed."""
+    Bodies longer than limit (chars) are refused "too large" unparsed. text: a str, or
+    a memoryview of a big body's UTF-8 (envelope.open_); then a sign_event's params[0]
+    is a memoryview of its template text, unescaped in place."""
+    if type(text) is memoryview and len(text) <= SMALL:
+        text = str(text, "utf-8")
+    if limit is None:
+        limit = MAX_IN_PLACE if type(text) is memoryview else MAX_TEXT
     if len(text) > limit:
+        if type(text) is memoryview:
+            try:
+                text = str(text, "utf-8")
+            except MemoryError:
+                raise NoId("too large")
         rid = _scan_id(text)
         if rid is None:
             raise NoId("too large")
@@ -65,7 +104,7 @@ def parse(text, limit=MAX_TEXT):
         e.rid = rid
         raise e
     try:
-        req = json.loads(text)
+        req = _big(text) if type(text) is memoryview else json.loads(text)
     except ValueError:
         raise NoId("not JSON")
     if type(req) is not dict or type(req.get("id")) is not str or len(req["id"]) > 200:
@@ -80,7 +119,7 @@ def parse(text, limit=MAX_TEXT):
         e = Refuse("invalid request: params must be a list", "invalid request")
     else:
         for p in params:
-            if type(p) is not str:
+            if type(p) is not str and type(p) is not memoryview:
                 e = Refuse("invalid params: params must be strings", "invalid params")
                 break
     if e:

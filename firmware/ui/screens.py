@@ -121,25 +121,48 @@ def short_id(h):
     return (h[:6] + ".." + h[-5:]) if hex64(h) else ("bad " + esc(h if type(h) is str else "", 9))[:13]
 
 
+def _chars(s):
+    # (index, code point) of each char: s a str (index: chars), or a memoryview of
+    # UTF-8 (index: bytes), as a big note's content stays in the link's buffer
+    # (signer/methods.py); surrogates MicroPython's json left as CESU-8 come out as
+    # their halves, as in a str
+    if type(s) is str:
+        i = 0
+        for c in s:
+            yield i, ord(c)
+            i += 1
+        return
+    n = len(s)
+    i = 0
+    while i < n:
+        o = s[i]
+        k = 1 if o < 0xC0 else 2 if o < 0xE0 else 3 if o < 0xF0 else 4
+        if k > 1:
+            o &= 0x7F >> k
+            for j in range(i + 1, min(i + k, n)):
+                o = (o << 6) | (s[j] & 0x3F)
+        yield i, o
+        i += k
+
+
 def _scan(s, first, step, st):
     """Walk s as esc shows it; -> its columns. st (an array, or None): gets the start of
-    columns first, first + step, ... as i * 16 + k: in the escape of char i, after k of
-    its columns (a row end can cut an escape)."""
+    columns first, first + step, ... as i * 16 + k: in the escape of char i (its index
+    as _chars gives it), after k of its columns (a row end can cut an escape)."""
     nxt = first
-    pos = i = 0
+    pos = prev = 0
     hi = False
-    for c in s:
-        o = ord(c)
+    for i, o in _chars(s):
         if hi and 0xDC00 <= o < 0xE000:
             # esc shows a surrogate pair as one \U escape: it starts at the high half
-            at, p0 = i - 1, pos - 6
+            at, p0 = prev, pos - 6
             pos += 4
             hi = False
         else:
             at, p0 = i, pos
             if 0x20 <= o < 0x7F and o != 0x5C:
                 pos += 1
-            elif c in _NAMED:
+            elif o in (10, 9, 13, 0x5C):  # _NAMED
                 pos += 2
             else:
                 pos += 4 if o < 0x100 else 6 if o < 0x10000 else 10
@@ -147,7 +170,7 @@ def _scan(s, first, step, st):
         while pos > nxt:
             st.append(at * 16 + nxt - p0)
             nxt += step
-        i += 1
+        prev = i
     return pos
 
 
@@ -163,7 +186,13 @@ def _cut(s, c, n, at=0):
         _scan(s, c, _FAR, st)
         at = st[0] if st else len(s) * 16
     i, k = at >> 4, at & 15
-    e = s[i:i + n + k + 1]
+    if type(s) is str:
+        e = s[i:i + n + k + 1]
+    else:  # UTF-8 bytes from char start i: enough for n + k + 1 chars, whole chars only
+        j = min(len(s), i + 4 * (n + k + 1))
+        while j < len(s) and (s[j] & 0xC0) == 0x80:
+            j -= 1
+        e = str(s[i:j], "utf-8")[:n + k + 1]
     return esc(e, len(e))[k:k + n]
 
 
@@ -230,6 +259,8 @@ def segment(part, w):
 
 def seg_rows(seg, a, b, w):
     """Rows a..b-1 of a lazy segment, each at most w columns."""
+    if a >= b:
+        return []  # (an empty window at the very end has no remembered start)
     st = seg[2]
     if seg[0] == "c":
         j = a // CK
@@ -363,12 +394,24 @@ def request(item, client_name, client_npub, peer_npub, ctx=None):
     from ui import kinds
     ctx = ctx or {}
     f = None
-    if item["op"]["tpl"].get("kind") == 3 and ctx.get("root"):
+    tpl = item["op"]["tpl"]
+    big = tpl.get("content")
+    if type(big) is memoryview:
+        # a big note left in the link's buffer (signer/methods.py): the summary's
+        # essentials read its start as a str; the content segment pages the buffer
+        j = min(len(big), 480)
+        while j < len(big) and (big[j] & 0xC0) == 0x80:  # back to a character's start
+            j -= 1
+        tpl = dict(tpl)
+        tpl["content"] = str(big[:j], "utf-8")
+    else:
+        big = None
+    if tpl.get("kind") == 3 and ctx.get("root"):
         from ui import kinds_follows
         f = kinds_follows.last(ctx["root"])
     npub = ctx.get("npub")
     try:
-        parts = kinds.layout(item["op"]["tpl"], {
+        parts = kinds.layout(tpl, {
             "npub": (lambda h: short_key(npub(unhexlify(h)))) if npub else None,
             "now": ctx.get("now") or None, "last_follows": f, "w": W})
     finally:
@@ -383,6 +426,8 @@ def request(item, client_name, client_npub, peer_npub, ctx=None):
             if body:
                 segs.append(pack(body))
                 body = []
+            if big is not None and x[0] == "c":
+                x = ("c", big)  # the whole content, not the start the essentials read
             segs.append(segment(x, W))
     if body:
         segs.append(pack(body))

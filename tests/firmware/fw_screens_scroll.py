@@ -43,6 +43,23 @@ def test_text_rows_of_any_window_are_the_escaped_text_wrapped():
                 assert got == want[a:b], (s, w, a, b, got, want[a:b])
 
 
+def test_a_content_left_in_the_link_buffer_pages_as_the_same_text():
+    # a big note's content is a memoryview of its UTF-8 (signer/methods.py): the same
+    # rows as the str, surrogates MicroPython's json leaves as CESU-8 included
+    r = Rng(5)
+    for w in (16, 30):
+        for n in (1, 40, 300):
+            s = text(r, n)
+            mv = memoryview(bytearray(memoryview(s)))
+            want = whole(s, w)
+            seg = screens.segment(("c", mv), w)
+            assert seg[3] == len(want), (w, n, seg[3], len(want))
+            for _ in range(12):
+                a = r.n(len(want) + 1)
+                b = a + r.n(min(9, len(want) - a) + 1)
+                assert screens.seg_rows(seg, a, b, w) == want[a:b], (s, w, a, b)
+
+
 def test_a_surrogate_pair_cut_by_a_remembered_row_start_is_still_one_escape():
     pair = json.loads('"\\ud83e\\udd19"')
     for lead in range(120, 136):  # the pair's 10 columns across row 8's start (128)

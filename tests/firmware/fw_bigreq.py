@@ -1,0 +1,264 @@
+# heap: 1M (several 16 KB requests, and a 66 KB payload sealed both ways, side by side)
+# A big request read where it lies (crypto/jsonspan.py, nip44.decrypt_mv, rpc.parse of a
+# memoryview, methods' template with its content in the buffer) and the response sealed
+# as it is written (nip44.seal_stream): each must give exactly what the plain path gives.
+import json
+from crypto import jsonspan, nip44, nip01
+from signer import rpc, methods, envelope
+
+CK = bytes(range(32))
+NONCE = bytes(range(100, 132))
+SK = bytes.fromhex("7f4c11a9742721d66e40e321ca50b682c27f7422190c14a187525e69e604836a")
+PK = "7cef86754ddf07395c289c30fe31219de938c6d707d6b478a8682fc75795e8b9"
+
+# JSON string bodies as clients write them: escapes of every kind, ensure_ascii emoji
+# (a surrogate pair), a lone surrogate, raw UTF-8, MicroPython's lenient \q
+BODIES = ('plain', 'a\\"b\\\\c\\/d\\b\\f\\n\\r\\t', '\\u0000\\u001f\\u007f\\u00e9\\u20AC',
+          '\\ud83d\\ude00 \\ud800 x', '\xe9\u2028\U0001f600', 'lenient \\q', '')
+
+
+def mv(b):
+    return memoryview(bytearray(b))
+
+
+def test_unescape_in_place_equals_micropython_json_loads():
+    for t in BODIES:
+        b = bytearray(t.encode())
+        end = jsonspan.unescape(b, 0, len(b))
+        assert bytes(b[:end]) == json.loads('"' + t + '"').encode(), t
+
+
+def test_unescape_refuses_what_json_loads_refuses():
+    for t in ('x\\u12', 'x\\u12zz', 'x\\', 'a"b'):
+        b = bytearray(t.encode())
+        assert jsonspan.unescape(b, 0, len(b)) == -1, t
+
+
+def test_utf8_ok_agrees_with_str_decoding():
+    for b in (b"abc", "\xe9\u20ac\U0001f600".encode(), b"\xed\xa0\x80", b"\xff", b"\xc3",
+              b"\x80", b"a\xe2\x82", b"\xf8\x80\x80\x80\x80"):
+        try:
+            str(b, "utf-8")
+            ok = True
+        except UnicodeError:
+            ok = False
+        assert jsonspan.utf8_ok(b, len(b)) == ok, b
+
+
+def test_value_span_finds_only_a_literal_key():
+    t = mv(b'{"id":"a\\"params","params":[ "x" ]}')
+    assert jsonspan.value_span(t, b'"params"', b"[") is None  # "params" twice
+    t = mv(b'{"id":"1", "params" : [ "x\\"y" ]}')
+    a, z = jsonspan.value_span(t, b'"params"', b"[")
+    assert bytes(t[a:z]) == b'x\\"y'
+    assert json.loads(jsonspan.without(t, (a, z))) == {"id": "1", "params": [""]}
+
+
+def test_decrypt_mv_equals_decrypt():
+    text = "note \u2603 " * 2000
+    p = nip44.encrypt(text, CK, NONCE)
+    got = nip44.decrypt_mv(mv(p.encode()), CK)
+    assert type(got) is memoryview and bytes(got) == text.encode()
+
+
+def test_decrypt_mv_refuses_a_plaintext_that_is_not_utf8():
+    p = nip44.encrypt(b"ab\xffcd" * 1000, CK, NONCE)
+    try:
+        nip44.decrypt_mv(mv(p.encode()), CK)
+    except ValueError as e:
+        assert str(e) == "invalid plaintext: not UTF-8"
+    else:
+        raise AssertionError("no error")
+
+
+def _emitted(emit):
+    out = bytearray()
+    emit(out.extend)
+    return out.decode()
+
+
+def test_seal_stream_writes_what_encrypt_returns_for_every_padding_class():
+    for n in (1, 32, 33, 767, 768, 1000, 3100, 4097, 16000, 65600):
+        t = "ab\u00e9"[n % 3:] + "x" * n
+        b = t.encode()
+        emit = nip44.seal_stream(CK, len(b), lambda put: put(b), NONCE)
+        assert _emitted(emit) == nip44.encrypt(t, CK, NONCE), n
+
+
+def test_seal_stream_writes_the_same_bytes_every_time():
+    b = ("\u2603 snow " * 900).encode()
+    emit = nip44.seal_stream(CK, len(b), lambda put: [put(b[i:i + 97]) for i in range(0, len(b), 97)])
+    first = _emitted(emit)
+    assert _emitted(emit) == first and nip44.decrypt(first, CK).encode() == b
+
+
+def test_seal_stream_refuses_a_writer_that_writes_more_or_less_than_announced():
+    for n in (3, 5):
+        try:
+            nip44.seal_stream(CK, n, lambda put: put(b"four"), NONCE)
+        except ValueError as e:
+            assert ("longer" if n == 3 else "shorter") in str(e)
+        else:
+            raise AssertionError("no error")
+
+
+def test_event_id_of_a_content_written_by_a_function_equals_the_plain_one():
+    b = ("\u2603" * 2000).encode()
+    emit = nip44.seal_stream(CK, len(b), lambda put: put(b), NONCE)
+    e1 = {"pubkey": PK, "created_at": 1, "kind": 24133, "tags": [], "content": _emitted(emit)}
+    e2 = dict(e1)
+    e2["content"] = emit
+    assert nip01.sign_own(e2, SK, bytes(32))["id"] == nip01.event_id(e1)
+
+
+def test_event_id_of_a_content_in_pieces_equals_the_joined_one():
+    content = nip44.encrypt("z" * 5000, CK, NONCE)
+    b = content.encode()
+    e1 = {"pubkey": PK, "created_at": 1, "kind": 24133, "tags": [], "content": content}
+    e2 = dict(e1)
+    e2["content"] = (b[:1000], bytearray(b[1000:3000]), memoryview(b)[3000:])
+    assert nip01.sign_own(e2, SK, bytes(32))["id"] == nip01.event_id(e1)
+
+
+def _request(tpl_text, rid="r1"):
+    return json.dumps({"id": rid, "method": "sign_event", "params": [tpl_text]})
+
+
+def _big_tpl(content, tags=()):
+    return json.dumps({"kind": 1, "created_at": 1700000000, "tags": list(tags), "content": content})
+
+
+def test_rpc_parse_of_a_big_body_keeps_the_template_in_the_buffer():
+    tpl = _big_tpl("x\"y\\z\n" * 1000, [["t", "a\"b"]])
+    rid, m, params = rpc.parse(mv(_request(tpl).encode()))
+    assert (rid, m) == ("r1", "sign_event") and type(params[0]) is memoryview
+    assert bytes(params[0]) == tpl.encode()
+
+
+def test_rpc_parse_of_a_big_body_other_method_gives_strs():
+    body = json.dumps({"id": "r2", "method": "nip44_encrypt", "params": [PK, "q" * 5000]})
+    assert rpc.parse(mv(body.encode())) == ("r2", "nip44_encrypt", [PK, "q" * 5000])
+
+
+def test_rpc_parse_of_a_big_body_that_is_not_json_has_no_id():
+    body = _request("x" * 3000)[:-1]
+    try:
+        rpc.parse(mv(body.encode()))
+    except rpc.NoId:
+        return
+    raise AssertionError("no NoId")
+
+
+def test_big_template_signs_to_the_same_event_as_the_small_path():
+    for content in ("plain " * 3000, '\\u00e9 \\ud83d\\ude00 "q" \\\\ \x01 \ud800 ' * 400,
+                    "\u2028\ud55c\U0001f600\n" * 1000):
+        tpl = _big_tpl(content, [["e", "a" * 64], ["t", "\u00e9\"\\"]])
+        small = methods.prepare("sign_event", [tpl], SK, PK, 5)["tpl"]
+        params = rpc.parse(mv(_request(tpl).encode()))[2]
+        big = methods.prepare("sign_event", params, SK, PK, 5)["tpl"]
+        assert type(big["content"]) is memoryview
+        a = nip01.sign(small, SK, bytes(32))
+        b = nip01.sign(big, SK, bytes(32))
+        assert a["id"] == b["id"] and a["sig"] == b["sig"]
+        assert rpc.event_json(a) == _written(b)
+
+
+def _written(ev):
+    out = bytearray()
+    rpc.write_event_json(out.extend, ev)
+    return str(out, "utf-8")
+
+
+def test_big_template_errors_are_the_small_paths():
+    for tpl in ('{"kind":1,"created_at":1,"tags":[],"content":"' + "x" * 3000 + '","kind":"1"}',
+                '{"kind":70000,"created_at":1,"tags":[],"content":"' + "x" * 3000 + '"}',
+                '{"kind":1,"created_at":1,"tags":[1],"content":"' + "x" * 3000 + '"}',
+                '{"kind":1,"created_at":1,"tags":[],"content":"' + "x" * 3000 + '"',
+                '{"kind":1,"created_at":1,"tags":[],"content":"' + "x" * 3000 + '\\u12"}',
+                '{"kind":1,"pubkey":"' + "ab" * 32 + '","tags":[],"content":"' + "x" * 3000 + '"}'):
+        want = _refusal([tpl])
+        params = rpc.parse(mv(_request(tpl).encode()))[2]
+        assert _refusal(params) == want, (want, tpl[:40])
+
+
+def _refusal(params):
+    try:
+        methods.prepare("sign_event", params, SK, PK, 5)
+    except rpc.Refuse as e:
+        return e.args
+    raise AssertionError("no Refuse")
+
+
+def pieces(b, c=2048):
+    return [memoryview(bytearray(b[i:i + c])) for i in range(0, len(b), c)]
+
+
+def _host_msg(content, pad=0):
+    # a host message as the bridge sends it, with pad spaces in front to move the cuts
+    ev = {"id": "x", "pubkey": "y", "created_at": 1, "kind": 24133, "tags": [["p", "z"]],
+          "content": content, "sig": "s"}
+    return {"t": "event", "rid": 5, "now": 1, "event": ev}, (" " * pad + json.dumps(
+        {"t": "event", "rid": 5, "now": 1, "event": ev})).encode()
+
+
+def test_loads_of_a_message_in_pieces_leaves_the_content_in_them():
+    p = nip44.encrypt("q" * 5000, CK, NONCE)
+    for c in (2048, 16, 1000):
+        for pad in range(6):
+            want, raw = _host_msg(p, pad)
+            got = envelope.loads(pieces(raw, c))
+            ct = got["event"].pop("content")
+            want["event"].pop("content")
+            assert type(ct) is tuple and b"".join([bytes(x) for x in ct]) == p.encode(), (c, pad)
+            assert got == want
+
+
+def test_loads_of_pieces_takes_the_spare_block_off_the_end():
+    want, raw = _host_msg(nip44.encrypt("q" * 5000, CK, NONCE))
+    ps = pieces(raw) + [bytearray(len(raw))]
+    envelope.loads(ps)
+    assert type(envelope.spare) is bytearray and len(ps) == (len(raw) + 2047) // 2048
+    envelope.spare = None
+
+
+def test_decrypt_of_a_payload_in_pieces_for_every_cut_near_the_end():
+    # "==" and "=" endings cut between pieces are still the payload's end
+    for n in (3000, 3001, 3002):
+        p = nip44.encrypt("q" * n, CK, NONCE)
+        for k in range(1, 6):
+            t = (mv(p[:-k].encode()), mv(p[-k:].encode()))
+            assert bytes(nip44.decrypt_mv(t, CK)) == b"q" * n, (n, k)
+
+
+def test_decrypt_of_a_payload_in_pieces_decodes_into_the_given_block():
+    p = nip44.encrypt("q" * 3000, CK, NONCE)
+    into = bytearray(len(p))
+    got = nip44.decrypt_mv(tuple(pieces(p.encode(), 1000)), CK, into)
+    assert bytes(got) == b"q" * 3000 and into[0] == 2 and bytes(into[1:33]) == NONCE
+
+
+def test_decrypt_of_a_payload_in_pieces_refuses_bad_base64():
+    p = nip44.encrypt("q" * 3000, CK, NONCE)
+    for bad in (p[:-4] + "A=AA", "=" + p[1:], p[:100] + "=" + p[101:], p[:-4] + "A===",
+                p[:-1] + "*", p[:-1]):
+        try:
+            nip44.decrypt_mv(tuple(pieces(bad.encode(), 1000)), CK)
+        except ValueError as e:
+            assert str(e).startswith("invalid payload"), str(e)
+        else:
+            raise AssertionError("no error: ..." + bad[-5:])
+
+
+def test_big_template_with_a_short_content_keeps_no_view_of_the_buffer():
+    # a follow list: its "" must not keep the request's whole buffer alive
+    tpl = json.dumps({"kind": 3, "created_at": 1, "content": "",
+                      "tags": [["p", "%064x" % i] for i in range(60)]})
+    params = rpc.parse(mv(_request(tpl).encode()))[2]
+    assert type(params[0]) is memoryview
+    assert methods.prepare("sign_event", params, SK, PK, 5)["tpl"]["content"] == ""
+
+
+def test_loads_of_a_message_in_pieces_that_is_no_event_keeps_no_spare_block():
+    raw = json.dumps({"t": "auth", "rid": 1, "challenge": "c" * 6000}).encode()
+    msg = envelope.loads(pieces(raw) + [bytearray(len(raw))])
+    assert msg["challenge"] == "c" * 6000 and envelope.spare is None
