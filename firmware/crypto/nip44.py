@@ -94,6 +94,18 @@ def encrypt(text, conv_key, nonce=None):
     return b.decode()
 
 
+def _prep(conv_key, n, nonce):
+    # what sealing an n-byte plaintext needs first: nonce, message keys, prefix and
+    # padded body lengths
+    if nonce is None:
+        nonce = os.urandom(32)
+    ck, cn, hk = message_keys(conv_key, nonce)
+    if n < 1 or n > MAX_PLAINTEXT:
+        raise ValueError("invalid plaintext length")
+    pre = _prefix_len(n)
+    return nonce, ck, cn, hk, pre, pre + padded_len(n)
+
+
 def seal_b64(conv_key, n, write, nonce=None):
     """The base64 payload of an n-byte plaintext that write(put) hands over in pieces,
     as one bytearray of ASCII. For big responses (a signed 16 KB event): the text is
@@ -101,13 +113,7 @@ def seal_b64(conv_key, n, write, nonce=None):
     and MACed there, then base64-encoded in place from the front (4 output bytes for
     every 3 read never overtake the input still to read), so the only allocation is
     the payload's base64 itself: no copy of the text, no separate raw payload."""
-    if nonce is None:
-        nonce = os.urandom(32)
-    ck, cn, hk = message_keys(conv_key, nonce)
-    if n < 1 or n > MAX_PLAINTEXT:
-        raise ValueError("invalid plaintext length")
-    pre = _prefix_len(n)
-    body = pre + padded_len(n)
+    nonce, ck, cn, hk, pre, body = _prep(conv_key, n, nonce)
     rlen = 65 + body
     out = bytearray(4 * ((rlen + 2) // 3))
     mv = memoryview(out)
@@ -151,13 +157,7 @@ def seal_stream(conv_key, n, write, nonce=None):
     and key is the same keystream; the MAC is found once here), so a big response
     costs no block of its size: after a big request the heap may not have one. The
     caller hashes it (nip01) and the link sends it (link.py _dump) as a string."""
-    if nonce is None:
-        nonce = os.urandom(32)
-    ck, cn, hk = message_keys(conv_key, nonce)
-    if n < 1 or n > MAX_PLAINTEXT:
-        raise ValueError("invalid plaintext length")
-    pre = _prefix_len(n)
-    body = pre + padded_len(n)
+    nonce, ck, cn, hk, pre, body = _prep(conv_key, n, nonce)
     head = bytearray(pre)
     if pre == 2:
         head[0] = n >> 8
