@@ -81,6 +81,7 @@ class Courier:
         self.tasks = set()
         self.publishes = 0              # events actually handed to the pool (tests count them)
         self.auths = deque(maxlen=8)    # recent NIP-42 AUTHs the device signed or refused, for `status`
+        self.held = deque(maxlen=64)    # (event, monotonic) the device refused while locked
         self._printed = None            # (pubkey, relays, secret) of the bunker URL last printed
 
     def say(self, line):
@@ -157,6 +158,17 @@ class Courier:
             self.say("re-sending %d unanswered request(s) to the device" % len(again))
             self.wake.set()
 
+    def release_held(self):
+        """After an unlock: send again what the device refused while locked, if the
+        client can still be waiting for it (younger than REFORWARD_AGE)."""
+        now = time.monotonic()
+        again = [ev for ev, t in self.held if now - t < REFORWARD_AGE]
+        self.held.clear()
+        if again:
+            self.queue.extend(again)
+            self.say("re-sending %d request(s) that came while the device was locked" % len(again))
+            self.wake.set()
+
     async def forward(self):
         limit = (self.hello.get("limits") or {}).get("max_message") or 0
         while True:
@@ -221,9 +233,13 @@ class Courier:
             if err:
                 self.say("device hello ignored: %s" % err)
                 return
-            self.say("device restarted")
+            was = self.hello or {}
+            unlocked = was.get("locked") and not msg.get("locked") and was.get("pubkey") == msg.get("pubkey")
+            self.say("device unlocked" if unlocked else "device restarted")
             self.adopt(msg)
             self.requeue_unanswered()
+            if not msg.get("locked"):
+                self.release_held()
         else:
             log.debug("device message %r ignored", short(t))
 
@@ -272,6 +288,10 @@ class Courier:
             line += " %d ms" % ms
         if sent is not None:
             line += " (%d ms round trip)" % ((time.monotonic() - sent[1]) * 1000)
+        if msg.get("outcome") == "dropped: locked" and sent is not None:
+            # the client is still waiting: hand it over again once the PIN is entered
+            self.held.append((sent[0], time.monotonic()))
+            line += " (kept until the device is unlocked)"
         self.say(line)
         if msg.get("method") == "connect" and msg.get("outcome") == "ok":
             # a bunker secret is single-use: the device rotates it, so print the new URL

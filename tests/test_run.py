@@ -5,6 +5,7 @@ and waits for the encrypted answers, like BunkerSigner would.
 """
 import asyncio
 import json
+import time
 import uuid
 
 import pytest
@@ -247,3 +248,31 @@ def test_bridge_says_when_the_device_is_locked():
     c.adopt({"t": "hello", "proto": 1, "fw": "0.1.0", "board": "sim", "pubkey": "ab" * 32,
              "relays": ["ws://127.0.0.1:1"], "locked": False})
     assert not any("locked" in s for s in said)
+
+
+def test_requests_refused_while_locked_are_sent_again_after_the_unlock():
+    from bridge.courier import Courier
+    said = []
+    c = Courier(None, out=said.append, qr=False)
+    hello = {"t": "hello", "proto": 1, "fw": "0.1.0", "board": "sim", "pubkey": "ab" * 32,
+             "relays": ["ws://127.0.0.1:1"], "locked": True}
+    c.adopt(hello)
+    ev = {"id": "11" * 32, "kind": 24133}
+    c.inflight[7] = (ev, time.monotonic())
+    c.handle({"t": "done", "rid": 7, "outcome": "dropped: locked", "client": "cd" * 32})
+    assert not c.queue and any("kept until the device is unlocked" in s for s in said)
+    c.handle(dict(hello, locked=False))
+    assert list(c.queue) == [ev]
+    assert any("device unlocked" in s for s in said)
+
+
+def test_requests_refused_while_locked_are_not_sent_again_when_still_locked():
+    from bridge.courier import Courier
+    c = Courier(None, out=lambda s: None, qr=False)
+    hello = {"t": "hello", "proto": 1, "fw": "0.1.0", "board": "sim", "pubkey": "ab" * 32,
+             "relays": ["ws://127.0.0.1:1"], "locked": True}
+    c.adopt(hello)
+    c.inflight[7] = ({"id": "11" * 32}, time.monotonic())
+    c.handle({"t": "done", "rid": 7, "outcome": "dropped: locked"})
+    c.handle(dict(hello))  # a restart, still locked
+    assert not c.queue and len(c.held) == 1
