@@ -3,11 +3,10 @@
 # line). The host is a courier: it gives us whole kind-24133 events and the time, and
 # publishes what we send; it cannot press buttons.
 #
-# Per request, as on a Coldcard: envelope (shape, p tag, age, replay, id, signature) ->
-# decrypt -> parse -> classify -> (summary on screen -> button) -> operate -> encrypt,
-# sign and publish the response -> `done` log line. One prompt is active at a time;
-# others wait in a short queue while requests that need no approval (ping,
-# get_public_key, rule-allowed ones) are still answered at once.
+# Per request, as on a Coldcard (signer/requests.py): envelope -> decrypt -> parse ->
+# classify -> (summary on screen -> button) -> operate -> encrypt, sign and publish the
+# response -> `done` log line, one prompt at a time. This file keeps the state (keys,
+# clients, queue, clock), the screen and buttons, replies, and the host interface.
 #
 # Messages to the host carry no plaintext and never the key. The key is read from
 # flash at start and kept only in this object.
@@ -29,22 +28,16 @@ import time
 from binascii import unhexlify
 from crypto import secp256k1, bech32
 from keystore import store
-from signer import envelope, rpc, methods, perms, clients as cl
-from signer.envelope import Drop
-from signer.rpc import Refuse, NoId
-from signer import replay
+from signer import envelope, methods, clients as cl, replay, requests
+from signer.rpc import Refuse
 
 FW = "0.1.0"
 PROTO = 1
 QUEUE_MAX = 8
-# what waiting requests may hold in parsed params, on top of the one being handled
-QUEUE_BYTES = 36 * 1024
 # presses this soon after a waiting prompt replaced an answered one are ignored, so a
 # double press cannot approve a request the person has not seen
 GUARD_MS = 400
 DEFAULT_RELAYS = ("ws://127.0.0.1:7777",)
-# answered at once for an admitted client (no key use; nothing the host doesn't know)
-FREE = ("get_relays", "switch_relays", "logout")  # and get_public_key
 _PAIRING = ("nostrconnect", "provision")
 _KINDS = ("ui.kinds", "ui.kinds_more", "ui.kinds_follows")  # sign_event prompts' summaries
 _PRELOAD = ("ui.screens", "signer.admin", "signer.auth", "signer.audit")
@@ -229,7 +222,7 @@ class App:
                               22242 if t == "auth" else None, 0)
         if t == "event":
             try:
-                self._on_event(msg)
+                requests.on_event(self, msg)
             finally:
                 envelope.spare = None  # unused when the event was dropped before decryption
         elif t == "status":
@@ -442,188 +435,10 @@ class App:
     def _refusal(self, how):
         return Refuse("rejected") if how == "reject" else Refuse("approval timed out", "timed out")
 
-    # ---- events --------------------------------------------------------------------
-
-    def _on_event(self, msg):
-        t0 = self._ticks()
-        rid = msg.get("rid")
-        ev = msg.get("event")
-        client = None
-        try:
-            if self.sk is None:
-                raise Drop("locked" if self.locked else "no key")
-            envelope.check(ev, self.pubhex, self.now(), self.cfg.get("max_age_s", 300),
-                           self.cfg.get("max_future_s", 60), self.seen_ev)
-            text, scheme = envelope.open_(self.sk, ev)
-            client = ev["pubkey"]
-            # the ciphertext is spent: drop it from the caller's message too, so a big
-            # request's base64 is not held while we answer it
-            ev = msg["event"] = None
-            req = {"rid": rid, "client": client, "scheme": scheme, "t0": t0, "id": None,
-                   "method": None, "kind": None}
-            try:
-                req["id"], method, params = rpc.parse(text, self.cfg.get("max_request"))
-            except NoId:
-                raise Drop("invalid request")
-            text = None
-            # the same request id from the same client in a new event: a replay, or
-            # a client resending; either way it has been or is being answered
-            if not self.seen_req.add(replay.key((client + req["id"]).encode())):
-                raise Drop("replayed")
-        except Drop as e:
-            return self._done(rid, "dropped: " + e.args[0], client, None, None, self._since(t0))
-        except MemoryError:
-            # too big to even read: it cannot be answered (no id yet)
-            text = ev = None
-            gc.collect()
-            return self._done(rid, "dropped: too large", client, None, None, self._since(t0))
-        except Refuse as e:
-            req["id"] = e.rid
-            return self._refuse(req, e)
-        if method in methods.KEYED or method in FREE or method in ("connect", "ping", "get_public_key"):
-            req["method"] = method
-        try:
-            try:
-                self._dispatch(req, method, params)
-            except MemoryError:
-                # the heap could not hold this request's work: say so, don't hang the client
-                for i in range(len(self.queue)):
-                    if self.queue[i] is req:
-                        self.queue.pop(i)
-                        break
-                req.pop("op", None)
-                params = None
-                gc.collect()
-                raise Refuse("too large")
-        except Refuse as e:
-            self._refuse(req, e)
-        self._tidy()
-
-    def _dispatch(self, req, method, params):
-        client = req["client"]
-        c = self.clients.get(client)
-        if c:
-            c["last_used"] = self.now()
-        if method == "ping":
-            # anyone who got through the envelope may learn the device is there
-            return self._reply(req, "pong")
-        if method == "connect":
-            return self._connect(req, params, c)
-        if req["method"] is None:
-            raise Refuse("unknown method: " + method[:64], "unknown method")
-        if c is None:
-            raise Refuse("unauthorized")
-        if method == "get_public_key":
-            return self._reply(req, self.pubhex)
-        if method in FREE:  # get_relays, switch_relays, logout
-            return _lazy("signer.admin").session(self, req, method, c)
-        op = methods.prepare(method, params, self.sk, self.pubhex, self.now())
-        params[:] = []  # parsed into op: the raw text is garbage now
-        req["op"] = op
-        req["kind"] = op.get("kind")
-        if perms.rejects(self.conf, method, req["kind"]):  # auto-reject, set in the menu
-            raise Refuse("rejected", "auto-rejected")
-        if method != "nip44_get_key" and perms.allows(c.get("rules"), method, req["kind"]):
-            op = None
-            req["rule"] = True
-            self._run(req)
-            return self._reply(req)
-        req["type"] = "request"
-        self._enqueue(req, op["size"])
-
-    # ---- the approval queue --------------------------------------------------------
+    # ---- requests and the approval queue: signer/requests.py ------------------------
 
     def _enqueue(self, item, size):
-        held = 0
-        for q in self.queue:
-            held += q["size"]
-        if len(self.queue) >= QUEUE_MAX or (self.queue and held + size > QUEUE_BYTES):
-            if item["type"] in ("request", "connect"):
-                return self._reply(item, error="busy", outcome="busy")
-            return self._done(item["rid"], "busy", item["client"], item["method"], None, 0)
-        item["size"] = size
-        item["ms"] = self._since(item["t0"])
-        self.queue.append(item)
-        if len(self.queue) == 1:
-            self._activate(False)
-        self.redraw()
-
-    def _activate(self, guard):
-        item = self.queue[0]
-        now = self._ticks()
-        item["shown"] = now
-        item["guard"] = guard
-        item["deadline"] = time.ticks_add(now, int(self.cfg.get("prompt_timeout_s", 60) * 1000))
-        self.scroll = 0
+        requests.enqueue(self, item, size)
 
     def _resolve(self, how):
-        item = self.queue.pop(0)
-        self.scroll = 0
-        if self.queue:
-            self._activate(True)
-        # the next prompt (or idle) goes on screen before the slow part below
-        self.redraw()
-        t1 = self._ticks()
-        try:
-            if item["type"] == "request":
-                self._resolve_request(item, how, t1)
-            elif item["type"] == "connect":
-                _lazy("signer.admin").resolve_connect(self, item, how, t1)
-            else:
-                _lazy("signer.pairing").resolve(self, item, how, t1)
-        finally:
-            item.clear()
-        self.redraw()
-        self._tidy()
-
-    def _resolve_request(self, req, how, t1):
-        req.pop("scr", None)  # the prompt's lines: not needed while signing
-        if how in ("reject", "timeout"):
-            return self._refuse(req, self._refusal(how), t1)
-        c = self.clients.get(req["client"])
-        if c is None:  # logged out while waiting
-            return self._refuse(req, Refuse("unauthorized"), t1)
-        if how == "always":
-            rule = perms.rule_for(req["method"], req["kind"])  # None for nip44_get_key
-            if rule:
-                perms.add(c.setdefault("rules", []), rule)
-                cl.save(self.id_root, self.clients)
-        try:
-            self._run(req)
-        except Refuse as e:
-            return self._refuse(req, e, t1)
-        self._reply(req, started=t1)
-
-    def _run(self, req):
-        # the approved (or rule-allowed) operation -> req["result"]. A kind 3 that gets
-        # signed becomes the follow list the next one is compared with: written beside
-        # the current one before signing (the template is freed as the event is built),
-        # put in its place once signed (ui/kinds_follows.py)
-        f3 = req["kind"] == 3 and req["method"] == "sign_event"
-        root = self.id_root
-        if f3:
-            try:
-                _lazy("ui.kinds_follows").begin(root, req["op"]["tpl"])
-            except (OSError, MemoryError):
-                _lazy("ui.kinds_follows").forget(root)  # no stale list to compare against
-                f3 = False
-            _drop("ui.kinds_follows")
-        ok = False
-        try:
-            req["result"] = methods.run(req["method"], req.pop("op"), self.sk)
-            ok = True
-        finally:
-            if f3:
-                _lazy("ui.kinds_follows").commit(root, ok)
-                _drop("ui.kinds_follows")
-                for q in self.queue:  # a waiting kind 3 must compare with this one
-                    if q.get("kind") == 3 and q.pop("scr", None) and q is self.queue[0]:
-                        self.redraw()
-
-    # ---- bunker connect ------------------------------------------------------------
-
-    def _connect(self, req, params, c):
-        if c is not None:
-            # already admitted: a reconnect (page reload) changes nothing, needs nothing
-            return self._reply(req, "ack")
-        _lazy("signer.admin").connect(self, req, params)
+        requests.resolve(self, how)

@@ -40,7 +40,7 @@ def unload(before):
             if parent in sys.modules:
                 try:
                     delattr(sys.modules[parent], leaf)
-                except AttributeError:
+                except (AttributeError, KeyError):  # MicroPython: KeyError for a module
                     pass
 
 

@@ -1,0 +1,208 @@
+# The request pipeline and the approval queue, for App (app.py): every kind-24133
+# event from the envelope's checks to the response, as on a Coldcard: envelope (shape,
+# p tag, age, replay, id, signature) -> decrypt -> parse -> classify -> (summary on
+# screen -> button) -> operate -> encrypt, sign and publish the response -> `done` log
+# line. One prompt is active at a time; others wait in a short queue while requests
+# that need no approval (ping, get_public_key, rule-allowed ones) are answered at once.
+#
+# Plain functions of the App `a`, which keeps the state (keys, clients, queue, screen);
+# app.py is the board- and link-facing side.
+import gc
+import time
+import app as _app  # (loaded first: app imports this module; used at call time only)
+from signer import envelope, rpc, methods, perms, clients as cl, replay
+from signer.envelope import Drop
+from signer.rpc import Refuse, NoId
+
+# what waiting requests may hold in parsed params, on top of the one being handled
+QUEUE_BYTES = 36 * 1024
+# answered at once for an admitted client (no key use; nothing the host doesn't know)
+FREE = ("get_relays", "switch_relays", "logout")  # and get_public_key
+
+
+def on_event(a, msg):
+    t0 = a._ticks()
+    rid = msg.get("rid")
+    ev = msg.get("event")
+    client = None
+    try:
+        if a.sk is None:
+            raise Drop("locked" if a.locked else "no key")
+        envelope.check(ev, a.pubhex, a.now(), a.cfg.get("max_age_s", 300),
+                       a.cfg.get("max_future_s", 60), a.seen_ev)
+        text, scheme = envelope.open_(a.sk, ev)
+        client = ev["pubkey"]
+        # the ciphertext is spent: drop it from the caller's message too, so a big
+        # request's base64 is not held while we answer it
+        ev = msg["event"] = None
+        req = {"rid": rid, "client": client, "scheme": scheme, "t0": t0, "id": None,
+               "method": None, "kind": None}
+        try:
+            req["id"], method, params = rpc.parse(text, a.cfg.get("max_request"))
+        except NoId:
+            raise Drop("invalid request")
+        text = None
+        # the same request id from the same client in a new event: a replay, or
+        # a client resending; either way it has been or is being answered
+        if not a.seen_req.add(replay.key((client + req["id"]).encode())):
+            raise Drop("replayed")
+    except Drop as e:
+        return a._done(rid, "dropped: " + e.args[0], client, None, None, a._since(t0))
+    except MemoryError:
+        # too big to even read: it cannot be answered (no id yet)
+        text = ev = None
+        gc.collect()
+        return a._done(rid, "dropped: too large", client, None, None, a._since(t0))
+    except Refuse as e:
+        req["id"] = e.rid
+        return a._refuse(req, e)
+    if method in methods.KEYED or method in FREE or method in ("connect", "ping", "get_public_key"):
+        req["method"] = method
+    try:
+        try:
+            dispatch(a, req, method, params)
+        except MemoryError:
+            # the heap could not hold this request's work: say so, don't hang the client
+            for i in range(len(a.queue)):
+                if a.queue[i] is req:
+                    a.queue.pop(i)
+                    break
+            req.pop("op", None)
+            params = None
+            gc.collect()
+            raise Refuse("too large")
+    except Refuse as e:
+        a._refuse(req, e)
+    a._tidy()
+
+
+def dispatch(a, req, method, params):
+    client = req["client"]
+    c = a.clients.get(client)
+    if c:
+        c["last_used"] = a.now()
+    if method == "ping":
+        # anyone who got through the envelope may learn the device is there
+        return a._reply(req, "pong")
+    if method == "connect":
+        return connect(a, req, params, c)
+    if req["method"] is None:
+        raise Refuse("unknown method: " + method[:64], "unknown method")
+    if c is None:
+        raise Refuse("unauthorized")
+    if method == "get_public_key":
+        return a._reply(req, a.pubhex)
+    if method in FREE:  # get_relays, switch_relays, logout
+        return _app._lazy("signer.admin").session(a, req, method, c)
+    op = methods.prepare(method, params, a.sk, a.pubhex, a.now())
+    params[:] = []  # parsed into op: the raw text is garbage now
+    req["op"] = op
+    req["kind"] = op.get("kind")
+    if perms.rejects(a.conf, method, req["kind"]):  # auto-reject, set in the menu
+        raise Refuse("rejected", "auto-rejected")
+    if method != "nip44_get_key" and perms.allows(c.get("rules"), method, req["kind"]):
+        op = None
+        req["rule"] = True
+        run(a, req)
+        return a._reply(req)
+    req["type"] = "request"
+    enqueue(a, req, op["size"])
+
+
+def connect(a, req, params, c):
+    if c is not None:
+        # already admitted: a reconnect (page reload) changes nothing, needs nothing
+        return a._reply(req, "ack")
+    _app._lazy("signer.admin").connect(a, req, params)
+
+
+def enqueue(a, item, size):
+    held = 0
+    for q in a.queue:
+        held += q["size"]
+    if len(a.queue) >= _app.QUEUE_MAX or (a.queue and held + size > QUEUE_BYTES):
+        if item["type"] in ("request", "connect"):
+            return a._reply(item, error="busy", outcome="busy")
+        return a._done(item["rid"], "busy", item["client"], item["method"], None, 0)
+    item["size"] = size
+    item["ms"] = a._since(item["t0"])
+    a.queue.append(item)
+    if len(a.queue) == 1:
+        activate(a, False)
+    a.redraw()
+
+
+def activate(a, guard):
+    item = a.queue[0]
+    now = a._ticks()
+    item["shown"] = now
+    item["guard"] = guard
+    item["deadline"] = time.ticks_add(now, int(a.cfg.get("prompt_timeout_s", 60) * 1000))
+    a.scroll = 0
+
+
+def resolve(a, how):
+    item = a.queue.pop(0)
+    a.scroll = 0
+    if a.queue:
+        activate(a, True)
+    # the next prompt (or idle) goes on screen before the slow part below
+    a.redraw()
+    t1 = a._ticks()
+    try:
+        if item["type"] == "request":
+            resolve_request(a, item, how, t1)
+        elif item["type"] == "connect":
+            _app._lazy("signer.admin").resolve_connect(a, item, how, t1)
+        else:
+            _app._lazy("signer.pairing").resolve(a, item, how, t1)
+    finally:
+        item.clear()
+    a.redraw()
+    a._tidy()
+
+
+def resolve_request(a, req, how, t1):
+    req.pop("scr", None)  # the prompt's lines: not needed while signing
+    if how in ("reject", "timeout"):
+        return a._refuse(req, a._refusal(how), t1)
+    c = a.clients.get(req["client"])
+    if c is None:  # logged out while waiting
+        return a._refuse(req, Refuse("unauthorized"), t1)
+    if how == "always":
+        rule = perms.rule_for(req["method"], req["kind"])  # None for nip44_get_key
+        if rule:
+            perms.add(c.setdefault("rules", []), rule)
+            cl.save(a.id_root, a.clients)
+    try:
+        run(a, req)
+    except Refuse as e:
+        return a._refuse(req, e, t1)
+    a._reply(req, started=t1)
+
+
+def run(a, req):
+    # the approved (or rule-allowed) operation -> req["result"]. A kind 3 that gets
+    # signed becomes the follow list the next one is compared with: written beside
+    # the current one before signing (the template is freed as the event is built),
+    # put in its place once signed (ui/kinds_follows.py)
+    f3 = req["kind"] == 3 and req["method"] == "sign_event"
+    root = a.id_root
+    if f3:
+        try:
+            _app._lazy("ui.kinds_follows").begin(root, req["op"]["tpl"])
+        except (OSError, MemoryError):
+            _app._lazy("ui.kinds_follows").forget(root)  # no stale list to compare against
+            f3 = False
+        _app._drop("ui.kinds_follows")
+    ok = False
+    try:
+        req["result"] = methods.run(req["method"], req.pop("op"), a.sk)
+        ok = True
+    finally:
+        if f3:
+            _app._lazy("ui.kinds_follows").commit(root, ok)
+            _app._drop("ui.kinds_follows")
+            for q in a.queue:  # a waiting kind 3 must compare with this one
+                if q.get("kind") == 3 and q.pop("scr", None) and q is a.queue[0]:
+                    a.redraw()
