@@ -11,6 +11,7 @@ import json
 import micropython
 from binascii import hexlify, unhexlify
 from crypto import nip01, nip44, secp256k1
+from crypto.jsonspan import find as _find_at
 from signer import rpc
 
 KIND = 24133
@@ -57,20 +58,6 @@ def conversation_key(sk, pub_hex):
 
 
 @micropython.viper
-def _find(b: ptr8, n: int, pat: ptr8, m: int) -> int:
-    # first index of pat[0:m] in b[0:n], or -1
-    i = 0
-    while i + m <= n:
-        j = 0
-        while j < m and b[i + j] == pat[j]:
-            j += 1
-        if j == m:
-            return i
-        i += 1
-    return -1
-
-
-@micropython.viper
 def _b64_end(b: ptr8, i: int, n: int) -> int:
     # index of the '"' closing a base64 (NIP-44) or base64?iv=base64 (NIP-04) string
     # that starts at i, or -1 at any other character
@@ -98,8 +85,8 @@ def loads(raw):
     if type(raw) is list:
         return _loads_pieces(raw)
     n = len(raw)
-    a = _find(raw, n, _KEY, len(_KEY))
-    if a < 0 or _find(raw[a + 1:], n - a - 1, _KEY, len(_KEY)) >= 0:
+    a = _find_at(raw, n, _KEY, len(_KEY), 0)
+    if a < 0 or _find_at(raw, n, _KEY, len(_KEY), a + 1) >= 0:
         return json.loads(raw)
     a += len(_KEY)
     while a < n and raw[a] in b" \t\r\n":
@@ -166,15 +153,14 @@ def _hits(ps, pat):
     out = []
     for k in range(len(ps)):
         p = ps[k]
-        i = _find(p, len(p), pat, m)
+        i = _find_at(p, len(p), pat, m, 0)
         while i >= 0 and len(out) < 2:
             out.append(k * c + i)
-            j = _find(p[i + 1:], len(p) - i - 1, pat, m)
-            i = -1 if j < 0 else i + 1 + j
+            i = _find_at(p, len(p), pat, m, i + 1)
         if k + 1 < len(ps):
             a = max(0, len(p) - m + 1)
             w = _cut(ps, k * c + a, min(k * c + len(p) + m - 1, k * c + len(p) + len(ps[k + 1])))
-            j = _find(w, len(w), pat, m)
+            j = _find_at(w, len(w), pat, m, 0)
             if j >= 0 and a + j + m > len(p):
                 out.append(k * c + a + j)
         if len(out) > 1:
