@@ -28,6 +28,19 @@ MAX_IDS = 8
 _PER_KEY = ("clients.json", "follows.bin")
 
 
+def once(mod, fn, *args):
+    """mod.fn(*args) (mod "keystore.ids" or "keystore.nip06"), then every module
+    imported since this one was, itself included, forgotten: a flow's key work leaves
+    nothing resident."""
+    import sys
+    before = [n for n in sys.modules if n != __name__]
+    try:
+        __import__(mod)
+        return getattr(sys.modules[mod], fn)(*args)
+    finally:
+        unload(before)
+
+
 def unload(before):
     """Forget every module imported since `before` (names in sys.modules then): the
     flows call this module, the vault, PBKDF2's SHA-512 and embit for one operation,

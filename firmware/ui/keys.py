@@ -15,13 +15,8 @@ ROWS = 5  # list rows on a 16x8 screen (title, 5 rows, message, footer)
 
 def _op(fn, *args):
     # keystore/ids.py for one operation; it and what it loaded are forgotten after
-    import sys
-    before = list(sys.modules)
     from keystore import ids
-    try:
-        return getattr(ids, fn)(*args)
-    finally:
-        ids.unload(before)
+    return ids.once("keystore.ids", fn, *args)
 
 
 def start(app):

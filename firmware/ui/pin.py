@@ -22,13 +22,8 @@ _TITLE = {"unlock": "locked:", "old": "current PIN:", "new": "new PIN:", "again"
 
 def _op(fn, *args):
     # keystore/ids.py for one operation; it and what it loaded are forgotten after
-    import sys
-    before = list(sys.modules)
     from keystore import ids
-    try:
-        return getattr(ids, fn)(*args)
-    finally:
-        ids.unload(before)
+    return ids.once("keystore.ids", fn, *args)
 
 
 def _enter(st, what, msg=""):

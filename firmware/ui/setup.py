@@ -38,12 +38,8 @@ def _wl():
 
 def _nip06(fn, *args):
     # keystore/nip06.py (and embit, lib/hashlib) for one call, forgotten after
-    before = list(sys.modules)
-    from keystore import nip06, ids
-    try:
-        return getattr(nip06, fn)(*args)
-    finally:
-        ids.unload(before)
+    from keystore import ids
+    return ids.once("keystore.nip06", fn, *args)
 
 
 def _forget():
