@@ -52,7 +52,7 @@ import sys
 import zipfile
 
 # the ROMFS flash (--romfs); the rest is used here through flash.* by tests and callers
-from flash_romfs import ROM_STUB, build_romfs, check_romfs, plan_romfs, rom_stub, romfs_files  # noqa: F401
+from flash_romfs import ROM_STUB, build_romfs, check_romfs, owned_dirs, plan_romfs, rom_stub, romfs_files  # noqa: F401
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(ROOT, "firmware")
@@ -306,13 +306,7 @@ def plan(info, bundle_files, wipe, storage):
     """The mpremote commands after the probe, each an argument list without the
     `connect PORT` prefix. bundle_files: paths in the bundle ('boards/pico.mpy', ...)."""
     copy = set(f for f in bundle_files if f != "bundle.json")
-    owned_dirs = set()
-    for f in copy:
-        d = f.rpartition("/")[0]
-        while d:
-            owned_dirs.add(d)
-            d = d.rpartition("/")[0]
-    owned_dirs.discard("lib")  # shared with libraries a person may have installed
+    owned = owned_dirs(copy)
 
     def twin(p):
         if p.endswith(".mpy"):
@@ -326,7 +320,7 @@ def plan(info, bundle_files, wipe, storage):
         rel = p.lstrip("/")
         if rel in copy or rel.startswith(storage.strip("/") + "/"):
             continue
-        if rel.rpartition("/")[0] in owned_dirs or twin(rel) in copy:
+        if rel.rpartition("/")[0] in owned or twin(rel) in copy:
             stale.append(":/" + rel)
     cmds = []
     if wipe and info.get("store"):

@@ -25,6 +25,19 @@ ROM_STUB = ("# Written by tools/flash.py (ROMFS=1): starts the signer from the R
             "fwmain.main()\n")
 
 
+def owned_dirs(files):
+    """Every folder the bundle's files lie in, but lib/ (shared with libraries a person
+    may have installed)."""
+    owned = set()
+    for f in files:
+        d = f.rpartition("/")[0]
+        while d:
+            owned.add(d)
+            d = d.rpartition("/")[0]
+    owned.discard("lib")
+    return owned
+
+
 def romfs_files(tree):
     """{path in the image: host file}: the bundle as a board's /rom, without what stays on
     the filesystem (the source main.py stub, which the port runs at boot), bundle.json
@@ -89,13 +102,7 @@ def plan_romfs(info, bundle_files, wipe, storage, image):
     .py/.mpy twin of a ROM module. Only main.py stays on the filesystem, ROM_STUB: the
     port runs a source main.py at boot."""
     rom = set(f for f in bundle_files if f not in ("main.py", "bundle.json"))
-    owned = set()
-    for f in rom:
-        d = f.rpartition("/")[0]
-        while d:
-            owned.add(d)
-            d = d.rpartition("/")[0]
-    owned.discard("lib")  # shared with libraries a person may have installed
+    owned = owned_dirs(rom)
     top = set(d for d in owned if d.rpartition("/")[0] not in owned)
 
     def shadows(rel):
