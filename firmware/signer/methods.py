@@ -2,8 +2,15 @@
 #
 # prepare() parses a request's params once into an "op" dict; the approval screen is
 # drawn from that op and run() acts on the same op, so what is signed or encrypted is
-# exactly what was shown. Decryption happens in prepare() so the screen can show the
-# plaintext the client would receive (and a bad ciphertext is refused without asking).
+# exactly what was shown.
+#
+# Nothing keyed happens in prepare(): no decryption, no ECDH, nothing whose result or
+# failure depends on the ciphertext or the key. Before approval only the public shape
+# of a ciphertext (base64, lengths, version) is checked, so what a client can learn
+# before the person approves (an answer, its text, its timing, whether it was queued)
+# is the same for a good and a bad ciphertext; otherwise NIP-04's CBC padding is an
+# oracle that opens any DM the client holds (issue 11, break 1). Decrypts run in run(),
+# after approval (or under a rule the person set), and a bad ciphertext is answered then.
 #
 # Errors are rpc.Refuse(error for the client, outcome for the host log); outcomes
 # never hold the client's plaintext.
@@ -107,21 +114,13 @@ def prepare(method, params, sk, signer_hex, now):
         if not 1 <= len(text.encode()) <= 65535:
             _invalid("plaintext must be 1..65535 bytes")
     elif method == "nip04_decrypt":
-        nip04 = _nip04()
-        if not nip04.is_nip04(text):
-            _invalid("not a nip04 ciphertext")
-        try:
-            text = nip04.decrypt(sk, peer, text)
-        except ValueError:
-            raise Refuse("invalid ciphertext", "invalid ciphertext")
-        # an empty string result never resolves in nostr-tools: say so instead
-        if not text:
-            raise Refuse("invalid ciphertext: empty plaintext", "invalid ciphertext")
+        _public_nip04(text)
+        op["ct"] = text
+        text = ""  # not known until approved
     elif method == "nip44_decrypt":
-        try:
-            text = nip44.decrypt(text, nip44.conversation_key(sk, peer))
-        except ValueError:
-            raise Refuse("invalid ciphertext", "invalid ciphertext")
+        _public_nip44(text)
+        op["ct"] = text
+        text = ""
     op["text"] = text
     return op
 
@@ -140,4 +139,42 @@ def run(method, op, sk):
         return nip44.encrypt(op["text"], nip44.conversation_key(sk, op["peer"]))
     if method == "nip44_get_key":
         return hexlify(nip44.conversation_key(sk, op["peer"])).decode()
-    return op["text"]  # the decrypts: plaintext found in prepare()
+    # the decrypts, only now (approved): their failures are answered now too
+    ct = op.pop("ct")
+    try:
+        if method == "nip04_decrypt":
+            text = _nip04().decrypt(sk, op["peer"], ct)
+        else:
+            text = nip44.decrypt(ct, nip44.conversation_key(sk, op["peer"]))
+    except ValueError:
+        raise Refuse("invalid ciphertext", "invalid ciphertext")
+    # an empty string result never resolves in nostr-tools: say so instead
+    if not text:
+        raise Refuse("invalid ciphertext: empty plaintext", "invalid ciphertext")
+    return text
+
+
+def _public_nip04(ct):
+    # what anyone can check without the key: "b64?iv=b64", strict base64, a 16-byte IV,
+    # whole AES blocks
+    nip04 = _nip04()
+    if not nip04.is_nip04(ct):
+        _invalid("not a nip04 ciphertext")
+    a, b = ct.split("?iv=", 1)
+    for part in (a, b):
+        if not part or len(part) % 4 or len(memoryview(part)) != len(part) or not nip44._b64_ok(part, len(part)):
+            _invalid("not a nip04 ciphertext")
+    n = len(a) // 4 * 3 - (a[-1] == "=") - (a[-2] == "=")
+    if n < 16 or n % 16:
+        _invalid("not a nip04 ciphertext")
+
+
+def _public_nip44(ct):
+    # version, size and base64 of the payload (nip44._decode: no key involved); the MAC
+    # is checked only after approval
+    if type(ct) is not str:
+        _invalid("not a nip44 ciphertext")
+    try:
+        nip44._decode(ct)
+    except ValueError:
+        _invalid("not a nip44 ciphertext")
