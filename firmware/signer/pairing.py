@@ -21,6 +21,10 @@ def nostrconnect(a, msg):
         u = uri.parse(msg.get("uri"))
     except ValueError as e:
         return a._done(rid, str(e).split(":")[0], None, "connect", None, a._since(t0))
+    if u["pubkey"] == a.pubhex:
+        # the signer's own key as the client: refused, whatever name it claims (its
+        # responses would come back to it as requests: issue 11, break 5)
+        return a._done(rid, "invalid uri: own key", None, "connect", None, a._since(t0))
     a._enqueue({"type": "nostrconnect", "rid": rid, "t0": t0, "client": u["pubkey"],
                 "method": "connect", "kind": None, "secret": u["secret"], "relays": u["relays"],
                 "rules": perms.parse(u["perms"]),

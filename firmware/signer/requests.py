@@ -28,6 +28,10 @@ def on_event(a, msg):
     try:
         if a.sk is None:
             raise Drop("locked" if a.locked else "no key")
+        if type(ev) is dict and ev.get("pubkey") == a.pubhex:
+            # the signer's own key as a client: our own responses echoed by a relay
+            # would be answered again and again (issue 11, break 5)
+            raise Drop("own key")
         envelope.check(ev, a.pubhex, a.now(), a.cfg.get("max_age_s", 300),
                        a.cfg.get("max_future_s", 60), a.seen_ev)
         text, scheme = envelope.open_(a.sk, ev)
@@ -41,6 +45,12 @@ def on_event(a, msg):
             req["id"], method, params = rpc.parse(text, a.cfg.get("max_request"))
         except NoId:
             raise Drop("invalid request")
+        except Refuse as e:
+            # the replay check runs before any refusal too, so a refusal is never
+            # answered twice (a relay echo could loop on it)
+            if not a.seen_req.add(replay.key((client + e.rid).encode())):
+                raise Drop("replayed")
+            raise
         text = None
         # the same request id from the same client in a new event: a replay, or
         # a client resending; either way it has been or is being answered
