@@ -103,7 +103,7 @@ def libsecp_times():
 def extra_sections():
     """Device and end-to-end benchmarks add themselves here (bench/device.py, bench/e2e.py)."""
     out = {}
-    for name in ("device", "e2e"):
+    for name in ("device", "e2e", "count"):
         path = os.path.join(HERE, name + ".py")
         if os.path.exists(path):
             p = subprocess.run([sys.executable, path], capture_output=True, timeout=900, cwd=ROOT)

@@ -13,7 +13,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(ROOT, "firmware")
-VECTORS = os.path.normpath(os.path.join(ROOT, "..", "shared", "vectors"))
+VECTORS = os.environ.get("VECTORS") or os.path.normpath(os.path.join(ROOT, "..", "shared", "vectors"))
 HEAP = os.environ.get("MPY_HEAP", "128K")
 
 

@@ -37,6 +37,10 @@ COMB_TEETH = 8
 COMB_SPACING = 32
 _COMB_OFS = (1 << 256) - 1      # signed-digit comb recoding: k = 2d - (2^256 - 1)
 _HALF = (N + 1) // 2
+# p = 2^256 - _C: x == (x & _M) + (x >> 256) * _C (mod p), "a fold"
+_M = (1 << 256) - 1
+_C = 0x1000003D1
+_ZS = (0, P, -P, 2 * P, -2 * P)   # what is 0 mod p among two-fold results minus one
 
 
 def inv(a, m=P):
@@ -50,9 +54,12 @@ def inv(a, m=P):
     return t1 % m
 
 
-def _sqn(x, n, p=P):
+def _sqn(x, n, M=_M, C=_C, p=P):
+    # n squarings with two folds each (see run): the result is congruent, not canonical
     for _ in range(n):
-        x = x * x % p
+        x = x * x
+        x = (x & M) + (x >> 256) * C
+        x = x - (x >> 256) * p
     return x
 
 
@@ -72,7 +79,7 @@ def sqrt(a, p=P):
     x223 = _sqn(x220, 3) * x3 % p
     t = _sqn(x223, 23) * x22 % p
     t = _sqn(t, 6) * x2 % p
-    return _sqn(t, 2)
+    return _sqn(t, 2) % p
 
 
 # ---- Jacobian point arithmetic: (X, Y, Z), x = X/Z^2, y = Y/Z^3; Z == 0 is infinity --------
@@ -87,15 +94,29 @@ def jdbl(X, Y, Z, p=P):
 
 
 def jdbl_n(X, Y, Z, n, p=P):
-    """2^n * (X, Y, Z): jdbl in a loop without a call per doubling."""
+    """2^n * (X, Y, Z): jdbl in a loop without a call per doubling (folds as in run)."""
+    M = _M
+    C = _C
     for _ in range(n):
-        B = Y * Y % p
-        E = X * X % p * 3
-        D = (X * B << 2) % p
-        Z = (Y * Z << 1) % p
-        X = (E * E - (D << 1)) % p
-        Y = (E * (D - X) - (B * B << 3)) % p
-    return X, Y, Z
+        t = Y * Y
+        t = (t & M) + (t >> 256) * C
+        B = t - (t >> 256) * p
+        t = X * X
+        t = (t & M) + (t >> 256) * C
+        E = (t - (t >> 256) * p) * 3
+        t = X * B << 2
+        t = (t & M) + (t >> 256) * C
+        D = t - (t >> 256) * p
+        t = Y * Z << 1
+        t = (t & M) + (t >> 256) * C
+        Z = t - (t >> 256) * p
+        t = E * E - (D << 1)
+        t = (t & M) + (t >> 256) * C
+        X = t - (t >> 256) * p
+        t = E * (D - X) - (B * B << 3)
+        t = (t & M) + (t >> 256) * C
+        Y = t - (t >> 256) * p
+    return X % p, Y % p, Z % p
 
 
 def jadd(X1, Y1, Z1, X2, Y2, Z2, p=P):
@@ -155,19 +176,39 @@ def batch_affine(pts, p=P):
 _NCOMB = len(COMB)   # tables() blocks come after the comb's in srcs
 
 
-def run(sched, srcs, p=P, beta=BETA, fb=int.from_bytes):
+def run(sched, srcs, p=P, beta=BETA, fb=int.from_bytes, M=_M, C=_C, zs=_ZS):
     """The shared double-and-add loop: from the top index down, double, then add the points
-    coded in sched[i] (None or a list of codes). Returns Jacobian (X, Y, Z); Z == 0 is
-    infinity."""
+    coded in sched[i] (None or a list of codes). Returns Jacobian (X, Y, Z) reduced mod p;
+    Z == 0 is infinity.
+
+    Reduction inside the loop is the fold for p = 2^256 - C: x == (x & M) + (x >> 256)*C,
+    and the second fold as t - (t >> 256)*p (the same value, one object fewer: t >> 256
+    is a few digits there). Two folds of a
+    product give a value in (-2^75, 2^256 + 2^75) that is congruent, not canonical, and
+    every product of two such values stays under 2^519, which two folds bring back. On
+    the chip two folds cost 110 us against 198 for `% p`. Only the returned coordinates
+    are made canonical."""
     X = Y = Z = 0
     for i in range(len(sched) - 1, -1, -1):
         if Z:  # jdbl, inlined: a call costs as much as a field multiply and a half
-            B = Y * Y % p
-            E = X * X % p * 3
-            D = (X * B << 2) % p
-            Z = (Y * Z << 1) % p
-            X = (E * E - (D << 1)) % p
-            Y = (E * (D - X) - (B * B << 3)) % p
+            t = Y * Y
+            t = (t & M) + (t >> 256) * C
+            B = t - (t >> 256) * p
+            t = X * X
+            t = (t & M) + (t >> 256) * C
+            E = (t - (t >> 256) * p) * 3
+            t = X * B << 2
+            t = (t & M) + (t >> 256) * C
+            D = t - (t >> 256) * p
+            t = Y * Z << 1
+            t = (t & M) + (t >> 256) * C
+            Z = t - (t >> 256) * p
+            t = E * E - (D << 1)
+            t = (t & M) + (t >> 256) * C
+            X = t - (t >> 256) * p
+            t = E * (D - X) - (B * B << 3)
+            t = (t & M) + (t >> 256) * C
+            Y = t - (t >> 256) * p
         adds = sched[i]
         if adds is None:
             continue
@@ -177,26 +218,48 @@ def run(sched, srcs, p=P, beta=BETA, fb=int.from_bytes):
             x2 = fb(t[o:o + 32], "big")
             y2 = fb(t[o + 32:o + 64], "big")
             if c & 2:
-                x2 = beta * x2 % p
+                t = beta * x2
+                t = (t & M) + (t >> 256) * C
+                x2 = t - (t >> 256) * p
             if c & 1:
                 y2 = p - y2
             if not Z:
                 X, Y, Z = x2, y2, 1
                 continue
             # mixed addition (Z2 = 1), madd-2004-hmv shape
-            ZZ = Z * Z % p
-            H = x2 * ZZ % p - X
-            R = y2 * (ZZ * Z % p) % p - Y
-            if not H:  # same x: doubling or P + (-P); rare, never on the hot path
-                X, Y, Z = jdbl(X, Y, Z) if not R else (0, 0, 0)
+            t = Z * Z
+            t = (t & M) + (t >> 256) * C
+            ZZ = t - (t >> 256) * p
+            t = x2 * ZZ
+            t = (t & M) + (t >> 256) * C
+            H = t - (t >> 256) * p - X
+            t = ZZ * Z
+            t = (t & M) + (t >> 256) * C
+            t = y2 * (t - (t >> 256) * p)
+            t = (t & M) + (t >> 256) * C
+            R = t - (t >> 256) * p - Y
+            if H in zs:  # H == 0 mod p: same x, doubling or P + (-P); rare
+                X, Y, Z = jdbl(X % p, Y % p, Z % p) if not R % p else (0, 0, 0)
                 continue
-            HH = H * H % p
-            HHH = H * HH % p
-            V = X * HH % p
-            X = (R * R - HHH - (V << 1)) % p
-            Y = (R * (V - X) - Y * HHH) % p
-            Z = Z * H % p
-    return X, Y, Z
+            t = H * H
+            t = (t & M) + (t >> 256) * C
+            HH = t - (t >> 256) * p
+            t = H * HH
+            t = (t & M) + (t >> 256) * C
+            HHH = t - (t >> 256) * p
+            t = X * HH
+            t = (t & M) + (t >> 256) * C
+            V = t - (t >> 256) * p
+            t = R * R - HHH - (V << 1)
+            t = (t & M) + (t >> 256) * C
+            X = t - (t >> 256) * p
+            t = R * (V - X) - Y * HHH
+            t = (t & M) + (t >> 256) * C
+            Y = t - (t >> 256) * p
+            t = Z * H
+            t = (t & M) + (t >> 256) * C
+            Z = t - (t >> 256) * p
+    return X % p, Y % p, Z % p
 
 
 def _sched_add(sched, i, code):

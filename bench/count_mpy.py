@@ -1,0 +1,139 @@
+# Runs ON the unix port, driven by bench/count.py.
+#   micropython count_mpy.py count OP      -> JSON counts of one call (instrumented copy
+#                                            of the crypto core first on MICROPYPATH)
+#   micropython count_mpy.py time[q] OP... -> JSON µs per call of the shipped firmware
+# Each op: a setup returning the callable; the callable is warmed up once first, as a
+# device is after its first request (tables of a known key built, keypair cached).
+import sys
+import gc
+import json
+import time
+
+SK = bytes.fromhex("b7e151628aed2a6abf7158809cf4f3c762e7160f38b4da56a784d9045190cfef")
+CLIENT = bytes.fromhex("3b0f0c4d2dfc2d0e2f2b8c0e7f31c1a7d5d8a1c9e6c4a2b0f1e3d5c7a9b1c3d5")
+MSG = bytes(range(32))
+AUX = bytes(32)
+
+
+def _ec():
+    from crypto import secp256k1 as ec
+    return ec
+
+
+def _cycle(f, items):
+    st = [0]
+
+    def run():
+        st[0] = (st[0] + 1) % len(items)
+        return f(items[st[0]])
+    return run
+
+
+def op_sign():
+    ec = _ec()
+    ec.pubkey(SK)
+    return lambda: ec.schnorr_sign(MSG, SK, AUX)
+
+
+def op_verify():  # a known client: its key's tables cached (second use on)
+    ec = _ec()
+    pub = ec.pubkey(CLIENT)
+    sig = ec.schnorr_sign(MSG, CLIENT, AUX)
+    ec.schnorr_verify(MSG, pub, sig)
+    return lambda: ec.schnorr_verify(MSG, pub, sig)
+
+
+def _fresh_keys(ec, n=12):
+    return [bytes([i + 1]) * 32 for i in range(n)]
+
+
+def op_verify_fresh_key():  # more keys than the caches hold: lift_x + tables each time
+    ec = _ec()
+    cases = [(ec.pubkey(k), ec.schnorr_sign(MSG, k, AUX)) for k in _fresh_keys(ec)]
+    ec.clear_cache()
+    return _cycle(lambda c: ec.schnorr_verify(MSG, c[0], c[1]), cases)
+
+
+def op_ecdh():  # a known peer
+    ec = _ec()
+    pub = ec.pubkey(CLIENT)
+    ec.ecdh_x(SK, pub)
+    return lambda: ec.ecdh_x(SK, pub)
+
+
+def op_ecdh_fresh_key():  # a new peer each time (NIP-17 gift wraps: an ephemeral key each)
+    ec = _ec()
+    pubs = [ec.pubkey(k) for k in _fresh_keys(ec)]
+    ec.clear_cache()
+    ec.pubkey(SK)
+    return _cycle(lambda p: ec.ecdh_x(SK, p), pubs)
+
+
+def op_nip44_1k():
+    from crypto import nip44
+    key = bytes(range(32))
+    text = "x" * 1024
+    nonce = bytes(32)
+    return lambda: nip44.decrypt(nip44.encrypt(text, key, nonce), key)
+
+
+def op_request():
+    # The crypto of a rule-allowed sign_event request from a known client, in the order the
+    # device does it (signer/requests.py): the envelope's id and signature, NIP-44 decrypt,
+    # the event signed, the reply encrypted and signed. (JSON and the signer's own
+    # bookkeeping are not in here: bench/count.py adds them as a measured constant.)
+    from crypto import nip01, nip44
+    ec = _ec()
+    sk_hex_pub = ec.pubkey(SK)
+    cpub = ec.pubkey(CLIENT)
+    conv = nip44.conversation_key(SK, cpub)
+    now = 1700000000
+    tmpl = {"kind": 1, "content": "bench note 1 " + "x" * 200, "tags": [["t", "bench"]],
+            "created_at": now}
+    req = json.dumps({"id": "0123456789abcdef", "method": "sign_event", "params": [json.dumps(tmpl)]})
+    env = nip01.sign({"kind": 24133, "created_at": now, "tags": [["p", sk_hex_pub.hex()]],
+                      "content": nip44.encrypt(req, conv, bytes(32))}, CLIENT, AUX)
+
+    def run():
+        assert nip01.verify(env)
+        rpc = json.loads(nip44.decrypt(env["content"], conv))
+        ev = nip01.sign(json.loads(rpc["params"][0]), SK, AUX)
+        text = json.dumps({"id": rpc["id"], "result": json.dumps(ev)})
+        reply = {"kind": 24133, "created_at": now, "tags": [["p", cpub.hex()]],
+                 "pubkey": sk_hex_pub.hex(), "content": nip44.encrypt(text, conv, bytes(32))}
+        return nip01.sign_own(reply, SK, AUX)
+    run()
+    return run
+
+
+def main():
+    mode = sys.argv[1]
+    names = sys.argv[2:]
+    out = {}
+    if mode == "count":
+        import counters
+        run = globals()["op_" + names[0]]()
+        run()
+        counters.reset()
+        run()
+        out = dict(counters.C)
+    else:
+        quick = mode == "timeq"
+        for name in names:
+            run = globals()["op_" + name]()
+            run()
+            best = None
+            for _ in range(1 if quick else 3):
+                gc.collect()
+                n = 3 if quick else 10
+                t0 = time.ticks_us()
+                for _ in range(n):
+                    run()
+                dt = time.ticks_diff(time.ticks_us(), t0) / n
+                best = dt if best is None or dt < best else best
+            out[name] = best
+            gc.collect()
+    print(json.dumps(out))
+
+
+main()
