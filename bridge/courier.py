@@ -23,7 +23,12 @@ log = logging.getLogger("bridge.run")
 PROTO = 1
 INFLIGHT_MAX = 256      # requests forwarded and not yet `done`
 REFORWARD_AGE = 120     # s: after a device reset, re-send unanswered requests younger than this
-QUEUE_MAX = 512         # relay events waiting for the device
+# Relay events waiting for the device are bounded by what matters, not by a count: a
+# burst of 1000 requests from 10 clients all wait their turn. QUEUE_AGE: a request older
+# than a client waits for its answer is expired (and logged) instead of sent; QUEUE_BYTES:
+# the laptop's memory, the oldest dropped (and logged) past it.
+QUEUE_AGE = 120         # s
+QUEUE_BYTES = 64 << 20  # bytes of event JSON
 PUBLISHED_MAX = 4096    # ids of events already published, so a replayed `publish` isn't sent twice
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -72,7 +77,8 @@ class Courier:
         self.hello = None
         self.device_relays = []
         self.rid = int(time.time() * 1000) % 0x3FFFFFFF   # an earlier bridge's rids won't collide
-        self.queue = deque()            # relay events not yet sent to the device, arrival order
+        self.queue = deque()            # (event, monotonic arrival, bytes) not yet sent, arrival order
+        self.queue_bytes = 0
         self.wake = asyncio.Event()
         self.inflight = OrderedDict()   # rid -> (event, monotonic time sent)
         self.answered = set()           # rids the device already published a response for
@@ -124,6 +130,7 @@ class Courier:
                 # another key: requests in flight were for the old one
                 self.inflight.clear()
                 self.queue.clear()
+                self.queue_bytes = 0
                 self.pool.set_pubkey(pk)
         self.device_relays = relays
         # The device's connect secret belongs in the URL (that's how a client pairs); it is
@@ -141,41 +148,63 @@ class Courier:
     # ---- relay -> device --------------------------------------------------------------
 
     def on_relay_event(self, ev, url):
-        if len(self.queue) >= QUEUE_MAX:
-            dropped = self.queue.popleft()
-            log.warning("device queue full: dropped %s", str(dropped.get("id"))[:16])
-        self.queue.append(ev)
+        self._enqueue([(ev, time.monotonic())])
+
+    def _enqueue(self, items, front=False):
+        # items: [(event, monotonic time its client sent it, or near enough)]
+        new = [(ev, t, len(_json(ev))) for ev, t in items]
+        if front:
+            self.queue.extendleft(reversed(new))
+        else:
+            self.queue.extend(new)
+        for _, _, n in new:
+            self.queue_bytes += n
+        while self.queue_bytes > QUEUE_BYTES and self.queue:
+            ev, _, n = self.queue.popleft()
+            self.queue_bytes -= n
+            self.say("request %s dropped: the bridge's queue is over %d MB" % (
+                str(ev.get("id"))[:8], QUEUE_BYTES >> 20))
         self.wake.set()
+
+    def _next(self):
+        # the oldest waiting event still worth sending, or None; expired ones are logged
+        while self.queue:
+            ev, t, n = self.queue.popleft()
+            self.queue_bytes -= n
+            age = time.monotonic() - t
+            if age <= QUEUE_AGE:
+                return ev
+            self.say("request %s expired: waited %d s for the device" % (str(ev.get("id"))[:8], age))
+        return None
 
     def requeue_unanswered(self):
         """After a device reset: what it was working on is gone; send it again (once answered, never)."""
         now = time.monotonic()
-        again = [ev for rid, (ev, t) in self.inflight.items()
+        again = [(ev, t) for rid, (ev, t) in self.inflight.items()
                  if rid not in self.answered and now - t < REFORWARD_AGE]
         self.inflight.clear()
-        self.queue.extendleft(reversed(again))
         if again:
+            self._enqueue(again, front=True)
             self.say("re-sending %d unanswered request(s) to the device" % len(again))
-            self.wake.set()
 
     def release_held(self):
         """After an unlock: send again what the device refused while locked, if the
         client can still be waiting for it (younger than REFORWARD_AGE)."""
         now = time.monotonic()
-        again = [ev for ev, t in self.held if now - t < REFORWARD_AGE]
+        again = [(ev, now) for ev, t in self.held if now - t < REFORWARD_AGE]
         self.held.clear()
         if again:
-            self.queue.extend(again)
+            self._enqueue(again)
             self.say("re-sending %d request(s) that came while the device was locked" % len(again))
-            self.wake.set()
 
     async def forward(self):
         limit = (self.hello.get("limits") or {}).get("max_message") or 0
         while True:
-            while not self.queue:
+            ev = self._next()
+            if ev is None:
                 self.wake.clear()
                 await self.wake.wait()
-            ev = self.queue.popleft()
+                continue
             rid = self.next_rid()
             msg = {"t": "event", "rid": rid, "now": int(time.time()), "event": ev}
             if limit and len(_json(msg)) > limit:

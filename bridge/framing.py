@@ -41,13 +41,14 @@ def encode_frame(typ, seq, payload=b""):
     return MAGIC + body + binascii.crc32(body).to_bytes(4, "big")
 
 
-def split_message(data):
-    """[(type, payload)] for one message: BEGIN (4-byte total + first piece), then MOREs."""
+def split_message(data, max_frame=MAX_FRAME):
+    """[(type, payload)] for one message: BEGIN (4-byte total + first piece), then MOREs,
+    no payload over max_frame (the device's, from its hello: an ESP32 takes 250)."""
     data = bytes(data)
-    first = MAX_FRAME - 4
+    first = max_frame - 4
     out = [(BEGIN, len(data).to_bytes(4, "big") + data[:first])]
-    for i in range(first, len(data), MAX_FRAME):
-        out.append((MORE, data[i:i + MAX_FRAME]))
+    for i in range(first, len(data), max_frame):
+        out.append((MORE, data[i:i + max_frame]))
     return out
 
 

@@ -69,6 +69,7 @@ class DeviceLink:
         self.ack_timeout = ack_timeout
         self.send_timeout = send_timeout
         self.max_message = max_message  # from the device's hello once known
+        self.max_frame = MAX_FRAME      # likewise: the largest frame payload it can receive
         self.device_hello = None
         self.stats = collections.Counter()
         self._send_lock = threading.Lock()
@@ -229,7 +230,7 @@ class DeviceLink:
         with self._send_lock:
             for attempt in range(4):
                 try:
-                    for typ, payload in split_message(data):
+                    for typ, payload in split_message(data, self.max_frame):
                         self.send_frame(typ, payload)
                     self.stats["messages sent"] += 1
                     return
@@ -318,6 +319,9 @@ class DeviceLink:
         mm = lim.get("max_message")
         if isinstance(mm, int) and mm > 0:
             self.max_message = mm
+        # a board with a small UART receive buffer (ESP32: 260 bytes) takes shorter frames
+        mf = lim.get("max_frame")
+        self.max_frame = mf if isinstance(mf, int) and 16 <= mf <= MAX_FRAME else MAX_FRAME
 
 
 class AsyncDeviceLink:

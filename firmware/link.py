@@ -89,8 +89,12 @@ class Link:
     refused like an oversize one (NAK 3).
     """
 
-    def __init__(self, write, on_message=None, max_message=65536, static=0, chunked=False):
+    def __init__(self, write, on_message=None, max_message=65536, static=0, chunked=False,
+                 max_frame=MAX_FRAME):
         self.write = write
+        # the largest frame payload either way: the board's (boards/*.py max_frame; an
+        # ESP32's UART receive buffer holds 260 bytes, so 250 there), said in the hello
+        self.max_frame = max_frame
         self.chunked = chunked  # needs on_ready: take() gives the pieces (see _pieces)
         self.total = 0
         self.on_message = on_message
@@ -99,7 +103,7 @@ class Link:
         self.ready = None
         self.max_message = max_message
         self.static = memoryview(bytearray(static))
-        self.rx = bytearray(MAX_FRAME + _OVER)
+        self.rx = bytearray(max_frame + _OVER)
         self.rxmv = memoryview(self.rx)
         self.n = 0            # bytes held in rx; rx[0:2] is MAGIC whenever n >= 2
         self.msg = None       # memoryview the message being received goes into
@@ -111,7 +115,7 @@ class Link:
         self.last_type = 0
         self.last_reason = 0
         self.inbox = []
-        self.tx = bytearray(MAX_FRAME + _OVER)
+        self.tx = bytearray(max_frame + _OVER)
         self.txmv = memoryview(self.tx)
         self.tx[0:2] = MAGIC
         self.ack = bytearray(12)  # ACK/NAK frames: never clobbers a frame being built in tx
@@ -210,7 +214,7 @@ class Link:
         ln = (rx[4] << 8) | rx[5]
         # A header no host frame can have is garbage: rescan now rather than wait for
         # `ln` bytes that may never come.
-        if ln > MAX_FRAME or not ((typ == BEGIN and ln >= 4) or (typ == MORE and ln)
+        if ln > self.max_frame or not ((typ == BEGIN and ln >= 4) or (typ == MORE and ln)
                                   or (typ == RESET and not ln)):
             self.stats["bad"] += 1
             self._shift(1)
@@ -361,15 +365,16 @@ class Link:
         ln = len(b)
         self._count += ln
         off = 0
+        mf = self.max_frame
         while off < ln:
             fill = self._fill
-            take = MAX_FRAME - fill
+            take = mf - fill
             if take > ln - off:
                 take = ln - off
             self.txmv[_HDR + fill:_HDR + fill + take] = b[off:off + take]
             self._fill = fill + take
             off += take
-            if self._fill == MAX_FRAME:
+            if self._fill == mf:
                 self._flush()
 
     def _flush(self):

@@ -92,7 +92,7 @@ def hello_message(a, board, lk):
         h["board"] = board.name
     lim = h.get("limits") or {}
     # The link's own limits are the link's to state; the queue length is the app's.
-    lim["max_frame"] = linklib.MAX_FRAME
+    lim["max_frame"] = lk.max_frame
     lim["max_message"] = lk.max_message
     if "queue" not in lim:
         lim["queue"] = 1
@@ -195,8 +195,9 @@ def loop(board, lk, a, max_iterations=-1):
 def run(board, make_app):
     # rx_static: bytes kept for receiving small messages without allocating (Board doc)
     # chunked: big messages in pieces, read in place by the app (link.PIECE)
+    # max_frame: the board's largest frame (an ESP32's UART buffer takes 250 + 10 bytes)
     lk = linklib.Link(board.link.write, None, board.max_message, getattr(board, "rx_static", 0),
-                      getattr(make_app, "pieces", False))
+                      getattr(make_app, "pieces", False), getattr(board, "max_frame", linklib.MAX_FRAME))
     a = make_app(board, lk.send_message)
     # on_ready + take(): only dispatch's own local holds a large message's buffer, so it
     # is garbage as soon as it is parsed

@@ -281,6 +281,7 @@ class FakeDevice(threading.Thread):
         self.frames = []      # every frame received (type, seq, payload)
         self.messages = []    # every message assembled
         self.last = None
+        self.max_frame = 512  # what its hello announces (an ESP32 board: 250)
         self.before_hello = []  # sent just before each hello answer
         self.seq = 0
         self.stop = False
@@ -331,7 +332,8 @@ class FakeDevice(threading.Thread):
             for m in self.before_hello:
                 self.send_msg(m)
             self.send_msg({"t": "hello", "proto": 1, "fw": "fake", "board": "fake", "pubkey": None,
-                           "relays": [], "limits": {"max_frame": 512, "max_message": 4000, "queue": 1}})
+                           "relays": [], "limits": {"max_frame": self.max_frame, "max_message": 4000,
+                                                    "queue": 1}})
         elif msg.get("t") == "status":
             self.send_msg({"t": "status", "rid": msg.get("rid"), "queue": 0})
         elif msg.get("t") == "echo":
@@ -424,6 +426,47 @@ def test_too_large_for_known_max_message_is_not_sent(device):
         with pytest.raises(L.TooLarge):
             lk.send({"t": "echo", "rid": 4, "data": "z" * 5000})
         assert len(d.frames) == n
+
+
+def test_host_sends_no_frame_longer_than_the_hello_announces(device):
+    # an ESP32's UART receive buffer holds 260 bytes: its hello says max_frame 250, and
+    # the host must cut every message into frames that fit
+    d = device()
+    d.max_frame = 250
+    with L.DeviceLink(d.path) as lk:
+        lk.hello()
+        assert lk.max_frame == 250
+        n = len(d.frames)
+        rid = lk.request({"t": "echo", "data": "q" * 1800})
+        m = lk.answer(rid, 5, types=("echo",))
+        assert m["data"] == "q" * 1800
+        sent = d.frames[n:]
+        assert len(sent) > 7 and max(len(p) for t, s, p in sent) <= 250
+
+
+def test_esp32_sized_firmware_link_both_ways():
+    # firmware/link.py built with max_frame 250 takes a message the host cut to 250-byte
+    # frames, treats a longer frame as garbage (it could not have fit the UART buffer),
+    # and sends its own messages in frames of at most 250 bytes
+    fw = firmware_link()
+    w = []
+    got = []
+    dev = fw.Link(lambda b: w.append(bytes(b)), got.append, 65536, 0, False, max_frame=250)
+    assert dev.max_frame == 250
+    data = json.dumps({"t": "event", "x": "y" * 3000}).encode()
+    frames = [encode_frame(t, i, p) for i, (t, p) in enumerate(split_message(data, 250))]
+    assert max(len(f) for f in frames) <= 260
+    for f in frames:
+        dev.feed(f)
+    assert [bytes(m) for m in got] == [data]
+    assert all(len(f) <= 260 for f in w)  # its ACKs
+    dev.feed(encode_frame(BEGIN, 99, (600).to_bytes(4, "big") + b"z" * 300))
+    assert dev.stats["bad"] == 1 and len(got) == 1
+    w.clear()
+    dev.send_message({"t": "publish", "data": "p" * 2000})
+    assert len(w) > 8 and all(len(f) <= 260 for f in w)
+    out, dec, asm = receive(w)
+    assert json.loads(out[0])["data"] == "p" * 2000
 
 
 def test_nak_restart_sends_the_message_again(device):

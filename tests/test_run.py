@@ -262,7 +262,7 @@ def test_requests_refused_while_locked_are_sent_again_after_the_unlock():
     c.handle({"t": "done", "rid": 7, "outcome": "dropped: locked", "client": "cd" * 32})
     assert not c.queue and any("kept until the device is unlocked" in s for s in said)
     c.handle(dict(hello, locked=False))
-    assert list(c.queue) == [ev]
+    assert [q[0] for q in c.queue] == [ev]
     assert any("device unlocked" in s for s in said)
 
 
@@ -276,3 +276,72 @@ def test_requests_refused_while_locked_are_not_sent_again_when_still_locked():
     c.handle({"t": "done", "rid": 7, "outcome": "dropped: locked"})
     c.handle(dict(hello))  # a restart, still locked
     assert not c.queue and len(c.held) == 1
+
+
+class _Sink:
+    """A device link that takes every message at once (what forward() hands over)."""
+
+    def __init__(self):
+        self.sent = []
+
+    async def send(self, msg):
+        self.sent.append(msg)
+
+
+def _hello(c):
+    c.adopt({"t": "hello", "proto": 1, "fw": "0.1.0", "board": "sim", "pubkey": "ab" * 32,
+             "relays": ["ws://127.0.0.1:1"], "limits": {"max_message": 65536}})
+
+
+def test_a_burst_of_1000_requests_waits_in_the_queue_without_a_loss():
+    # 1000 events from 10 clients within a second: the old queue kept 512 and dropped the
+    # oldest without a word to anyone; now only age and bytes bound it
+    from bridge import courier as cm
+    said = []
+    c = Courier(_Sink(), out=said.append, qr=False)
+    _hello(c)
+    evs = [{"id": "%064x" % i, "pubkey": "%02x" % (i % 10) * 32, "kind": 24133, "content": "A" * 600}
+           for i in range(1000)]
+    for ev in evs:
+        c.on_relay_event(ev, "ws://127.0.0.1:1")
+    assert len(c.queue) == 1000
+
+    async def body():
+        t = asyncio.create_task(c.forward())
+        await wait_until(lambda: len(c.link.sent) == 1000, timeout=10, what="1000 forwarded")
+        t.cancel()
+    run(body())
+    assert [m["event"]["id"] for m in c.link.sent] == [e["id"] for e in evs]
+    assert not any("dropped" in s or "expired" in s for s in said)
+    assert cm.QUEUE_AGE >= 100
+
+
+def test_requests_older_than_a_client_waits_are_expired_and_logged():
+    from bridge import courier as cm
+    said = []
+    c = Courier(_Sink(), out=said.append, qr=False)
+    _hello(c)
+    c.on_relay_event({"id": "aa" * 32, "kind": 24133, "content": "x"}, "ws://r")
+    ev, t, n = c.queue[0]
+    c.queue[0] = (ev, t - cm.QUEUE_AGE - 1, n)  # it came in QUEUE_AGE + 1 s ago
+    c.on_relay_event({"id": "bb" * 32, "kind": 24133, "content": "y"}, "ws://r")
+
+    async def body():
+        t = asyncio.create_task(c.forward())
+        await wait_until(lambda: len(c.link.sent) == 1, timeout=5, what="one forwarded")
+        t.cancel()
+    run(body())
+    assert c.link.sent[0]["event"]["id"] == "bb" * 32
+    assert any("aaaaaaaa" in s and "expired" in s for s in said), said
+
+
+def test_queue_over_its_byte_budget_drops_the_oldest_and_says_so(monkeypatch):
+    from bridge import courier as cm
+    said = []
+    monkeypatch.setattr(cm, "QUEUE_BYTES", 10_000)
+    c = Courier(_Sink(), out=said.append, qr=False)
+    _hello(c)
+    for i in range(5):
+        c.on_relay_event({"id": "%064x" % i, "kind": 24133, "content": "z" * 3000}, "ws://r")
+    assert len(c.queue) == 3 and c.queue_bytes <= 10_000
+    assert sum("dropped" in s for s in said) == 2, said

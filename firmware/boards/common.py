@@ -279,6 +279,7 @@ class Board:
     ticks_ms, ticks_diff, buttons, pollables, config, link, max_message, idle_ms)."""
 
     name = "board"
+    max_frame = 512  # largest frame payload the board's link receives whole (hello limits)
     idle_ms = 10  # also the button sampling period: nothing else wakes the loop for them
 
     def __init__(self, display, left, right, cfg, storage, extra_seed=b""):

@@ -34,6 +34,9 @@ def make_buttons(pins):
 
 class Board(common.Board):
     name = "tdisplay"
+    # UART0's receive buffer holds 260 bytes and nothing pauses the sender: a frame
+    # (payload + 10) must fit in it whole (the hello says so; the host cuts to it)
+    max_frame = 250
 
     def __init__(self, argv=()):
         opts = common.options(argv)
