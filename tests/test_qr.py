@@ -46,3 +46,15 @@ def test_too_long_data_is_refused_clearly(fw):
     with pytest.raises(FirmwareError) as e:
         fw.call("ui.qr", "encode", "x" * 500, "H")
     assert e.value.type == "ValueError" and "too long" in e.value.msg
+
+
+def test_a_pair_screen_url_encodes_in_a_heap_of_1k_holes(fw):
+    # menu -> Pair failed after normal start-up (issue 13, item 3): the encoder wanted
+    # an 8-16 KB block for its bit list and 2.8 KB ones for its matrices
+    url = ("bunker://" + "ab" * 32 + "?relay=wss%3A%2F%2Frelay.damus.io&relay=wss%3A%2F%2Fnos.lol"
+           "&relay=wss%3A%2F%2Frelay.nsec.app&secret=0123456789abcdef")
+    got = fw.call("qr_rpc", "fragmented", url, "L", 1024)
+    assert got[0] != "MemoryError", "the QR encoder needs a block bigger than 1 KB"
+    size, rows = got[0], got[1:]
+    v = (size - 17) // 4
+    assert any(rows == reference(url.encode(), "L", v, m) for m in range(8))

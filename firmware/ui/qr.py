@@ -3,9 +3,12 @@
 # bunker:// URL (about 130 bytes: version 8 at level M, 49x49 modules, which a 64-pixel
 # high OLED shows at one pixel a module with a 4-module quiet zone... nearly: see fit()).
 #
-# encode(data, ecc="M") -> (size, modules): modules is a bytearray of size*size, 1 = dark,
-# row-major. Memory: one matrix and one "reserved" map of size*size bytes each, plus the
-# codewords; the penalty pass re-uses the matrix for each of the 8 masks.
+# encode(data, ecc="M") -> (size, modules): modules is a bit per module, row-major, read
+# with get(modules, row * size + col) (1 = dark). Memory: the matrix, the "reserved" map,
+# the best mask's copy and the one being tried, each (size*size+7)//8 bytes (352 at
+# version 9), plus the codewords: no block near 1 KB, so a used heap still has room
+# (a byte per module and a list of bits needed 2.8 KB and 8-16 KB blocks: menu -> Pair
+# failed with MemoryError after normal start-up).
 
 # per version: (EC codewords per block, ((blocks, data codewords per block), ...)) by level
 _BLOCKS = {
@@ -74,29 +77,41 @@ def capacity(version, ecc):
     return (data_cw * 8 - 4 - (8 if version < 10 else 16)) // 8
 
 
+def _put(buf, v, n, nb):
+    # n bits of v, most significant first, at bit nb of buf -> the next bit
+    for i in range(n - 1, -1, -1):
+        if (v >> i) & 1:
+            buf[nb >> 3] |= 0x80 >> (nb & 7)
+        nb += 1
+    return nb
+
+
+def get(m, k):
+    """Module k (row * size + col) of a matrix: 1 = dark."""
+    return (m[k >> 3] >> (k & 7)) & 1
+
+
+def _set(m, k, v):
+    if v:
+        m[k >> 3] |= 1 << (k & 7)
+    else:
+        m[k >> 3] &= 0xFF ^ (1 << (k & 7))
+
+
 def _codewords(data, version, ecc):
     ec, groups = _BLOCKS[ecc][version - 1]
     total = sum(n * d for n, d in groups)
-    bits = []
-
-    def put(v, n):
-        for i in range(n - 1, -1, -1):
-            bits.append((v >> i) & 1)
-    put(4, 4)
-    put(len(data), 8 if version < 10 else 16)
-    for b in data:
-        put(b, 8)
-    put(0, min(4, total * 8 - len(bits)))
-    while len(bits) % 8:
-        bits.append(0)
+    # the bit stream written straight into the codeword buffer: a list of bits (one
+    # pointer each) needed an 8-16 KB block, which a used 128 KB heap may not have
     buf = bytearray(total)
-    for i in range(len(bits) // 8):
-        v = 0
-        for b in bits[8 * i:8 * i + 8]:
-            v = (v << 1) | b
-        buf[i] = v
-    for i in range(len(bits) // 8, total):
-        buf[i] = 0xEC if (i - len(bits) // 8) % 2 == 0 else 0x11
+    nb = _put(buf, 4, 4, 0)
+    nb = _put(buf, len(data), 8 if version < 10 else 16, nb)
+    for b in data:
+        nb = _put(buf, b, 8, nb)
+    nb += min(4, total * 8 - nb)  # the terminator (zeros)
+    nd = (nb + 7) // 8
+    for i in range(nd, total):
+        buf[i] = 0xEC if (i - nd) % 2 == 0 else 0x11
     gen = _rs_generator(ec)
     blocks, ecs, at = [], [], 0
     for n, d in groups:
@@ -146,12 +161,13 @@ def _function_patterns(version):
     """(matrix, reserved): finders, separators, timing, alignment, dark module; the
     format and version areas reserved (filled per mask)."""
     size = 17 + 4 * version
-    mat = bytearray(size * size)
-    res = bytearray(size * size)
+    n = (size * size + 7) // 8  # a bit per module: 352 bytes at version 9
+    mat = bytearray(n)
+    res = bytearray(n)
 
     def setm(r, c, v):
-        mat[r * size + c] = v
-        res[r * size + c] = 1
+        _set(mat, r * size + c, v)
+        _set(res, r * size + c, 1)
     for r0, c0 in ((0, 0), (size - 7, 0), (0, size - 7)):
         for r in range(-1, 8):
             for c in range(-1, 8):
@@ -163,25 +179,27 @@ def _function_patterns(version):
     pos = _ALIGN[version - 1]
     for r in pos:
         for c in pos:
-            if res[r * size + c]:
+            if get(res, r * size + c):
                 continue
             for dr in range(-2, 3):
                 for dc in range(-2, 3):
                     setm(r + dr, c + dc, 1 if max(abs(dr), abs(dc)) != 1 else 0)
     for i in range(8, size - 8):
-        if not res[i * size + 6]:
+        if not get(res, i * size + 6):
             setm(i, 6, 1 if i % 2 == 0 else 0)
-        if not res[6 * size + i]:
+        if not get(res, 6 * size + i):
             setm(6, i, 1 if i % 2 == 0 else 0)
     for i in range(9):  # format areas
-        res[8 * size + i] = res[i * size + 8] = 1
+        _set(res, 8 * size + i, 1)
+        _set(res, i * size + 8, 1)
     for i in range(8):
-        res[8 * size + size - 1 - i] = res[(size - 1 - i) * size + 8] = 1
+        _set(res, 8 * size + size - 1 - i, 1)
+        _set(res, (size - 1 - i) * size + 8, 1)
     setm(size - 8, 8, 1)  # the dark module
     if version >= 7:
         for i in range(18):
-            res[(i // 3) * size + size - 11 + i % 3] = 1
-            res[(size - 11 + i % 3) * size + i // 3] = 1
+            _set(res, (i // 3) * size + size - 11 + i % 3, 1)
+            _set(res, (size - 11 + i % 3) * size + i // 3, 1)
     return size, mat, res
 
 
@@ -190,24 +208,24 @@ def _info(mat, size, version, ecc, m):
     for i in range(15):
         b = (bits >> i) & 1
         if i < 6:
-            mat[i * size + 8] = b
+            _set(mat, i * size + 8, b)
         elif i < 8:
-            mat[(i + 1) * size + 8] = b
+            _set(mat, (i + 1) * size + 8, b)
         else:
-            mat[(size - 15 + i) * size + 8] = b
+            _set(mat, (size - 15 + i) * size + 8, b)
         if i < 8:
-            mat[8 * size + size - i - 1] = b
+            _set(mat, 8 * size + size - i - 1, b)
         elif i < 9:
-            mat[8 * size + 15 - i] = b
+            _set(mat, 8 * size + 15 - i, b)
         else:
-            mat[8 * size + 14 - i] = b
-    mat[(size - 8) * size + 8] = 1
+            _set(mat, 8 * size + 14 - i, b)
+    _set(mat, (size - 8) * size + 8, 1)
     if version >= 7:
         vb = _bch(version, 0x1F25, 12)
         for i in range(18):
             b = (vb >> i) & 1
-            mat[(i // 3) * size + size - 11 + i % 3] = b
-            mat[(size - 11 + i % 3) * size + i // 3] = b
+            _set(mat, (i // 3) * size + size - 11 + i % 3, b)
+            _set(mat, (size - 11 + i % 3) * size + i // 3, b)
 
 
 def _place(mat, res, size, data, m):
@@ -221,12 +239,12 @@ def _place(mat, res, size, data, m):
         while True:
             for c in (col, col - 1):
                 k = row * size + c
-                if not res[k]:
+                if not get(res, k):
                     dark = 0
                     if bit < nbits:
                         dark = (data[bit >> 3] >> (7 - (bit & 7))) & 1
                     bit += 1
-                    mat[k] = dark ^ (1 if _mask(m, row, c) else 0)
+                    _set(mat, k, dark ^ (1 if _mask(m, row, c) else 0))
             row += inc
             if row < 0 or row >= size:
                 row -= inc
@@ -235,13 +253,27 @@ def _place(mat, res, size, data, m):
         col -= 2
 
 
+def _line(mat, size, a, horiz, out):
+    # row a (or column a) unpacked into out, a byte per module
+    for b in range(size):
+        out[b] = get(mat, a * size + b if horiz else b * size + a)
+
+
 def _penalty(mat, size):
+    # the standard's four rules, on one row or column unpacked at a time (a few
+    # size-byte buffers, never the whole matrix as bytes)
     p = 0
+    line = bytearray(size)
+    prev = bytearray(size)
+    dark = 0
+    pat1 = b"\x01\x00\x01\x01\x01\x00\x01\x00\x00\x00\x00"
+    pat2 = b"\x00\x00\x00\x00\x01\x00\x01\x01\x01\x00\x01"
     for horiz in (True, False):
         for a in range(size):
+            _line(mat, size, a, horiz, line)
             run, last = 0, -1
             for b in range(size):
-                v = mat[a * size + b] if horiz else mat[b * size + a]
+                v = line[b]
                 if v == last:
                     run += 1
                 else:
@@ -250,23 +282,18 @@ def _penalty(mat, size):
                     run, last = 1, v
             if run >= 5:
                 p += run - 2
-    for r in range(size - 1):
-        for c in range(size - 1):
-            k = r * size + c
-            v = mat[k]
-            if v == mat[k + 1] == mat[k + size] == mat[k + size + 1]:
-                p += 3
-    pat1 = b"\x01\x00\x01\x01\x01\x00\x01\x00\x00\x00\x00"
-    pat2 = b"\x00\x00\x00\x00\x01\x00\x01\x01\x01\x00\x01"
-    for a in range(size):
-        row = bytes(mat[a * size:(a + 1) * size])
-        col = bytes(mat[b * size + a] for b in range(size))
-        for line in (row, col):
             for i in range(size - 10):
-                seg = line[i:i + 11]
+                seg = bytes(line[i:i + 11])
                 if seg == pat1 or seg == pat2:
                     p += 40
-    dark = sum(mat)
+            if horiz:
+                dark += sum(line)
+                if a:
+                    for c in range(size - 1):
+                        v = line[c]
+                        if v == line[c + 1] == prev[c] == prev[c + 1]:
+                            p += 3
+                line, prev = prev, line
     p += abs(dark * 20 - size * size * 10) // (size * size) * 10
     return p
 
@@ -306,5 +333,5 @@ def draw(fb, size, modules, x0, y0, scale=1, dark=1):
     """Draw on a framebuf with the quiet zone the caller leaves around (x0, y0)."""
     for r in range(size):
         for c in range(size):
-            if modules[r * size + c]:
+            if get(modules, r * size + c):
                 fb.fill_rect(x0 + c * scale, y0 + r * scale, scale, scale, dark)
