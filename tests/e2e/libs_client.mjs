@@ -6,7 +6,8 @@
 //           "bunker": "bunker://..."  or  "nostrconnect": {"relays": [...], "name": "..."},
 //           "clientSecretKey": "<64 hex>", "timeout": ms per call, "totalTimeout": ms,
 //           "calls": [{"op": "getPublicKey"}, {"op": "signEvent", "args": [template]},
-//                     {"op": "nip44Encrypt", "args": [pubkey, text]}, ...] }
+//                     {"op": "nip44Encrypt", "args": [pubkey, text]},
+//                     {"op": "nip44Decrypt", "args": [pubkey, "$2"]}, ...] }   ("$n": call n's result)
 // The login (connect for bunker://, the pairing for nostrconnect://) is the "login" line.
 // Lines: {"op":"uri","uri":...} (nostrconnect), {"op":"login","ok":...},
 //        {"i":n,"op":...,"ok":true,"result":...} | {"i":n,"op":...,"ok":false,"error":..,"errorType":..}
@@ -174,12 +175,16 @@ async function main() {
   }
   let failed = 0
   const calls = script.calls || []
+  const results = []
+  // an argument "$n" is the result of call n (a decrypt of what call n encrypted)
+  const arg = (a) => (typeof a === 'string' && /^\$\d+$/.test(a) ? results[Number(a.slice(1))] : a)
   for (let i = 0; i < calls.length; i++) {
     const { op, args = [], timeout } = calls[i]
     const t1 = Date.now()
     try {
       if (!s[op]) throw new Error(`unknown op ${op}`)
-      const result = await withTimeout(s[op](...args), timeout || perCall)
+      const result = await withTimeout(s[op](...args.map(arg)), timeout || perCall)
+      results[i] = result
       emit({ i, op, ok: true, result: result === undefined ? null : result, ms: Date.now() - t1 })
     } catch (e) {
       failed++
