@@ -9,7 +9,6 @@ the library must surface that refusal as its own error with the device's reason 
 device's error responses carried "result", nostrify failed with a ZodError instead).
 """
 import asyncio
-import json
 import threading
 import time
 from types import SimpleNamespace
@@ -21,7 +20,7 @@ import node
 from bridge import sim
 from bridge.localrelay import LocalRelayServer
 from harness import HEAP, Bridge, Person, provision
-from nostrev import keypair, wait_until
+from nostrev import keypair
 
 pytestmark = pytest.mark.timeout(180)
 
