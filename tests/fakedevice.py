@@ -90,7 +90,7 @@ class FakeDevice:
         elif method == "switch_relays":
             reply["result"] = json.dumps(self.relays)
         else:
-            reply["result"] = ""
+            reply["result"] = "error"          # the device's error shape (docs/protocol.md)
             reply["error"] = "unknown method"
         resp = make_event(self.sk, 24133, nip44_encrypt(ck, json.dumps(reply)), [["p", ev["pubkey"]]])
         return resp, {"client": ev["pubkey"], "method": method, "kind": kind,

@@ -39,7 +39,7 @@ def test_reject_answers_rejected(dev, client):
     pair(dev, client)
     rid, ev, _ = call(dev, client, "sign_event", [note()])
     msgs = dev.press("reject")
-    assert answer(client, msgs, rid, ev)[0] == {"id": ev["_req_id"], "error": "rejected"}
+    assert answer(client, msgs, rid, ev)[0] == {"id": ev["_req_id"], "result": "error", "error": "rejected"}
     assert done(msgs, rid)["outcome"] == "rejected"
 
 
@@ -95,7 +95,7 @@ def test_non_string_params_are_invalid(dev, client):
     pair(dev, client)
     body = json.dumps({"id": "n1", "method": "sign_event", "params": [{"kind": 1}]})
     rid, ev, msgs = call(dev, client, None, None, body=body, req_id="n1")
-    assert answer(client, msgs, rid)[0] == {"id": "n1", "error": "invalid params: params must be strings"}
+    assert answer(client, msgs, rid)[0] == {"id": "n1", "result": "error", "error": "invalid params: params must be strings"}
 
 
 def test_nip44_ciphertext_param_of_the_wrong_shape_is_invalid(dev, client):
@@ -125,7 +125,7 @@ def small(tmp_path):
 def test_too_large_sign_event_is_refused(small, client):
     pair(small, client)
     rid, ev, msgs = call(small, client, "sign_event", [note("x" * 2100)])
-    assert answer(client, msgs, rid, ev)[0] == {"id": ev["_req_id"], "error": "too large"}
+    assert answer(client, msgs, rid, ev)[0] == {"id": ev["_req_id"], "result": "error", "error": "too large"}
     assert done(msgs, rid)["outcome"] == "too large"
     assert small.screen[0] == "NOSTR SIGNER"
 
@@ -133,7 +133,7 @@ def test_too_large_sign_event_is_refused(small, client):
 def test_too_large_encrypt_is_refused(small, client):
     pair(small, client)
     rid, ev, msgs = call(small, client, "nip44_encrypt", [rc.Client().pubhex, "y" * 2100])
-    assert answer(client, msgs, rid, ev)[0] == {"id": ev["_req_id"], "error": "too large"}
+    assert answer(client, msgs, rid, ev)[0] == {"id": ev["_req_id"], "result": "error", "error": "too large"}
 
 
 def test_request_just_under_the_limit_is_taken(small, client):

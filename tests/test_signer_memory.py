@@ -139,7 +139,7 @@ def sign_through_the_link(tmp_path, heap, size, tpl=None):
                 if m["t"] in ("done", "error"):
                     break
             res = c.open(pub, SIGNER_PUB)[0] if pub else None
-            signed = json.loads(res["result"]) if res and "result" in res else None
+            signed = json.loads(res["result"]) if res and "error" not in res else None
             return signed, m.get("outcome") or m.get("error"), m.get("ms")
     finally:
         s.stop()

@@ -133,7 +133,9 @@ def response(rid, result=None, error=None):
     if type(result) is dict:
         result = event_json(result)
     if error is not None:
-        return "".join(('{"id":', json_string(rid), ',"error":', json_string(error), "}"))
+        # "result":"error" too: nostrify requires a string result, and rust-nostr parses the
+        # result before it reads "error" ("" fails there); docs/protocol.md, "Error responses"
+        return "".join(('{"id":', json_string(rid), ',"result":"error","error":', json_string(error), "}"))
     return "".join(('{"id":', json_string(rid), ',"result":', json_string(result), "}"))
 
 
@@ -162,7 +164,7 @@ def write_response(put, rid, result=None, error=None):
     put(b'{"id":')
     _write_string(put, rid)
     if error is not None:
-        put(b',"error":')
+        put(b',"result":"error","error":')
         _write_string(put, error)
     elif type(result) is dict:
         put(b',"result":"')

@@ -14,7 +14,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENT = os.path.join(HERE, "bunker_client.mjs")
-NEEDED = ("nostr-tools", "ws")
+LIBS_CLIENT = os.path.join(HERE, "libs_client.mjs")
+NEEDED = ("nostr-tools", "ws", "@nostrify/nostrify", "@nostr-dev-kit/ndk", "applesauce-signers",
+          "applesauce-relay", "@welshman/signer", "@welshman/net")
 NODE_MIN = 20
 
 
@@ -54,10 +56,10 @@ def ensure_node_modules(timeout=600):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def run_client(script, timeout=60):
+def run_client(script, timeout=60, client=CLIENT):
     """Run a whole script; returns the list of JSON lines it printed (and stderr on failure)."""
     ensure_node_modules()
-    p = subprocess.run([node_bin(), CLIENT, "-"], input=json.dumps(script), capture_output=True,
+    p = subprocess.run([node_bin(), client, "-"], input=json.dumps(script), capture_output=True,
                        text=True, timeout=timeout, cwd=HERE)
     lines = [json.loads(ln) for ln in p.stdout.splitlines() if ln.startswith("{")]
     if p.returncode != 0:
@@ -72,9 +74,9 @@ class ClientProcess:
     client prints, hand it to the device, then wait for the client's results).
     """
 
-    def __init__(self, script):
+    def __init__(self, script, client=CLIENT):
         ensure_node_modules()
-        self.proc = subprocess.Popen([node_bin(), CLIENT, "-"], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen([node_bin(), client, "-"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=HERE)
         self.proc.stdin.write(json.dumps(script))
         self.proc.stdin.close()

@@ -128,7 +128,16 @@ def test_rpc_parse_too_large_still_finds_the_id():
 def test_rpc_response_escapes_like_json_stringify():
     r = rpc.response("i", "a\"b\u2028\U0001f600")
     assert json.loads(r) == {"id": "i", "result": "a\"b\u2028\U0001f600"}
-    assert json.loads(rpc.response("i", error="rejected")) == {"id": "i", "error": "rejected"}
+
+
+def test_rpc_error_response_carries_result_error_for_every_client_library():
+    # nostrify needs "result" to be a string; rust-nostr parses "result" by method before it
+    # looks at "error" and accepts only the keyword "error" for any method (docs/protocol.md)
+    want = {"id": "i", "result": "error", "error": "rejected"}
+    assert json.loads(rpc.response("i", error="rejected")) == want
+    out = []
+    rpc.write_response(lambda b: out.append(bytes(b)), "i", error="rejected")  # pieces reuse a buffer
+    assert json.loads(b"".join(out)) == want
 
 
 def test_esc_shows_controls_bidi_and_non_ascii_as_escapes():
