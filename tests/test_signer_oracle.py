@@ -115,8 +115,8 @@ def test_decrypt_failure_is_answered_only_after_approval(dev, client):
     peer = rc.Client()
     v = nip04_variants(peer)
     for name, want in (("good", {"result": "meet at noon, bring the keys"}),
-                       ("bad padding", {"error": "invalid ciphertext"}),
-                       ("empty plaintext", {"error": "invalid ciphertext: empty plaintext"})):
+                       ("bad padding", {"result": "error", "error": "invalid ciphertext"}),
+                       ("empty plaintext", {"result": "error", "error": "invalid ciphertext: empty plaintext"})):
         rid, ev, msgs = call(dev, client, "nip04_decrypt", [peer.pubhex, v[name]])
         assert msgs == []
         resp, _ = answer(client, dev.press("approve"), rid, ev)
