@@ -13,7 +13,9 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(ROOT, "firmware")
-VECTORS = os.environ.get("VECTORS") or os.path.normpath(os.path.join(ROOT, "..", "shared", "vectors"))
+# the project carries its own test data (tests/vectors/SOURCES.md, SHA256SUMS): nothing
+# a test reads lies outside the repository
+VECTORS = os.path.join(ROOT, "tests", "vectors")
 HEAP = os.environ.get("MPY_HEAP", "128K")
 
 
