@@ -8,7 +8,7 @@ bench/counters.py, which classifies it by operand size (a 256-bit multiply, a `%
 512-bit product, a bignum add or shift, a small-int op, a bytes slice, int.from_bytes,
 sha256 bytes, an Euclid inversion ...). bench/count_mpy.py runs each operation on the
 unix port with that copy first on the path and prints the counts; this script multiplies
-them by what each primitive costs on the chip (CHIP_US, from ../shared/FIELD-NOTES.md,
+them by what each primitive costs on the chip (CHIP_US, from docs/FIELD-NOTES.md,
 "What primitives cost on the chip") and prints the estimate beside the x64 time of the
 uninstrumented firmware.
 
