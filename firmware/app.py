@@ -262,11 +262,11 @@ class App:
         elif item.get("guard") and self._since(item["shown"]) < GUARD_MS:
             return
         elif button == "approve":
-            self._resolve("approve")
+            requests.resolve(self, "approve")
         elif button == "reject":
-            self._resolve("reject")
+            requests.resolve(self, "reject")
         elif button == "long-approve":
-            self._resolve("always")
+            requests.resolve(self, "always")
 
     def open_flow(self, name, *args):
         """Give the screen and buttons to module `name` (ui/...): start(app, *args) ->
@@ -292,7 +292,7 @@ class App:
 
     def tick(self):
         if self.queue and time.ticks_diff(self._ticks(), self.queue[0]["deadline"]) >= 0:
-            self._resolve("timeout")
+            requests.resolve(self, "timeout")
 
     # ---- screen --------------------------------------------------------------------
 
@@ -440,5 +440,3 @@ class App:
     def _enqueue(self, item, size):
         requests.enqueue(self, item, size)
 
-    def _resolve(self, how):
-        requests.resolve(self, how)

@@ -33,11 +33,14 @@ def probe(mode, use_rom=False, stack=True, heap="128K", extra_env=None):
     return p.returncode, p.stdout.strip().split("\n")[-1], p.stderr
 
 
-def test_a_minimal_call_overflows_between_30_and_35_deep_as_on_the_chip():
+def test_a_minimal_call_overflows_about_23_deep_stricter_than_the_chip():
+    # docs/stack.md: the limit reproduces the chip's real failure (the old response writer
+    # overflowed at 9 p tags, not at 8); minimal calls then stop ~23 deep, where the
+    # chip's stop 30-35 deep: the model is the stricter of the two measurements
     for use_rom in (False, True):
         rc, out, err = probe("depth", use_rom)
         assert rc == 0, err
-        assert 30 <= int(out.split()[1]) <= 35, out
+        assert 20 <= int(out.split()[1]) <= 26, out
 
 
 def test_the_plain_unix_port_would_go_far_deeper():

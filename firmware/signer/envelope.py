@@ -315,22 +315,21 @@ def seal(sk, signer_hex, client_hex, text, scheme, now):
 
 def seal_response(sk, signer_hex, client_hex, rid, result, error, scheme, now):
     """seal() of rpc.response(rid, result, error), without ever building the response
-    text in NIP-44: rpc.write_response counts it, then writes it straight into the
-    payload buffer (nip44.seal_b64), and the event carries that buffer as its content.
-    A 16 KB signed event as result then costs no buffer of its size at all."""
+    text in NIP-44: rpc.response_pieces is counted, then copied straight into the payload
+    buffer (nip44.seal_b64), and the event carries that buffer as its content; a big one
+    is encrypted as it is read (nip44.seal_stream). Every stage is a loop pulling pieces
+    from the one before, so the depth under the link's writes is fixed: a 16 KB signed
+    event as result costs no buffer of its size and no deeper stack than a pong."""
     if scheme == "nip04":
         return seal(sk, signer_hex, client_hex, rpc.response(rid, result, error), scheme, now)
-    n = [0]
-
-    def count(b):
-        n[0] += len(b)
-
-    rpc.write_response(count, rid, result, error)
-    # a big one is made again each time it is written (nip01 hashes it, link.py sends
-    # it): after a big request the heap may have no room for a block of its size
-    put_b64 = nip44.seal_stream if n[0] > 1024 else nip44.seal_b64
-    content = put_b64(conversation_key(sk, client_hex), n[0],
-                      lambda put: rpc.write_response(put, rid, result, error))
+    n = 0
+    for b in rpc.response_pieces(rid, result, error):
+        n += len(b)
+    # a big one is made again each time it is read (nip01 hashes it, link.py sends it):
+    # after a big request the heap may have no room for a block of its size
+    put_b64 = nip44.seal_stream if n > 1024 else nip44.seal_b64
+    content = put_b64(conversation_key(sk, client_hex), n,
+                      lambda: rpc.response_pieces(rid, result, error))
     return nip01.sign_own({"pubkey": signer_hex, "created_at": now, "kind": KIND,
                            "tags": [["p", client_hex]], "content": content}, sk)
 

@@ -1,7 +1,7 @@
 # heap: 512K (66 KB plaintexts next to their payloads; the 128 KB budget is measured in tests/test_signer_memory.py)
 # The response path that never builds a big response whole: nip44.seal_b64 (the text
 # written straight into the payload buffer, encrypted and base64-encoded in place) and
-# rpc.write_response (the JSON-RPC text in pieces), against the plain functions.
+# rpc.response_pieces (the JSON-RPC text in pieces), against the plain functions.
 import json
 from crypto import nip44, nip01
 from signer import rpc
@@ -12,13 +12,9 @@ SK = bytes.fromhex("7f4c11a9742721d66e40e321ca50b682c27f7422190c14a187525e69e604
 
 
 def pieces(text, size):
-    # write(put) handing text over in pieces of `size` bytes
+    # a function yielding text in pieces of `size` bytes
     b = text.encode()
-
-    def write(put):
-        for i in range(0, len(b), size):
-            put(b[i:i + size])
-    return write
+    return lambda: (b[i:i + size] for i in range(0, len(b), size))
 
 
 def sealed(text, size=97):
