@@ -222,6 +222,15 @@ def _canary_top(p: ptr32) -> int:
     return p[0] >> 24
 
 
+@micropython.viper
+def _canary_sum(p: ptr32, n: int) -> int:
+    # a sum of words in an int: it overflows 32 bits long before 64
+    s = 0
+    for i in range(n):
+        s += p[i]
+    return s
+
+
 def _caught(name, fn, args):
     try:
         check(None, name, fn, args, (), _HERE)
@@ -236,6 +245,10 @@ def test_canaries_are_caught():
     assert not _caught("_canary_mulhi", _canary_mulhi, (0xFFFF, 0xFFFF))
     assert _caught("_canary_pack", _canary_pack, (1 << 21, 5))
     assert not _caught("_canary_pack", _canary_pack, ((1 << 20) - 1, 5))
+    big = words([0x40000000] * 4)
+    assert _canary_sum(big, 4) == 1 << 32
+    assert _caught("_canary_sum", _canary_sum, (big, 4))
+    assert not _caught("_canary_sum", _canary_sum, (big, 1))
     assert _canary_top(words([0xFF000000])) == 255
     assert _caught("_canary_top", _canary_top, (words([0xFF000000]),))
     assert not _caught("_canary_top", _canary_top, (words([0x7F000000]),))

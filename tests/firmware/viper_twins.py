@@ -271,6 +271,12 @@ def int_(x):
     return I32(int(x))
 
 
+def _range(*a):
+    # `for i in range(...)` over machine ints compiles to a counting loop on an int
+    for x in range(*[I32(_bits(v)).s() for v in a]):
+        yield I32(x)
+
+
 _CASTS = {"int": I32, "uint": U32, "ptr8": Ptr8, "ptr16": Ptr16, "ptr32": Ptr32, "bool": bool}
 
 
@@ -334,6 +340,10 @@ def _is_name(s):
 def _type_local(line):
     # `name = <int literal>` gives the local viper's type, int: make it a machine word
     code = line.split("#")[0].rstrip()
+    if code.lstrip().startswith("for ") and " in range(" in code:
+        # by name, not the builtin: MicroPython's compiler would turn range() into a
+        # loop on plain ints, which the model's words cannot be compared with
+        return code.replace(" in range(", " in _range(", 1)
     if "=" not in code or ";" in code:
         return line
     lhs, rhs = code.split("=", 1)
@@ -415,7 +425,8 @@ def twin(path, name):
     params, ret, body = source(path, name)
     src = "def %s(%s):\n" % (name, ", ".join(p[0] for p in params))
     src += "\n".join(_type_local(line) for line in body) + "\n"
-    ns = {"uint": uint, "int": int_, "ptr8": Ptr8, "ptr16": Ptr16, "ptr32": Ptr32, "I32": I32}
+    ns = {"uint": uint, "int": int_, "ptr8": Ptr8, "ptr16": Ptr16, "ptr32": Ptr32, "I32": I32,
+          "_range": _range}
     exec(src, ns)
     raw = ns[name]
     types = [p[1] for p in params]
