@@ -199,7 +199,8 @@ class Sim:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._lock.close()
-            raise RuntimeError("a simulator is already running for %s" % self.state)
+            raise RuntimeError("a simulator is already running for %s (`python -m bridge sim stop "
+                               "--state %s` stops it)" % (self.state, _shown(self.state)))
         self.control = os.path.join(self.state, "control")
         make_fifo(self.control)
         self._ctl = os.open(self.control, os.O_RDWR | os.O_NONBLOCK)
@@ -269,6 +270,62 @@ class Sim:
 
     def __exit__(self, *a):
         self.stop()
+
+
+def _shown(state):
+    """The state dir as the person would type it (relative to the cwd when inside it)."""
+    rel = os.path.relpath(state)
+    return rel if not rel.startswith("..") else state
+
+
+def _cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().split(b"\0")
+    except OSError:
+        return []
+
+
+def _subcommand(pid):
+    args = _cmdline(pid)
+    i = args.index(b"bridge") if b"bridge" in args else -2
+    return args[i + 1] if 0 <= i + 1 < len(args) else None
+
+
+def stop_running(state, timeout=10.0):
+    """`python -m bridge sim stop`: end the simulator running for `state` (its launcher, which
+    takes the firmware with it). -> a line saying what happened; RuntimeError if it can't."""
+    state = os.path.abspath(state)
+    lpid = _read_pid(os.path.join(state, "launcher.pid"))
+    pid = _read_pid(os.path.join(state, "sim.pid"))
+    # pids in files outlive their processes: only ones that still look like ours are signalled
+    launcher = lpid if lpid and _alive(lpid) and b"bridge" in b" ".join(_cmdline(lpid)) else None
+    fw = pid if pid and _alive(pid) and any(b"micropython" in a for a in _cmdline(pid)[:1]) else None
+    if launcher is None and fw is None:
+        return "no simulator running for %s" % _shown(state)
+    if launcher is not None and _subcommand(launcher) != b"sim":
+        # the simulator of a running `demo` / `run`: stopping it under them is not the way
+        raise RuntimeError("the simulator for %s belongs to a running bridge (pid %d): quit that "
+                           "([q] or Ctrl-C)" % (_shown(state), launcher))
+    for p in (launcher, fw):
+        if p is not None:
+            try:
+                os.kill(p, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(p is not None and _alive(p) for p in (launcher, fw)):
+            break
+        time.sleep(0.05)
+    else:
+        for p in (launcher, fw):
+            if p is not None and _alive(p):
+                os.kill(p, signal.SIGKILL)
+    for f in ("tty", "sim.pid", "launcher.pid"):
+        if launcher is None:
+            _rm(os.path.join(state, f))   # no launcher left to tidy up after its firmware
+    return "stopped the simulator for %s" % _shown(state)
 
 
 def running_tty(state):
@@ -354,8 +411,11 @@ def run_foreground(state, args=(), out=print, compiled=True, entry="main", extra
 
 
 def add_parser(sub):
-    p = sub.add_parser("sim", help="run the simulator in the foreground (prints its tty)")
-    p.add_argument("--state", required=True, help="state directory (screen, flash, control FIFO)")
+    p = sub.add_parser("sim", help="run the simulator in the foreground (prints its tty); `sim stop` ends one")
+    p.add_argument("action", nargs="?", choices=["run", "stop"], default="run",
+                   help="run (default) or stop the simulator running for --state")
+    p.add_argument("--state", help="state directory (screen, flash, control FIFO); "
+                                   "default for stop: state/demo (make run's)")
     p.add_argument("--prompt-timeout", type=int, help="seconds an approval prompt waits (default 60)")
     p.add_argument("--max-age", type=int, help="oldest request accepted, seconds (default 300)")
     p.add_argument("--max-future", type=int, help="furthest-future request accepted, seconds (default 60)")
@@ -372,6 +432,16 @@ def add_parser(sub):
 
 
 def run(args):
+    if args.action == "stop":
+        try:
+            print(stop_running(args.state or "state/demo"))
+        except (RuntimeError, OSError) as e:
+            print("sim stop: %s" % e, file=sys.stderr)
+            return 1
+        return 0
+    if not args.state:
+        print("sim: --state DIR is required", file=sys.stderr)
+        return 2
     fw = []
     for flag, v in (("--prompt-timeout", args.prompt_timeout), ("--max-age", args.max_age),
                     ("--max-future", args.max_future)):

@@ -270,7 +270,7 @@ def test_detached_sim_is_reused(detached, kind):
 
 
 def test_kill_9_and_restart_handshakes_again(detached, kind):
-    lk = L.open_link("sim", detached, sim_args=sim_args(kind))
+    lk = L.open_link("sim", detached, start_sim=True, sim_args=sim_args(kind))
     try:
         h1 = lk.hello(timeout=20)
         pid = S._read_pid(os.path.join(detached, "sim.pid"))
