@@ -50,13 +50,14 @@ def _records_dir(create):
     planted record would point our commands at someone else's socket."""
     d = os.path.join(runtime_dir(), "running")
     if create:
+        os.makedirs(runtime_dir(), mode=0o700, exist_ok=True)
         os.makedirs(d, mode=0o700, exist_ok=True)
     for path in (runtime_dir(), d):
         try:
             st = os.lstat(path)
         except FileNotFoundError:
             return None
-        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022:
             if create:
                 raise RuntimeError("%s is not a private directory of this user" % path)
             return None
