@@ -12,6 +12,7 @@ countdown here. Refused, the demo waits while you create the key on the device i
 import asyncio
 import errno
 import os
+import signal
 import sys
 import termios
 import time
@@ -233,6 +234,7 @@ def run(args):
 
 async def _serve(console, sim, args, loop, control, Courier, serve):
     restore = _cbreak(console, loop)
+    loop.add_signal_handler(signal.SIGTERM, console.quit.set)
     try:
         pub = await loop.run_in_executor(None, ensure_key, sim.tty, console, args.prompt_timeout)
         if pub is None:
@@ -251,4 +253,5 @@ async def _serve(console, sim, args, loop, control, Courier, serve):
             await control.stop(ctl, sock)
             link.close()
     finally:
+        console.quit.set()    # Ctrl-C while ensure_key waits in its thread: it stops too
         restore()
