@@ -236,3 +236,13 @@ def test_commands_find_an_announced_bridge_without_state(env, tmp_path, monkeypa
         stop()
     p = bridge(env, "url", "--device", "/etc/passwd")
     assert p.returncode == 2 and "no bridge is running" in p.stderr
+
+
+def test_make_run_port_sets_the_local_relay_port():
+    def dry(*args):
+        return subprocess.run(["make", "-n", *args], cwd=ROOT, capture_output=True, text=True, timeout=30).stdout
+    assert "bridge demo" in dry("run") and "--port 7777" in dry("run")
+    assert "--port 7778" in dry("run", "PORT=7778")
+    # PORT is also flash's serial port: that use is unchanged
+    assert "--port /dev/ttyACM0" in dry("flash") and "--port /dev/ttyUSB1" in dry("flash", "PORT=/dev/ttyUSB1")
+    assert "--port /dev" not in dry("run", "PORT=/dev/ttyUSB1")
