@@ -227,8 +227,9 @@ def run(args):
         return asyncio.run(main())
     except KeyboardInterrupt:
         return 0
-    except RuntimeError as e:
-        print("demo: %s" % e, file=sys.stderr)
+    except (RuntimeError, L.LinkError) as e:
+        print("demo: %s (the device's log: %s)" % (e, os.path.join(args.state, "sim.log"))
+              if isinstance(e, L.LinkError) else "demo: %s" % e, file=sys.stderr)
         return 1
 
 

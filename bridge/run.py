@@ -160,6 +160,11 @@ def run(args):
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     out = lambda line: print(line, flush=True)  # noqa: E731
+    from .checks import nostrconnect_problem
+    for uri in args.connect:
+        if nostrconnect_problem(uri):
+            print("run: --connect: invalid uri: %s" % nostrconnect_problem(uri), file=sys.stderr)
+            return 2
     try:
         open_link(args.device, args.state, probe=True)   # a path that is no serial port fails now
         owned = own_sim(args, out) if args.device == "sim" else None

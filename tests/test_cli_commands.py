@@ -163,6 +163,9 @@ def test_connect_says_why_the_uri_is_invalid(env, tmp_path):
                      ("nostrconnect://nope?relay=wss://r&secret=s", "64 hex digits")):
         p = bridge(env, "connect", uri, "--device", "sim", "--state", str(tmp_path / "x"))
         assert p.returncode == 2 and "invalid uri: " in p.stderr and why in p.stderr, p.stderr
+        p = bridge(env, "run", "--device", "sim", "--state", str(tmp_path / "x"), "--connect", uri)
+        assert p.returncode == 2 and "invalid uri: " in p.stderr and why in p.stderr, p.stderr
+    assert not os.path.exists(tmp_path / "x")
 
 
 # ---- a second `make run` ---------------------------------------------------------------
