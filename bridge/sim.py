@@ -286,6 +286,11 @@ def _cmdline(pid):
         return []
 
 
+def _is_firmware(pid):
+    # micropython itself, or the pip package's launcher script run by a python
+    return any(os.path.basename(a).startswith(b"micropython") for a in _cmdline(pid)[:2])
+
+
 def _subcommand(pid):
     args = _cmdline(pid)
     i = args.index(b"bridge") if b"bridge" in args else -2
@@ -300,7 +305,7 @@ def stop_running(state, timeout=10.0):
     pid = _read_pid(os.path.join(state, "sim.pid"))
     # pids in files outlive their processes: only ones that still look like ours are signalled
     launcher = lpid if lpid and _alive(lpid) and b"bridge" in b" ".join(_cmdline(lpid)) else None
-    fw = pid if pid and _alive(pid) and any(b"micropython" in a for a in _cmdline(pid)[:1]) else None
+    fw = pid if pid and _alive(pid) and _is_firmware(pid) else None
     if launcher is None and fw is None:
         return "no simulator running for %s" % _shown(state)
     if launcher is not None and _subcommand(launcher) != b"sim":

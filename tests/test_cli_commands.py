@@ -50,8 +50,7 @@ def firmware_pids(state):
     out = []
     for pid in os.listdir("/proc"):
         if pid.isdigit():
-            args = S._cmdline(int(pid))
-            if args and b"micropython" in args[0] and os.fsencode(state) in args:
+            if S._is_firmware(int(pid)) and os.fsencode(os.path.abspath(state)) in S._cmdline(int(pid)):
                 out.append(int(pid))
     return out
 
