@@ -117,6 +117,32 @@ def mpy_path(compiled=True, extra=()):
     return ":".join(out)
 
 
+# The heap boards/simstack.py itself takes (its code, when not in ROM, its thread and
+# import hand-off), which a board does not spend: added to -X heapsize so the firmware
+# sees the heap it would see without it (tests/test_simstack.py pins it to 1 KB).
+SIMSTACK_HEAP = {False: 3584, True: 3584}
+
+
+def chip_stack():
+    """False with SIGNER_STACK=0: the firmware then runs on the x64 main thread's stack."""
+    return os.environ.get("SIGNER_STACK") != "0"
+
+
+def entry_args(entry, stack=None):
+    """How micropython starts `entry` (a module name, or a path to a .py script)."""
+    if chip_stack() if stack is None else stack:
+        return ["-m", "boards.simstack", entry]
+    return [entry] if entry.endswith(".py") else ["-m", entry]
+
+
+def heap_flag(heap, rom=False, stack=None):
+    """-X's heapsize=... for a firmware run: `heap` (e.g. 128K) as the firmware sees it."""
+    if not (chip_stack() if stack is None else stack):
+        return "heapsize=" + heap
+    n = int(heap[:-1]) * {"K": 1024, "M": 1 << 20}[heap[-1]] if heap[-1] in "KM" else int(heap)
+    return "heapsize=%d" % (n + SIMSTACK_HEAP[rom])
+
+
 def firmware_cmd(state, args=(), heap=HEAP, entry="main", rom=False):
     # -m: the entry module is found on MICROPYPATH, compiled or not; with rom, the
     # bootstrap (bridge/rom.py) mounts the image and runs entry from it
@@ -124,7 +150,7 @@ def firmware_cmd(state, args=(), heap=HEAP, entry="main", rom=False):
     if rom:
         from . import rom as rom_
         return rom_.cmd(micropython_bin(), heap, entry, args)
-    return [micropython_bin(), "-X", "heapsize=" + heap, "-m", entry, *args]
+    return [micropython_bin(), "-X", heap_flag(heap), *entry_args(entry), *args]
 
 
 def _write_atomic(path, text):
