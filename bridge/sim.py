@@ -120,7 +120,7 @@ def mpy_path(compiled=True, extra=()):
 # The heap boards/simstack.py itself takes (its code, when not in ROM, its thread and
 # import hand-off), which a board does not spend: added to -X heapsize so the firmware
 # sees the heap it would see without it (tests/test_simstack.py pins it to 1 KB).
-SIMSTACK_HEAP = {False: 3584, True: 3584}
+SIMSTACK_HEAP = {False: 4096, True: 3584}
 
 
 def chip_stack():
