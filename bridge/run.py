@@ -171,6 +171,17 @@ def run(args):
     except (LinkError, RuntimeError) as e:
         print("run: %s" % e, file=sys.stderr)
         return 2
+    try:
+        return _serve_until_stopped(args, out, control, AsyncDeviceLink, open_link)
+    except ValueError as e:     # a bad --relay URL
+        print("run: %s" % e, file=sys.stderr)
+        return 2
+    finally:
+        if owned is not None:
+            owned.stop()
+
+
+def _serve_until_stopped(args, out, control, AsyncDeviceLink, open_link):
     link = AsyncDeviceLink(lambda: open_link(args.device, args.state))
     courier = Courier(link, args.relay, out=out, qr=not args.no_qr, publish_timeout=args.publish_timeout,
                       handshake_timeout=30.0, connect_uris=args.connect)
@@ -194,14 +205,7 @@ def run(args):
             if ctl is not None:
                 await control.stop(ctl, sock)
             link.close()
-    try:
-        return asyncio.run(main())
-    except ValueError as e:     # a bad --relay URL
-        print("run: %s" % e, file=sys.stderr)
-        return 2
-    finally:
-        if owned is not None:
-            owned.stop()
+    return asyncio.run(main())
 
 
 def own_sim(args, out):
@@ -212,9 +216,6 @@ def own_sim(args, out):
         out("using the simulator already running for %s (`python -m bridge sim stop --state %s` "
             "stops it)" % (args.state, args.state))
         return None
-    try:
-        s = sim.Sim(args.state)
-    except RuntimeError as e:
-        raise RuntimeError("%s (`python -m bridge sim stop --state %s` stops it)" % (e, args.state)) from None
+    s = sim.Sim(args.state)    # RuntimeError (with the `sim stop` hint) if one is starting
     out("simulated device: %s (state in %s; stopped when this bridge exits)" % (s.tty, s.state))
     return s

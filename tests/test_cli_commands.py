@@ -111,6 +111,40 @@ def test_run_device_sim_stops_the_simulator_it_started(env, tmp_path):
                                                                    "nostr-signer-bridge-%d" % os.getuid(), "running"))
 
 
+def test_run_device_sim_stops_its_simulator_on_ctrl_c_and_on_a_bad_relay(env, tmp_path):
+    from bridge.link import DeviceLink
+    state = str(tmp_path / "keyed")
+    with S.Sim(state) as s:          # give the simulator a key first, approved on its "screen"
+        with DeviceLink(s.tty) as lk:
+            lk.hello(timeout=30)
+            rid = lk.request({"t": "provision", "key": "%064x" % 7})
+            wait_for(lambda: "import" in open(os.path.join(state, "screen.txt")).read().lower(), 30, "prompt")
+            time.sleep(0.6)
+            S.press(state, "approve")
+            assert lk.answer(rid, 30)["outcome"] == "ok"
+    p = bridge(env, "run", "--device", "sim", "--state", state, "--relay", "http://nope", timeout=90)
+    assert p.returncode == 2 and "not a websocket relay URL" in p.stderr, (p.stdout, p.stderr)
+    assert S.running_tty(state) is None and firmware_pids(state) == []
+    r = subprocess.Popen([PY, "-m", "bridge", "run", "--device", "sim", "--state", state, "--no-qr"], cwd=ROOT,
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        for line in r.stdout:
+            lines.append(line)
+            if line.startswith("bunker://"):
+                break
+        assert S.running_tty(state) and firmware_pids(state), lines
+        r.send_signal(signal.SIGINT)
+        assert r.wait(20) == 0
+    finally:
+        if r.poll() is None:
+            r.kill()
+            r.wait()
+        r.stdout.close()
+    assert S.running_tty(state) is None
+    wait_for(lambda: firmware_pids(state) == [], 10, "the simulator to exit")
+
+
 def test_a_leftover_simulator_gets_a_hint_and_sim_stop_ends_it(env, tmp_path):
     state = str(tmp_path / "left")
     S.ensure(state)          # detached, as `--device sim` commands used to leave them
