@@ -115,6 +115,8 @@ async def answer(courier, req):
     """The reply to one control request, from the running Courier."""
     cmd = req.get("cmd") if isinstance(req, dict) else None
     c = courier
+    if cmd == "provision":     # also before the device has a key (demo.KeyWait)
+        return await _provision(c, req)
     if c.hello is None:
         return {"ok": False, "error": "device not connected yet"}
     if cmd == "url":
@@ -134,22 +136,24 @@ async def answer(courier, req):
             return {"ok": False, "error": "uri must be a nostrconnect:// URI"}
         done = await nostrconnect_wait(c, uri)
         return {"ok": done.get("outcome") == "ok", "outcome": done.get("outcome")}
-    if cmd == "provision":
-        from .checks import secret_key_hex
-        try:
-            key = secret_key_hex(req.get("key"))
-        except ValueError as e:
-            return {"ok": False, "error": str(e)}
-        req["key"] = None
-        c.say("provision: a key was handed to the device, confirm it there")
-        msg = await c.request({"t": "provision", "key": key}, CONNECT_TIMEOUT)
-        key = None
-        if msg is None:
-            return {"ok": False, "error": "no answer from the device"}
-        outcome = msg.get("outcome") if msg.get("t") == "done" else "error: %s" % short(msg.get("error"), 60)
-        c.say("provision: %s" % short(outcome, 60))
-        return {"ok": outcome == "ok", "outcome": outcome, "pubkey": msg.get("pubkey")}
     return {"ok": False, "error": "unknown cmd"}
+
+
+async def _provision(c, req):
+    from .checks import secret_key_hex
+    try:
+        key = secret_key_hex(req.get("key"))
+    except ValueError as e:
+        return {"ok": False, "error": str(e)}
+    req["key"] = None
+    c.say("provision: a key was handed to the device, confirm it there")
+    msg = await c.request({"t": "provision", "key": key}, CONNECT_TIMEOUT)
+    key = None
+    if msg is None:
+        return {"ok": False, "error": "no answer from the device"}
+    outcome = msg.get("outcome") if msg.get("t") == "done" else "error: %s" % short(msg.get("error"), 60)
+    c.say("provision: %s" % short(outcome, 60))
+    return {"ok": outcome == "ok", "outcome": outcome, "pubkey": msg.get("pubkey")}
 
 
 async def nostrconnect_wait(c, uri, timeout=CONNECT_TIMEOUT):

@@ -116,41 +116,68 @@ def _cbreak(console, loop):
     return restore
 
 
-def ensure_key(tty_path, console, prompt_timeout=60):
+class KeyWait:
+    """What the control socket needs while the demo waits for a key (control.answer): only
+    `provision` works, sent over the demo's own link, so a `python -m bridge provision` from
+    another terminal does not open the simulator's port beside it."""
+
+    def __init__(self, lk, console):
+        self.lk = lk
+        self.console = console
+        self.hello = None
+        self.busy = set()
+
+    def say(self, line):
+        self.console.say(time.strftime("%H:%M:%S ") + line)
+
+    async def request(self, msg, timeout):
+        def go():
+            rid = self.lk.request(msg)
+            return self.lk.answer(rid, timeout)
+        fut = asyncio.get_running_loop().run_in_executor(None, go)
+        self.busy.add(fut)
+        try:
+            return await fut
+        except L.LinkError:
+            return None
+        finally:
+            self.busy.discard(fut)
+
+
+def ensure_key(lk, console, prompt_timeout=60):
     """The device's pubkey, once it has a key. If it has none, offer it a fresh random one
     (confirmed on the device, with a countdown here; offered again when the prompt times out);
-    refused, wait for the person to create one on the device. None if they quit first."""
-    lk = L.DeviceLink(tty_path)
-    try:
-        hello = lk.hello(timeout=30)
-        if hello.get("pubkey"):
-            return hello["pubkey"]
-        console.say("The simulated device has no key yet: offering it a fresh random one.")
-        while not console.quit.is_set():
-            console.say("Confirm the import on the device: press [a] (or [r] to refuse).")
-            rid = lk.request({"t": "provision", "key": os.urandom(32).hex()})
-            done = _wait_answer(lk, rid, console, prompt_timeout)
-            if done is None:
-                return None
-            if done.get("outcome") == "ok":
-                console.countdown(None)
-                return done["pubkey"]
-            if done.get("outcome") != "timed out":
-                break
-            console.say("No answer on the device in %d s: offering a key again." % prompt_timeout)
-        console.countdown(None)
-        console.say("No key imported (%s). Create one on the device instead: on its screen pick "
-                    "new 12 / 24 words ([j]/[k] move, [a] picks), or quit with [q]." % (
-                        done.get("outcome") if done else "quit"))
-        while not console.quit.is_set():
-            console.draw_if_changed()
-            # the device says hello by itself once it has a key (app._set_identity)
-            h = lk.wait_for(lambda m: m.get("t") == "hello" and m.get("pubkey"), 0.1)
-            if h:
-                return h["pubkey"]
-        return None
-    finally:
-        lk.close()
+    refused, wait for the person to create one on the device, or import one with `provision`
+    (through KeyWait). None if they quit first."""
+    hello = lk.hello(timeout=30)
+    if hello.get("pubkey"):
+        return hello["pubkey"]
+    console.say("The simulated device has no key yet: offering it a fresh random one.")
+    done = None
+    while not console.quit.is_set():
+        console.say("Confirm the import on the device: press [a] (or [r] to refuse).")
+        rid = lk.request({"t": "provision", "key": os.urandom(32).hex()})
+        done = _wait_answer(lk, rid, console, prompt_timeout)
+        if done is None:
+            return None
+        if done.get("outcome") == "ok":
+            console.countdown(None)
+            return done["pubkey"]
+        if done.get("outcome") != "timed out":
+            break
+        console.say("No answer on the device in %d s: offering a key again." % prompt_timeout)
+    console.countdown(None)
+    console.say("No key imported (%s). Create one on the device instead: on its screen pick "
+                "new 12 / 24 words ([j]/[k] move, [a] picks); or import yours from another "
+                "terminal: python -m bridge provision; or quit with [q]." % (
+                    done.get("outcome") if done else "quit"))
+    while not console.quit.is_set():
+        console.draw_if_changed()
+        # the device says hello by itself once it has a key (app._set_identity)
+        h = lk.wait_for(lambda m: m.get("t") == "hello" and m.get("pubkey"), 0.1)
+        if h:
+            return h["pubkey"]
+    return None
 
 
 def _wait_answer(lk, rid, console, prompt_timeout):
@@ -233,18 +260,32 @@ def run(args):
         return 1
 
 
+async def _first_key(console, sim, args, loop, control, sock):
+    lk = L.DeviceLink(sim.tty)
+    wait = KeyWait(lk, console)
+    early = await control.start(wait, sock, announce_state=sim.state)
+    try:
+        pub = await loop.run_in_executor(None, ensure_key, lk, console, args.prompt_timeout)
+        if wait.busy:     # the device says hello before `done`: let that answer reach its asker
+            await asyncio.wait(list(wait.busy), timeout=5)
+        return pub
+    finally:
+        await control.stop(early, sock)
+        lk.close()
+
+
 async def _serve(console, sim, args, loop, control, Courier, serve):
     restore = _cbreak(console, loop)
     loop.add_signal_handler(signal.SIGTERM, console.quit.set)
     try:
-        pub = await loop.run_in_executor(None, ensure_key, sim.tty, console, args.prompt_timeout)
+        sock = control.sock_path(sim.state)
+        pub = await _first_key(console, sim, args, loop, control, sock)
         if pub is None:
             return 0
         link = L.AsyncDeviceLink(lambda: L.DeviceLink(sim.tty))
         courier = Courier(link, args.relay, out=console.say, qr=True, handshake_timeout=30.0)
         tasks = [asyncio.create_task(console.watch_screen())]
         # `python -m bridge connect|url|status` from another terminal (found without --state)
-        sock = control.sock_path(sim.state)
         ctl = await control.start(courier, sock, announce_state=sim.state)
         try:
             return await serve(link, stop=console.quit, courier=courier)

@@ -86,6 +86,17 @@ def test_refusing_the_import_keeps_the_demo_and_the_wait_counts_down(env, tmp_pa
         time.sleep(1.5)
         assert d.p.poll() is None, d.text()[-2000:]
         assert "no key yet" in d.screen().lower()       # the device's own set-up screen
+        # ... or a key imported from another terminal, through the demo's own link
+        p = bridge(env, "url")
+        assert p.returncode == 2 and "not connected yet" in p.stderr, p.stderr
+        prov = provision_bg(env, "%064x\n" % 0xC0FFEE)
+        d.press_when("import", "approve")
+        out, err = prov.communicate(timeout=60)
+        assert prov.returncode == 0 and out.startswith("npub1"), (out, err)
+        url = wait_for(lambda: [ln for ln in d.lines if ln.startswith("bunker://")], 30, "the bunker URL")[0]
+        p = bridge(env, "url")
+        assert p.returncode == 0 and p.stdout.strip() == url
+        assert "link lost" not in d.text()
     finally:
         rc = d.stop()
     assert rc == 0, d.text()[-2000:]
