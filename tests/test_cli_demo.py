@@ -110,6 +110,10 @@ def test_commands_beside_a_running_demo(env, tmp_path):
         d.press_when("import", "approve")
         url = wait_for(lambda: [ln for ln in d.lines if ln.startswith("bunker://")], 60, "the bunker URL")[0]
         pub = url[len("bunker://"):][:64]
+        # a second `make run` beside it: one line, and the first one carries on
+        p = bridge(env, "demo", "--state", state, "--port", "0", timeout=60)
+        assert p.returncode == 1 and len(p.stderr.strip().splitlines()) == 1, p.stderr
+        assert "already running" in p.stderr and "Traceback" not in p.stderr
         # another terminal, no --state, no --device: the running demo answers
         p = bridge(env, "url")
         assert p.returncode == 0 and p.stdout.strip() == url, (p.stdout, p.stderr)
