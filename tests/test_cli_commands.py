@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from bridge import control, sim as S
+from bridge import control, sim as S, simstop
 
 pytestmark = pytest.mark.timeout(120)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -50,7 +50,7 @@ def firmware_pids(state):
     out = []
     for pid in os.listdir("/proc"):
         if pid.isdigit():
-            if S._is_firmware(int(pid)) and os.fsencode(os.path.abspath(state)) in S._cmdline(int(pid)):
+            if simstop.is_firmware(int(pid)) and os.fsencode(os.path.abspath(state)) in simstop.cmdline(int(pid)):
                 out.append(int(pid))
     return out
 
