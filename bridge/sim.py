@@ -225,7 +225,9 @@ class Sim:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._lock.close()
-            raise RuntimeError("a simulator is already running for %s" % self.state)
+            from .simstop import shown
+            raise RuntimeError("a simulator is already running for %s (`python -m bridge sim stop "
+                               "--state %s` stops it)" % (self.state, shown(self.state)))
         self.control = os.path.join(self.state, "control")
         make_fifo(self.control)
         self._ctl = os.open(self.control, os.O_RDWR | os.O_NONBLOCK)
@@ -380,8 +382,11 @@ def run_foreground(state, args=(), out=print, compiled=True, entry="main", extra
 
 
 def add_parser(sub):
-    p = sub.add_parser("sim", help="run the simulator in the foreground (prints its tty)")
-    p.add_argument("--state", required=True, help="state directory (screen, flash, control FIFO)")
+    p = sub.add_parser("sim", help="run the simulator in the foreground (prints its tty); `sim stop` ends one")
+    p.add_argument("action", nargs="?", choices=["run", "stop"], default="run",
+                   help="run (default) or stop the simulator running for --state")
+    p.add_argument("--state", help="state directory (screen, flash, control FIFO); "
+                                   "default for stop: state/demo (make run's)")
     p.add_argument("--prompt-timeout", type=int, help="seconds an approval prompt waits (default 60)")
     p.add_argument("--max-age", type=int, help="oldest request accepted, seconds (default 300)")
     p.add_argument("--max-future", type=int, help="furthest-future request accepted, seconds (default 60)")
@@ -398,6 +403,17 @@ def add_parser(sub):
 
 
 def run(args):
+    if args.action == "stop":
+        from .simstop import stop_running
+        try:
+            print(stop_running(args.state or "state/demo"))
+        except (RuntimeError, OSError) as e:
+            print("sim stop: %s" % e, file=sys.stderr)
+            return 1
+        return 0
+    if not args.state:
+        print("sim: --state DIR is required", file=sys.stderr)
+        return 2
     fw = []
     for flag, v in (("--prompt-timeout", args.prompt_timeout), ("--max-age", args.max_age),
                     ("--max-future", args.max_future)):
