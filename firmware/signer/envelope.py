@@ -229,8 +229,11 @@ def _p_tagged(tags, who):
     return False
 
 
-def check(ev, signer_hex, now, max_age, max_future, seen):
-    """Raise Drop(reason) unless ev is a fresh, new, well-signed request to signer_hex."""
+def check(ev, signer_hex, now, max_age, max_future, seen, clients):
+    """Raise Drop(reason) unless ev is a new, well-signed request to signer_hex, fresh or
+    from an admitted client (in clients). seen: replay.Rings. -> None for a stranger's;
+    for an admitted client's, True if fresh, False if stale: a request the client
+    really sent, refused in words (the caller's job) rather than left to time out."""
     try:
         nip01.validate(ev, True)
     except ValueError:
@@ -241,19 +244,23 @@ def check(ev, signer_hex, now, max_age, max_future, seen):
         raise Drop("wrong p tag")
     if not now:
         raise Drop("no time")
-    if ev["created_at"] < now - max_age:
-        raise Drop("stale")
-    if ev["created_at"] > now + max_future:
+    ca = ev["created_at"]
+    admitted = ev["pubkey"] in clients
+    stale = ca < now - max_age
+    if stale and not admitted:
+        raise Drop("stale")  # a stranger's: not worth a decryption
+    if ca > now + max_future:
         raise Drop("from the future")
     key = unhexlify(ev["id"])[:12]
-    if key in seen:
+    if seen.replayed(key, ca, admitted):
         raise Drop("replayed")
     if nip01.event_id(ev) != ev["id"]:
         raise Drop("bad id")
     if not secp256k1.schnorr_verify(unhexlify(ev["id"]), unhexlify(ev["pubkey"]), unhexlify(ev["sig"])):
         raise Drop("bad signature")
     # recorded only once the signature holds, so forged events cannot evict real ids
-    seen.add(key)
+    seen.add(key, ca, admitted, now - max_age)
+    return (not stale) if admitted else None
 
 
 def open_(sk, ev):

@@ -25,6 +25,7 @@ def on_event(a, msg):
     rid = msg.get("rid")
     ev = msg.get("event")
     client = None
+    fresh = None
     try:
         if a.sk is None:
             raise Drop("locked" if a.locked else "no key")
@@ -32,8 +33,10 @@ def on_event(a, msg):
             # the signer's own key as a client: our own responses echoed by a relay
             # would be answered again and again (issue 11, break 5)
             raise Drop("own key")
-        envelope.check(ev, a.pubhex, a.now(), a.cfg.get("max_age_s", 300),
-                       a.cfg.get("max_future_s", 60), a.seen_ev)
+        fresh = envelope.check(ev, a.pubhex, a.now(), a.cfg.get("max_age_s", 300),
+                               a.cfg.get("max_future_s", 60), a.seen_ev, a.clients)
+        if fresh:  # an admitted client agrees with our time: it may go on flash
+            a.clock.agreed(ev["created_at"])
         text, scheme = envelope.open_(a.sk, ev)
         client = ev["pubkey"]
         # the ciphertext is spent: drop it from the caller's message too, so a big
@@ -68,6 +71,9 @@ def on_event(a, msg):
         return a._refuse(req, e)
     if method in methods.KEYED or method in FREE or method in ("connect", "ping", "get_public_key"):
         req["method"] = method
+    a.seen_ev.commit(method)  # on flash before an answer that changes anything
+    if fresh is False:  # an admitted client's, older than the window (issue 11, 3)
+        return a._refuse(req, Refuse("stale request", "stale"))
     try:
         try:
             dispatch(a, req, method, params)
