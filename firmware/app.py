@@ -28,7 +28,7 @@ import time
 from binascii import unhexlify
 from crypto import secp256k1, bech32
 from keystore import store
-from signer import envelope, methods, clients as cl, clock, replay, requests
+from signer import envelope, methods, clients as cl, replay, requests
 from signer.rpc import Refuse
 
 FW = "0.1.0"
@@ -103,9 +103,8 @@ class App:
         self._set_key(sk, pub)
         sk = None
         # the ids of answered events, kept across restarts (seen.bin), and the clock
-        self.seen_ev = replay.Rings(self.root)
-        self.clock = clock.Clock(self.root, self._ticks, self._since, self.cfg.get("max_jump_s", 3600))
-        self.seen_req = replay.Seen(64)
+        self.seen_ev = replay.Rings(self.root, limit=self.cfg.get("max_jump_s", 3600))
+        self.seen_req = self.seen_ev  # request ids: in the same rings, beside their event's
         self.queue = []  # prompts; queue[0] is on screen
         # a full-screen flow (menu, first-boot setup, PIN entry): (module, state). It owns
         # the screen and the buttons while no prompt is up; a prompt takes over and the
@@ -145,11 +144,11 @@ class App:
 
     def now(self):
         """Unix seconds as the device believes them; 0 before the host told us."""
-        return self.clock.now()
+        return self.seen_ev.now(self._ticks())
 
     def _feed_time(self, t):
-        # monotonic, above the floor kept on flash, no wild jumps (signer/clock.py)
-        if self.clock.feed(t):
+        # monotonic, above the floor kept on flash, no wild jumps (signer/replay.py)
+        if self.seen_ev.update(t, self._ticks()):
             self.redraw()
 
     def _set_key(self, sk, pub=None):
@@ -235,8 +234,8 @@ class App:
             self.send({"t": "error", "rid": msg.get("rid"), "error": "invalid message: unknown t"})
 
     def press(self, button):
-        if not self.queue and self.flow is None and self.clock.notice:
-            self.clock.notice = None  # seen on the idle screen
+        if not self.queue and self.flow is None and self.seen_ev.lines:
+            self.seen_ev.lines = None  # seen on the idle screen
             self.redraw()
         if not self.queue:
             if self.flow is not None:
@@ -291,7 +290,7 @@ class App:
         self.redraw()
 
     def tick(self):
-        self.seen_ev.tick(self._ticks(), time.ticks_diff)
+        self.seen_ev.tick(self._ticks())
         if self.queue and time.ticks_diff(self._ticks(), self.queue[0]["deadline"]) >= 0:
             self._resolve("timeout")
 
@@ -314,8 +313,8 @@ class App:
             else:
                 lines = ["NOSTR SIGNER", npub[:9] + ".." + npub[-5:], "", "clients: %d" % len(self.clients),
                          "waiting: 0"]
-            if self.clock.notice:
-                lines = lines[:5] + [""] + list(self.clock.notice)
+            if self.seen_ev.lines:  # the host's clock ignored (signer/replay.py)
+                lines = lines[:5] + [""] + list(self.seen_ev.lines)
             _draw(self.board.display, lines)
         else:
             screens = _lazy("ui.screens")

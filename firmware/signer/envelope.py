@@ -252,7 +252,7 @@ def check(ev, signer_hex, now, max_age, max_future, seen, clients):
     if ca > now + max_future:
         raise Drop("from the future")
     key = unhexlify(ev["id"])[:12]
-    if seen.replayed(key, ca, admitted):
+    if seen.seen(key, ca, admitted):
         raise Drop("replayed")
     if nip01.event_id(ev) != ev["id"]:
         raise Drop("bad id")

@@ -1,188 +1,204 @@
-# Bounded replay caches.
+# Replay defence: which requests were answered, and what time it is.
 #
-# An event is only accepted while it is fresh (max_age_s into the past), so a cache of
-# the ids seen in that window stops a relay or the host from replaying a request the
-# device already answered. The cache is a fixed ring: an attacker who floods it with
-# more valid events than it holds can push an old id out, but the event must still be
-# fresh and correctly signed by its client to be answered again, and answering twice
-# gives them nothing the first answer did not (a repeated prompt, or the same
-# rule-allowed operation).
+# A request is only answered while it is fresh (max_age_s into the past, by the clock
+# below) and only once: the ids of the events that got past the signature check, and
+# the keys of (client, request id) pairs, are kept in two fixed rings, one for
+# admitted clients (ring 0) and one for everyone else (ring 1), so strangers' traffic
+# (throwaway keys cost nothing) only ever evicts strangers. Rings and clock survive a
+# restart: they are one fixed bytearray that is also the file seen.bin, written whole
+# with store.write_atomic:
 #
-# Memory: one preallocated bytearray of n fixed-size keys (12 bytes: a 96-bit prefix of
-# an event id, or of a hash), searched with bytearray.find in C. A dict of bytes keys
-# would cost ~10x the heap and grow in pieces; this never allocates after start.
+#   a head (_FMT): b"RPL1", the floor (the time last written, see the clock below),
+#   per ring its next slot, its count and its horizon; then ring 0's entries, then
+#   ring 1's, each a key (K bytes: a 96-bit prefix of an event id, or of a hash) and
+#   the event's created_at (4, big endian); searched with bytearray.find in C (a dict
+#   of bytes keys would cost ~10x the heap and grow in pieces)
+#
+# When an entry still inside the freshness window is overwritten, its created_at
+# raises the ring's horizon, and a request created at or before the horizon counts as
+# a possible replay: a key pushed out of the ring can never be answered again, however
+# the ring was flushed. (The clock only goes forward, across restarts too, so an entry
+# stale when overwritten stays stale and needs no horizon.) With fewer requests than
+# half a ring in the freshness window, the horizon never moves.
+#
+# The clock. The device has none: the host says the time with each message and the
+# device runs it on with its ticks, trusted for freshness only, and bounded:
+# - a floor on flash: time never goes back below what admitted clients' signed
+#   requests agreed with (created_at inside the freshness window), across restarts
+#   too, so a request signed a day ago is not fresh after a reboot because the host
+#   says so. Only a client's agreement is written, never the host's word alone, so a
+#   host saying "year 2096" cannot make the device refuse everything for good.
+# - written sparingly (flash wear): when the floor has moved STEP/2 s, and on boot the
+#   floor is what was written plus STEP, which covers the unwritten part. STEP is
+#   well inside the freshness window, so after a quick reboot fresh requests stay fresh.
+# - once the device has a time, a `now` more than limit (max_jump_s) ahead of it is
+#   ignored (its ticks are better than that), and beyond 2100 always; the idle screen
+#   says so (lines) until a press. The first `now` after boot cannot be bounded that
+#   way (the device may have been off for a month): it is not written until a client
+#   agrees, so a wrong one lasts until the next restart at most.
+#
+# Writes, for the flash: an admitted client's request that changes something (signs,
+# decrypts, logs out, ...) is written before it is answered (commit); strangers'
+# entries and harmless answers (ping, get_public_key, get_relays, a reconnect) at most
+# once per _LAZY ms (tick), so no stranger can make the device write more often. A
+# power cut can lose those last few, which only allows a harmless answer twice.
+#
+# Memory: the code is small and its names few and reused on purpose: it is resident,
+# and every new name is interned for good (one too many allocates a new, doubled qstr
+# pool on the heap).
 try:
     import uhashlib as hashlib  # the port's own: lib/hashlib.py's shim costs 3 KB of heap
 except ImportError:  # CPython
     import hashlib
 
+import struct
+import time
+from micropython import const
+from keystore import store
+
+_REC = const(16)
+_HEAD = const(24)
+_STEP = const(60)
+_LAZY = const(30000)
 K = 12
+_FMT = ">4sIHHIHHI"  # the head: magic, floor, then per ring pos, count, horizon
 
 
 def key(data):
-    """A cache key for variable-length data (e.g. client pubkey + request id)."""
+    """A ring key for variable-length data (e.g. client pubkey + request id)."""
     return hashlib.sha256(data).digest()[:K]
 
 
-class Seen:
-    def __init__(self, n):
-        self.n = n
-        self.ring = bytearray(n * K)
-        self.pos = 0
-        self.count = 0
-
-    def __contains__(self, k):
-        ring = self.ring
-        i = ring.find(k)
-        while i >= 0:
-            if i % K == 0 and i // K < self.count:
-                return True
-            i = ring.find(k, i + 1)
-        return False
-
-    def add(self, k):
-        """Record k (K bytes); False if it was already there (a replay)."""
-        if k in self:
-            return False
-        p = self.pos * K
-        self.ring[p:p + K] = k
-        self.pos = (self.pos + 1) % self.n
-        if self.count < self.n:
-            self.count += 1
-        return True
-
-
-# ---- the persistent record of answered requests (seen.bin) --------------------------
-#
-# Seen above forgets everything at a restart and lets anyone who can sign an event (a
-# stranger's throwaway key) push an admitted client's ids out. Rings keeps the event ids
-# of requests that got past the signature check in two rings, one for admitted clients
-# and one for everyone else, so strangers only ever evict strangers; both are kept in
-# one fixed bytearray that is also the file, written with store.write_atomic.
-#
-# A ring holds N entries of 16 bytes: the id prefix (K bytes) and created_at (4, big
-# endian). When an entry still inside the freshness window is overwritten, its
-# created_at raises the ring's horizon, and a request created at or before the horizon
-# is refused as a possible replay: so an id that fell out of the ring can never be
-# answered again, however the ring was flushed. (The device's clock only goes forward,
-# across restarts too (signer/clock.py), so an entry that was stale when overwritten
-# stays stale and needs no horizon.) Under normal use (fewer than N requests in the
-# freshness window) the horizon never moves.
-#
-# Writes, for the flash: an admitted client's request that changes something (signs,
-# decrypts, logs out, ...) is written before it is answered (commit); strangers' entries
-# and harmless answers (ping, get_public_key, get_relays, a reconnect) are written at
-# most once per LAZY_MS (tick), so no stranger can make the device write more often.
-# A power cut can lose those last few, which only allows a harmless answer twice.
-import os
-from keystore import store
-
-FILE = "seen.bin"
-REC = 16
-_MAGIC = b"RPL1"
-_HEAD = 20  # magic, then per ring: pos (2), count (2), horizon (4)
-HARMLESS = ("ping", "get_public_key", "get_relays", "connect")
-LAZY_MS = 30000
-
-
-def _u(b, i, n):
-    return int.from_bytes(b[i:i + n], "big")
-
-
-def _put(b, i, n, v):
-    b[i:i + n] = v.to_bytes(n, "big")
-
-
 class Rings:
-    def __init__(self, root, n=64, m=64):
+    def __init__(self, root, n=64, m=64, limit=3600):
         self.root = root
         self.n = (n, m)
-        self.off = (_HEAD, _HEAD + n * REC)
-        size = _HEAD + (n + m) * REC
+        self.limit = limit
+        size = _HEAD + (n + m) * _REC
         b = bytearray(size)
-        got = 0
         try:
-            path = root + "/" + FILE
-            if os.stat(path)[6] == size:  # other ring sizes (config): start afresh
-                with open(path, "rb") as f:
-                    got = f.readinto(b)
-        except OSError:
-            pass
+            with open(root + "/seen.bin", "rb") as f:
+                if f.readinto(b) != size or f.read(1):  # other ring sizes: start afresh
+                    raise OSError
+            h = struct.unpack_from(_FMT, b)
+            if h[0] != b"RPL1" or h[2] >= n or h[3] > n or h[5] >= m or h[6] > m:
+                raise OSError
+            self.data = list(h[1:])
+        except OSError:  # none yet, or not ours
+            b = None
+            b = bytearray(size)
+            self.data = [0] * 7  # floor, then per ring: pos, count, horizon
         self.buf = b
-        if got != size or b[0:4] != _MAGIC or not self._sane():
-            for i in range(size):  # none yet, or not ours: start empty
-                b[i] = 0
-            b[0:4] = _MAGIC
-        self.dirty = 0  # bit r: ring r changed since the last write
-        self.urgent = False
-        self.t_saved = None
+        t = self.data[0]
+        self.floor = t + _STEP if t else 0
+        self.t_base = 0  # host time last taken (or the floor), and the ticks then
+        self.t_ticks = 0
+        self.lines = None  # the screen's notice after an ignored jump
+        self.flags = 0  # bit r: ring r changed since written; 4: an admitted entry waits
+        self.t0 = None
+        self.t1 = (0, False, 0)
 
-    def _sane(self):
-        for r in (0, 1):
-            h = self._h(r)
-            if _u(self.buf, h, 2) >= self.n[r] or _u(self.buf, h + 2, 2) > self.n[r]:
-                return False
-        return True
+    # ---- answered ids
 
-    def _h(self, r):
-        return 4 + r * 8
-
-    def has(self, k):
+    def find(self, k):
         b = self.buf
+        d = self.data
+        s = _HEAD
         for r in (0, 1):
-            s = self.off[r]
-            e = s + self.n[r] * REC
-            cnt = _u(b, self._h(r) + 2, 2)
+            e = s + self.n[r] * _REC
             i = b.find(k, s, e)
             while i >= 0:
-                if (i - s) % REC == 0 and (i - s) // REC < cnt:
+                if (i - s) % _REC == 0 and (i - s) // _REC < d[2 + 3 * r]:
                     return True
                 i = b.find(k, i + 1, e)
+            s = e
         return False
 
-    def replayed(self, k, created_at, admitted):
-        """Was (or may have been) an event with id prefix k answered already?"""
-        return self.has(k) or created_at <= _u(self.buf, self._h(0 if admitted else 1) + 4, 4)
+    def seen(self, k, t, ok):
+        """Was (or may have been) the event with id prefix k, created at t, answered
+        already? ok: its key is an admitted client's."""
+        return self.find(k) or t <= self.data[3 if ok else 6]
 
-    def add(self, k, created_at, admitted, oldest):
-        """Record an answered event; oldest: the freshness window's start now."""
-        r = 0 if admitted else 1
-        b = self.buf
-        h = self._h(r)
-        pos = _u(b, h, 2)
-        cnt = _u(b, h + 2, 2)
-        p = self.off[r] + pos * REC
-        if cnt == self.n[r]:
-            old = _u(b, p + K, 4)
-            if old >= oldest and old > _u(b, h + 4, 4):
-                _put(b, h + 4, 4, old)
+    def add(self, k, t=None, ok=False, low=0):
+        """Record key k of an answered event (as seen()); low: the freshness window's
+        start. Without t: a further key of the event added last (its request's), and
+        -> False if k is held already."""
+        if t is None:
+            if self.find(k):
+                return False
+            t, ok, low = self.t1
         else:
-            _put(b, h + 2, 2, cnt + 1)
-        b[p:p + K] = k
-        _put(b, p + K, 4, max(0, min(created_at, 0xFFFFFFFF)))
-        _put(b, h, 2, (pos + 1) % self.n[r])
-        self.dirty |= 1 << r
-        self.urgent = admitted
+            self.t1 = (t, ok, low)
+            self.flags &= 3  # a new event: what waited for commit was not committed
+        r = 0 if ok else 1
+        d = self.data
+        j = 1 + 3 * r
+        p = _HEAD + (r * self.n[0] + d[j]) * _REC
+        if d[j + 1] == self.n[r]:
+            old = struct.unpack_from(">I", self.buf, p + K)[0]
+            if old >= low and old > d[j + 2]:
+                d[j + 2] = old
+        else:
+            d[j + 1] += 1
+        self.buf[p:p + K] = k
+        struct.pack_into(">I", self.buf, p + K, max(0, min(t, 0xFFFFFFFF)))
+        d[j] = (d[j] + 1) % self.n[r]
+        self.flags |= (1 << r) | (4 if ok else 0)
+        return True
 
     def commit(self, method):
         """The request just added is method: on flash now unless harmless."""
-        if self.urgent and method not in HARMLESS:
+        if self.flags & 4 and method not in ("ping", "get_public_key", "get_relays", "connect"):
             self.save()
-        self.urgent = False
+        self.flags &= 3
 
-    def tick(self, ticks, diff):
-        # the lazy write of what commit left (called from the main loop)
-        if not self.dirty:
+    def tick(self, ticks):
+        # the lazy write of what commit left (from the main loop)
+        if not self.flags & 3:
             return
-        if self.t_saved is None:
-            self.t_saved = ticks  # the first change since boot waits LAZY_MS too
-        elif diff(ticks, self.t_saved) >= LAZY_MS:
+        if self.t0 is None:
+            self.t0 = ticks  # the first change since boot waits too
+        elif time.ticks_diff(ticks, self.t0) >= _LAZY:
             self.save()
-            self.t_saved = ticks
+            self.t0 = ticks
 
     def save(self):
+        struct.pack_into(_FMT, self.buf, 0, b"RPL1", *self.data)
         try:
-            store.write_atomic(self.root, FILE, self.buf)
-            self.dirty = 0
+            store.write_atomic(self.root, "seen.bin", self.buf)
+            self.flags &= 4
         except OSError:
-            pass  # a full or failing flash must not stop the signer; kept in RAM
+            pass  # a full or failing flash must not stop the signer: kept in RAM
+
+    # ---- the clock
+
+    def now(self, ticks):
+        """Unix seconds as the device believes them; 0 before the host told us."""
+        if not self.t_base:
+            return 0
+        return self.t_base + time.ticks_diff(ticks, self.t_ticks) // 1000
+
+    def update(self, t, ticks):
+        """The host's `now`: taken if it moves time forward, within bounds. -> True
+        if the screen's notice changed."""
+        if type(t) not in (int, float) or not t > 0:  # (NaN too)
+            return False
+        cur = self.now(ticks)
+        if t > 4102444800 or (cur and t - cur > self.limit):
+            n = ("host clock ahead", "+%dh: ignored" % (int(min(t, 9e9) - cur) // 3600))
+            old = self.lines
+            self.lines = n
+            return n != old
+        t = max(int(t), self.floor)  # a host clock behind the floor: the floor holds
+        if t > cur:
+            self.t_base = t
+            self.t_ticks = ticks
+        return False
+
+    def sync(self, t, now):
+        """An admitted client's signed request, fresh by our clock, was created at t:
+        the time it agrees with may go on flash."""
+        t = min(t, now)
+        if t - self.data[0] >= _STEP // 2:
+            self.data[0] = t
+            self.save()

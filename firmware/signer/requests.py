@@ -36,7 +36,7 @@ def on_event(a, msg):
         fresh = envelope.check(ev, a.pubhex, a.now(), a.cfg.get("max_age_s", 300),
                                a.cfg.get("max_future_s", 60), a.seen_ev, a.clients)
         if fresh:  # an admitted client agrees with our time: it may go on flash
-            a.clock.agreed(ev["created_at"])
+            a.seen_ev.sync(ev["created_at"], a.now())
         text, scheme = envelope.open_(a.sk, ev)
         client = ev["pubkey"]
         # the ciphertext is spent: drop it from the caller's message too, so a big
