@@ -102,9 +102,9 @@ class App:
                                           self.id_root)
         self._set_key(sk, pub)
         sk = None
-        # the ids of answered events, kept across restarts (seen.bin), and the clock
+        # the answered requests and the clock, kept across restarts (signer/replay.py)
         self.seen_ev = replay.Rings(self.root, limit=self.cfg.get("max_jump_s", 3600))
-        self.seen_req = self.seen_ev  # request ids: in the same rings, beside their event's
+        self.seen_req = self.seen_ev
         self.queue = []  # prompts; queue[0] is on screen
         # a full-screen flow (menu, first-boot setup, PIN entry): (module, state). It owns
         # the screen and the buttons while no prompt is up; a prompt takes over and the

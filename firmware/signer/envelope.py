@@ -4,9 +4,10 @@
 # An event that fails any check here is unattributable (it may not come from the
 # client its pubkey names, or it was already answered) and is dropped without a reply:
 # replying would let anyone who can write to a relay or the USB link make the device
-# emit signed events. Checks run cheapest first so junk costs little: shape, kind, p
-# tag, age and replay before the id hash, the id before the Schnorr verification,
-# and that before the ECDH of decryption.
+# emit signed events. (One exception: an admitted client's stale request, once its
+# signature holds, is attributable and is refused in words.) Checks run cheapest first
+# so junk costs little: shape, kind, p tag, age and replay horizon before the id hash,
+# the id before the Schnorr verification, and that before the ECDH of decryption.
 import json
 import micropython
 from binascii import hexlify, unhexlify
@@ -231,7 +232,8 @@ def _p_tagged(tags, who):
 
 def check(ev, signer_hex, now, max_age, max_future, seen, clients):
     """Raise Drop(reason) unless ev is a new, well-signed request to signer_hex, fresh or
-    from an admitted client (in clients). seen: replay.Rings. -> None for a stranger's;
+    from an admitted client (in clients). seen: replay.Rings (the request id is
+    checked once decrypted: requests.py). -> None for a stranger's;
     for an admitted client's, True if fresh, False if stale: a request the client
     really sent, refused in words (the caller's job) rather than left to time out."""
     try:
@@ -251,15 +253,15 @@ def check(ev, signer_hex, now, max_age, max_future, seen, clients):
         raise Drop("stale")  # a stranger's: not worth a decryption
     if ca > now + max_future:
         raise Drop("from the future")
-    key = unhexlify(ev["id"])[:12]
-    if seen.seen(key, ca, admitted):
-        raise Drop("replayed")
+    if seen.seen(ca, admitted):
+        raise Drop("replayed")  # may have been answered: its key fell out of the ring
     if nip01.event_id(ev) != ev["id"]:
         raise Drop("bad id")
     if not secp256k1.schnorr_verify(unhexlify(ev["id"]), unhexlify(ev["pubkey"]), unhexlify(ev["sig"])):
         raise Drop("bad signature")
-    # recorded only once the signature holds, so forged events cannot evict real ids
-    seen.add(key, ca, admitted, now - max_age)
+    # its request's key goes in (requests.py) only now the signature holds, so forged
+    # events cannot evict real ones; and in the ring of who really sent it
+    seen.add(None, ca, admitted, now - max_age)
     return (not stale) if admitted else None
 
 

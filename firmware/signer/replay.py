@@ -1,25 +1,26 @@
 # Replay defence: which requests were answered, and what time it is.
 #
 # A request is only answered while it is fresh (max_age_s into the past, by the clock
-# below) and only once: the ids of the events that got past the signature check, and
-# the keys of (client, request id) pairs, are kept in two fixed rings, one for
-# admitted clients (ring 0) and one for everyone else (ring 1), so strangers' traffic
-# (throwaway keys cost nothing) only ever evicts strangers. Rings and clock survive a
-# restart: they are one fixed bytearray that is also the file seen.bin, written whole
-# with store.write_atomic:
+# below) and only once: the key of each (client, request id) answered, from an event
+# whose signature held, is kept in one of two fixed rings, one for admitted clients
+# (ring 0, 128) and one for everyone else (ring 1, 64), so strangers' traffic
+# (throwaway keys cost nothing) only ever evicts strangers. A replayed event carries
+# the same request, and so does a client's resend in a new event. Rings and clock
+# survive a restart: they are one fixed bytearray that is also the file seen.bin,
+# written whole with store.write_atomic:
 #
 #   a head (_FMT): b"RPL1", the floor (the time last written, see the clock below),
 #   per ring its next slot, its count and its horizon; then ring 0's entries, then
-#   ring 1's, each a key (K bytes: a 96-bit prefix of an event id, or of a hash) and
-#   the event's created_at (4, big endian); searched with bytearray.find in C (a dict
-#   of bytes keys would cost ~10x the heap and grow in pieces)
+#   ring 1's, each a key (K bytes: a 96-bit prefix of a hash) and the event's
+#   created_at (4, big endian); searched with bytearray.find in C (a dict of bytes
+#   keys would cost ~10x the heap and grow in pieces)
 #
 # When an entry still inside the freshness window is overwritten, its created_at
 # raises the ring's horizon, and a request created at or before the horizon counts as
 # a possible replay: a key pushed out of the ring can never be answered again, however
 # the ring was flushed. (The clock only goes forward, across restarts too, so an entry
 # stale when overwritten stays stale and needs no horizon.) With fewer requests than
-# half a ring in the freshness window, the horizon never moves.
+# a ring holds in the freshness window, the horizon never moves.
 #
 # The clock. The device has none: the host says the time with each message and the
 # device runs it on with its ticks, trusted for freshness only, and bounded:
@@ -70,7 +71,7 @@ def key(data):
 
 
 class Rings:
-    def __init__(self, root, n=64, m=64, limit=3600):
+    def __init__(self, root, n=128, m=64, limit=3600):
         self.root = root
         self.n = (n, m)
         self.limit = limit
@@ -114,22 +115,23 @@ class Rings:
             s = e
         return False
 
-    def seen(self, k, t, ok):
-        """Was (or may have been) the event with id prefix k, created at t, answered
-        already? ok: its key is an admitted client's."""
-        return self.find(k) or t <= self.data[3 if ok else 6]
+    def seen(self, t, ok):
+        """Might a request created at t have been answered though its key is no longer
+        held (at or before the horizon)? ok: an admitted client's. Asked before the
+        signature check: it costs nothing."""
+        return t <= self.data[3 if ok else 6]
 
-    def add(self, k, t=None, ok=False, low=0):
-        """Record key k of an answered event (as seen()); low: the freshness window's
-        start. Without t: a further key of the event added last (its request's), and
-        -> False if k is held already."""
-        if t is None:
-            if self.find(k):
-                return False
-            t, ok, low = self.t1
-        else:
+    def add(self, k, t=0, ok=False, low=0):
+        """Record request key k -> False if it is held already (a replay). k None:
+        the event the next keys come in, once its signature holds: created at t, an
+        admitted client's if ok; low: the freshness window's start now."""
+        if k is None:
             self.t1 = (t, ok, low)
             self.flags &= 3  # a new event: what waited for commit was not committed
+            return True
+        if self.find(k):
+            return False
+        t, ok, low = self.t1
         r = 0 if ok else 1
         d = self.data
         j = 1 + 3 * r

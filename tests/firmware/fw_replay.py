@@ -6,6 +6,12 @@ from signer import replay
 from keystore import store
 
 
+def _add(s, k, t, ok, low=0):
+    # as the signer does: the event once its signature holds, then its request's key
+    s.add(None, t, ok, low)
+    return s.add(k)
+
+
 def _rings(name, n=4, m=4):
     root = "/tmp/fw_signer_units_rings_" + name
     store.ensure_dir(root)
@@ -16,41 +22,42 @@ def _rings(name, n=4, m=4):
 def test_replay_rings_refuse_a_key_they_hold():
     root, s = _rings("hold")
     k = replay.key(b"one")
-    assert not s.seen(k, 100, True)
-    assert s.add(k, 100, True, 0)
-    assert s.seen(k, 100, True) and s.seen(k, 100, False)  # whichever ring it is in
-    assert not s.add(k) and s.add(replay.key(b"two"))  # a request's key beside its event's
+    assert not s.find(k) and not s.seen(100, True)
+    assert _add(s, k, 100, True)
+    assert s.find(k) and not s.seen(100, True)  # held, and no horizon needed
+    assert not _add(s, k, 100, False)  # whichever ring it is in
+    assert _add(s, replay.key(b"two"), 100, True)
 
 
 def test_replay_rings_keep_refusing_a_fresh_key_they_had_to_forget():
     root, s = _rings("forget", 2, 2)
     a, b, c = replay.key(b"a"), replay.key(b"b"), replay.key(b"c")
-    s.add(a, 100, True, 0)
-    s.add(b, 101, True, 0)
-    s.add(c, 102, True, 0)  # a falls out while still fresh (window from 0)
+    _add(s, a, 100, True)
+    _add(s, b, 101, True)
+    _add(s, c, 102, True)  # a falls out while still fresh (window from 0)
     assert not s.find(a) and s.find(b) and s.find(c)
-    assert s.seen(a, 100, True)  # by the horizon
-    assert not s.seen(replay.key(b"d"), 101, False)  # the strangers' horizon is theirs
+    assert s.seen(100, True) and not s.seen(101, True)  # by the horizon
+    assert not s.seen(100, False)  # the strangers' horizon is theirs
     root, s = _rings("forget_stale", 2, 2)
-    s.add(a, 100, True, 0)
-    s.add(b, 101, True, 0)
-    s.add(c, 102, True, 101)  # a was stale already: no horizon needed
-    assert not s.seen(replay.key(b"d"), 100, True)
+    _add(s, a, 100, True)
+    _add(s, b, 101, True)
+    _add(s, c, 102, True, 101)  # a was stale already: no horizon needed
+    assert not s.seen(100, True)
 
 
 def test_replay_rings_strangers_never_evict_admitted_keys():
     root, s = _rings("strangers", 2, 2)
     mine = replay.key(b"mine")
-    s.add(mine, 100, True, 0)
+    _add(s, mine, 100, True)
     for i in range(10):
-        s.add(replay.key(b"x%d" % i), 100 + i, False, 0)
+        _add(s, replay.key(b"x%d" % i), 100 + i, False)
     assert s.find(mine)
 
 
 def test_replay_rings_do_not_match_across_slot_boundaries():
     root, s = _rings("slots", 3, 3)
-    s.add(bytes(range(12)), 100, True, 0)
-    s.add(bytes(range(12, 24)), 100, True, 0)
+    _add(s, bytes(range(12)), 100, True)
+    _add(s, bytes(range(12, 24)), 100, True)
     assert not s.find(bytes(range(6, 18)))  # straddles two slots
     assert not s.find(bytes(12))  # empty slots are not zero keys
     assert not s.find(bytes(8) + bytes((0, 0, 0, 100)))  # nor is a key's created_at
@@ -59,7 +66,7 @@ def test_replay_rings_do_not_match_across_slot_boundaries():
 def test_replay_rings_and_floor_survive_a_restart_and_junk_does_not():
     root, s = _rings("restart")
     k = replay.key(b"k")
-    s.add(k, 1700000000, True, 0)
+    _add(s, k, 1700000000, True)
     s.update(1700000000, 0)
     s.sync(1700000000, s.now(0))  # written: the floor moved
     s = replay.Rings(root, 4, 4)
