@@ -149,7 +149,7 @@ def test_strangers_cannot_flush_an_admitted_clients_replay_record(box, client):
     rid, msgs = dev.event(ev)
     assert answered(client, msgs, rid)["result"] == "pong"
     t = int(time.time())
-    for i in range(70):  # more than their ring holds (64), each from a throwaway key
+    for i in range(70):  # more than their ring holds (32), each from a throwaway key
         s = rc.Client()
         rid, sev, msgs = ping_at(dev, s, t - 20 + i, now=t + 50)
         assert answered(s, msgs, rid)["result"] == "pong"
@@ -165,7 +165,7 @@ def test_an_id_pushed_out_of_the_ring_is_still_never_answered_again(box, client)
     first = client.request(SIGNER_PUB, "ping", [], created_at=t)
     rid, msgs = dev.event(first, t)
     assert answered(client, msgs, rid)["result"] == "pong"
-    for i in range(140):  # the admitted clients' ring holds 128
+    for i in range(140):  # the admitted clients' ring holds 96
         rid, ev, msgs = ping_at(dev, client, t + 1 + i // 10)
         assert answered(client, msgs, rid)["result"] == "pong"
     rid, msgs = dev.event(first, t + 8)

@@ -3,7 +3,7 @@
 # A request is only answered while it is fresh (max_age_s into the past, by the clock
 # below) and only once: the key of each (client, request id) answered, from an event
 # whose signature held, is kept in one of two fixed rings, one for admitted clients
-# (ring 0, 128) and one for everyone else (ring 1, 64), so strangers' traffic
+# (ring 0, 96) and one for everyone else (ring 1, 32), so strangers' traffic
 # (throwaway keys cost nothing) only ever evicts strangers. A replayed event carries
 # the same request, and so does a client's resend in a new event. Rings and clock
 # survive a restart: they are one fixed bytearray that is also the file seen.bin,
@@ -11,7 +11,7 @@
 #
 #   a head (_FMT): b"RPL1", the floor (the time last written, see the clock below),
 #   per ring its next slot, its count and its horizon; then ring 0's entries, then
-#   ring 1's, each a key (K bytes: a 96-bit prefix of a hash) and the event's
+#   ring 1's, each a key (K bytes: a 64-bit prefix of a hash) and the event's
 #   created_at (4, big endian); searched with bytearray.find in C (a dict of bytes
 #   keys would cost ~10x the heap and grow in pieces)
 #
@@ -57,11 +57,11 @@ import time
 from micropython import const
 from keystore import store
 
-_REC = const(16)
+_REC = const(12)
 _HEAD = const(24)
 _STEP = const(60)
 _LAZY = const(30000)
-K = 12
+K = 8
 _FMT = ">4sIHHIHHI"  # the head: magic, floor, then per ring pos, count, horizon
 
 
@@ -71,7 +71,7 @@ def key(data):
 
 
 class Rings:
-    def __init__(self, root, n=128, m=64, limit=3600):
+    def __init__(self, root, n=96, m=32, limit=3600):
         self.root = root
         self.n = (n, m)
         self.limit = limit

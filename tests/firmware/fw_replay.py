@@ -56,11 +56,12 @@ def test_replay_rings_strangers_never_evict_admitted_keys():
 
 def test_replay_rings_do_not_match_across_slot_boundaries():
     root, s = _rings("slots", 3, 3)
-    _add(s, bytes(range(12)), 100, True)
-    _add(s, bytes(range(12, 24)), 100, True)
-    assert not s.find(bytes(range(6, 18)))  # straddles two slots
-    assert not s.find(bytes(12))  # empty slots are not zero keys
-    assert not s.find(bytes(8) + bytes((0, 0, 0, 100)))  # nor is a key's created_at
+    _add(s, bytes(range(8)), 100, True)
+    _add(s, bytes(range(8, 16)), 100, True)
+    t = bytes((0, 0, 0, 100))  # the entries' created_at
+    assert not s.find(bytes(range(4, 8)) + t)  # a key's tail and its created_at
+    assert not s.find(t + bytes(range(8, 12)))  # a created_at and the next key's head
+    assert not s.find(bytes(8))  # empty slots are not zero keys
 
 
 def test_replay_rings_and_floor_survive_a_restart_and_junk_does_not():
@@ -74,7 +75,7 @@ def test_replay_rings_and_floor_survive_a_restart_and_junk_does_not():
     s.update(1600000000, 0)  # a host clock behind the floor
     assert s.now(0) == 1700000060
     assert not replay.Rings(root, 8, 4).find(k)  # other ring sizes: afresh
-    store.write_atomic(root, "seen.bin", b"RPL1" + bytes(8) + b"\xff" * 200)
+    store.write_atomic(root, "seen.bin", b"RPL1" + bytes(8) + b"\xff" * (24 - 12 + 8 * 12))
     s = replay.Rings(root, 4, 4)
     assert not s.find(k) and s.floor == 0
 
