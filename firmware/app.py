@@ -103,7 +103,7 @@ class App:
         self._set_key(sk, pub)
         sk = None
         # the answered requests and the clock, kept across restarts (signer/replay.py)
-        self.seen_ev = replay.Rings(self.root, limit=self.cfg.get("max_jump_s", 3600))
+        self.seen_ev = replay.Seen(self.root)
         self.seen_req = self.seen_ev
         self.queue = []  # prompts; queue[0] is on screen
         # a full-screen flow (menu, first-boot setup, PIN entry): (module, state). It owns

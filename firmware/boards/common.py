@@ -40,7 +40,6 @@ DEFAULTS = {
     "prompt_timeout_s": 60,
     "max_age_s": 300,
     "max_future_s": 60,
-    "max_jump_s": 3600,  # a host `now` further ahead of the device's running clock is ignored
     "max_message": 65536,
     "saver_s": 60,
     "long_ms": 1000,

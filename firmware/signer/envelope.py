@@ -232,7 +232,7 @@ def _p_tagged(tags, who):
 
 def check(ev, signer_hex, now, max_age, max_future, seen, clients):
     """Raise Drop(reason) unless ev is a new, well-signed request to signer_hex, fresh or
-    from an admitted client (in clients). seen: replay.Rings (the request id is
+    from an admitted client (in clients). seen: replay.Seen (the request id is
     checked once decrypted: requests.py). -> None for a stranger's;
     for an admitted client's, True if fresh, False if stale: a request the client
     really sent, refused in words (the caller's job) rather than left to time out."""
@@ -268,7 +268,7 @@ def check(ev, signer_hex, now, max_age, max_future, seen, clients):
 def open_(sk, ev):
     """Decrypt the request body -> (text, scheme); NIP-04 when the content looks like it.
     text is a str, or for a big NIP-44 request still in the link's buffer a memoryview
-    of its UTF-8 bytes there."""
+    of its UTF-8 bytes there. (requests.py then checks it is strict UTF-8.)"""
     content = ev["content"]
     try:
         if type(content) is tuple:  # in the link's pieces (loads())

@@ -9,7 +9,7 @@
 # survive a restart: they are one fixed bytearray that is also the file seen.bin,
 # written whole with store.write_atomic:
 #
-#   a head (_FMT): b"RPL1", the floor (the time last written, see the clock below),
+#   a head: b"RPL1", the floor (the time last written, see the clock below),
 #   per ring its next slot, its count and its horizon; then ring 0's entries, then
 #   ring 1's, each a key (K bytes: a 64-bit prefix of a hash) and the event's
 #   created_at (4, big endian); searched with bytearray.find in C (a dict of bytes
@@ -32,7 +32,7 @@
 # - written sparingly (flash wear): when the floor has moved STEP/2 s, and on boot the
 #   floor is what was written plus STEP, which covers the unwritten part. STEP is
 #   well inside the freshness window, so after a quick reboot fresh requests stay fresh.
-# - once the device has a time, a `now` more than limit (max_jump_s) ahead of it is
+# - once the device has a time, a `now` more than limit (an hour) ahead of it is
 #   ignored (its ticks are better than that), and beyond 2100 always; the idle screen
 #   says so (lines) until a press. The first `now` after boot cannot be bounded that
 #   way (the device may have been off for a month): it is not written until a client
@@ -62,7 +62,6 @@ _HEAD = const(24)
 _STEP = const(60)
 _LAZY = const(30000)
 K = 8
-_FMT = ">4sIHHIHHI"  # the head: magic, floor, then per ring pos, count, horizon
 
 
 def key(data):
@@ -70,7 +69,7 @@ def key(data):
     return hashlib.sha256(data).digest()[:K]
 
 
-class Rings:
+class Seen:
     def __init__(self, root, n=96, m=32, limit=3600):
         self.root = root
         self.n = (n, m)
@@ -78,10 +77,10 @@ class Rings:
         size = _HEAD + (n + m) * _REC
         b = bytearray(size)
         try:
-            with open(root + "/seen.bin", "rb") as f:
+            with open(store._path(root, "seen.bin"), "rb") as f:
                 if f.readinto(b) != size or f.read(1):  # other ring sizes: start afresh
                     raise OSError
-            h = struct.unpack_from(_FMT, b)
+            h = struct.unpack_from(">4sIHHIHHI", b)  # the head (above)
             if h[0] != b"RPL1" or h[2] >= n or h[3] > n or h[5] >= m or h[6] > m:
                 raise OSError
             self.data = list(h[1:])
@@ -137,13 +136,13 @@ class Rings:
         j = 1 + 3 * r
         p = _HEAD + (r * self.n[0] + d[j]) * _REC
         if d[j + 1] == self.n[r]:
-            old = struct.unpack_from(">I", self.buf, p + K)[0]
+            old = int.from_bytes(self.buf[p + K:p + _REC], "big")
             if old >= low and old > d[j + 2]:
                 d[j + 2] = old
         else:
             d[j + 1] += 1
         self.buf[p:p + K] = k
-        struct.pack_into(">I", self.buf, p + K, max(0, min(t, 0xFFFFFFFF)))
+        self.buf[p + K:p + _REC] = max(0, min(t, 0xFFFFFFFF)).to_bytes(4, "big")
         d[j] = (d[j] + 1) % self.n[r]
         self.flags |= (1 << r) | (4 if ok else 0)
         return True
@@ -165,7 +164,7 @@ class Rings:
             self.t0 = ticks
 
     def save(self):
-        struct.pack_into(_FMT, self.buf, 0, b"RPL1", *self.data)
+        struct.pack_into(">4sIHHIHHI", self.buf, 0, b"RPL1", *self.data)
         try:
             store.write_atomic(self.root, "seen.bin", self.buf)
             self.flags &= 4

@@ -10,6 +10,7 @@
 import gc
 import time
 import app as _app  # (loaded first: app imports this module; used at call time only)
+from crypto import nip01
 from signer import envelope, rpc, methods, perms, clients as cl, replay
 from signer.envelope import Drop
 from signer.rpc import Refuse, NoId
@@ -38,6 +39,12 @@ def on_event(a, msg):
         if fresh:  # an admitted client agrees with our time: it may go on flash
             a.seen_ev.sync(ev["created_at"], a.now())
         text, scheme = envelope.open_(a.sk, ev)
+        mv = memoryview(text)
+        if not nip01.utf8_strict(mv, len(mv)):
+            # an overlong form, a raw surrogate or an F5+ byte would be signed as it
+            # is, and shown (issue 11): MicroPython's str() lets them through
+            raise Drop("invalid request")
+        mv = None
         client = ev["pubkey"]
         # the ciphertext is spent: drop it from the caller's message too, so a big
         # request's base64 is not held while we answer it

@@ -16,7 +16,7 @@ def _rings(name, n=4, m=4):
     root = "/tmp/fw_signer_units_rings_" + name
     store.ensure_dir(root)
     store.remove(root, "seen.bin")
-    return root, replay.Rings(root, n, m)
+    return root, replay.Seen(root, n, m)
 
 
 def test_replay_rings_refuse_a_key_they_hold():
@@ -70,13 +70,13 @@ def test_replay_rings_and_floor_survive_a_restart_and_junk_does_not():
     _add(s, k, 1700000000, True)
     s.update(1700000000, 0)
     s.sync(1700000000, s.now(0))  # written: the floor moved
-    s = replay.Rings(root, 4, 4)
+    s = replay.Seen(root, 4, 4)
     assert s.find(k) and s.floor == 1700000000 + 60
     s.update(1600000000, 0)  # a host clock behind the floor
     assert s.now(0) == 1700000060
-    assert not replay.Rings(root, 8, 4).find(k)  # other ring sizes: afresh
+    assert not replay.Seen(root, 8, 4).find(k)  # other ring sizes: afresh
     store.write_atomic(root, "seen.bin", b"RPL1" + bytes(8) + b"\xff" * (24 - 12 + 8 * 12))
-    s = replay.Rings(root, 4, 4)
+    s = replay.Seen(root, 4, 4)
     assert not s.find(k) and s.floor == 0
 
 
