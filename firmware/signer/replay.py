@@ -95,7 +95,7 @@ class Seen:
         self.t_ticks = 0
         self.lines = None  # the screen's notice after an ignored jump
         self.flags = 0  # bit r: ring r changed since written; 4: an admitted entry waits
-        self.t0 = None
+        self.t0 = time.ticks_ms()  # (boot) a board's ticks are the chip's
         self.t1 = (0, False, 0)
 
     # ---- answered ids
@@ -154,12 +154,8 @@ class Seen:
         self.flags &= 3
 
     def tick(self, ticks):
-        # the lazy write of what commit left (from the main loop)
-        if not self.flags & 3:
-            return
-        if self.t0 is None:
-            self.t0 = ticks  # the first change since boot waits too
-        elif time.ticks_diff(ticks, self.t0) >= _LAZY:
+        # the lazy write of what commit left (from the main loop): _LAZY after the last
+        if self.flags & 3 and time.ticks_diff(ticks, self.t0) >= _LAZY:
             self.save()
             self.t0 = ticks
 
