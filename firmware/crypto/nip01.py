@@ -241,6 +241,51 @@ def json_string(s):
     return str(buf, "utf-8")
 
 
+@micropython.viper
+def utf8_strict(b: ptr8, n: int) -> int:
+    # 1 if b[0:n] is UTF-8 as RFC 3629 has it, else 0 (MicroPython's own check, in
+    # str(b, "utf-8"), looks at each sequence's shape only): no overlong form (C0, C1, E0 80..9F,
+    # F0 80..8F), no encoded surrogate (ED A0..BF: CESU-8), nothing past U+10FFFF
+    # (F4 90.., F5..FF), every continuation byte where it belongs
+    i = 0
+    while i < n:
+        c = b[i]
+        if c < 0x80:
+            i += 1
+            continue
+        if c < 0xC2 or c > 0xF4:
+            return 0
+        m = 1
+        lo = 0x80
+        hi = 0xBF
+        if c >= 0xF0:
+            m = 3
+            if c == 0xF0:
+                lo = 0x90
+            if c == 0xF4:
+                hi = 0x8F
+        elif c >= 0xE0:
+            m = 2
+            if c == 0xE0:
+                lo = 0xA0
+            if c == 0xED:
+                hi = 0x9F
+        if i + m >= n:
+            return 0
+        d = b[i + 1]
+        if d < lo or d > hi:
+            return 0
+        j = 2
+        while j <= m:
+            d = b[i + j]
+            if d < 0x80 or d > 0xBF:
+                return 0
+            j += 1
+        i += m + 1
+    return 1
+
+
+
 def _bad(what):
     raise ValueError("invalid event: " + what)
 
