@@ -187,6 +187,26 @@ def test_nip01_escaping_near_the_1mb_limit(fwv):
         assert fwv.call("viper_rpc", "fill_all", src, i, n, 506) == list(want)
 
 
+def test_nip01_utf8_strict_is_cpythons_strict_decoder(fwv):
+    # RFC 3629 as CPython's decoder has it: overlongs, CESU-8 surrogates and past U+10FFFF
+    # refused, in the twin and in viper on the unix port alike
+    tw = twinned("crypto/nip01.py")
+    rng = random.Random(3629)
+
+    def ref(b):
+        try:
+            b.decode("utf-8")
+            return 1
+        except UnicodeDecodeError:
+            return 0
+    pool = b"a\x7f\x80\x8f\x90\x9f\xa0\xbf\xc0\xc1\xc2\xdf\xe0\xed\xee\xef\xf0\xf4\xf5\xff"
+    cases = [bytes(rng.choice(pool) for _ in range(rng.randrange(7))) for _ in range(400)]
+    cases += ["é漢😀\U0010ffff".encode(), b"\xed\xa0\x80", b"\xc0\xaf", b"\xf4\x90\x80\x80"]
+    for b in cases:
+        assert tw.utf8_strict(b, len(b)) == ref(b), b
+        assert fwv.call("crypto.nip01", "utf8_strict", b, len(b)) == ref(b), b
+
+
 def test_nip01_refuses_what_a_32_bit_word_cannot_pack(fwv):
     # _fill packs i << 10 | k into its int result: from i = 2^21 on that is negative in a
     # 32-bit word (the x64 port would not notice), so the caller must refuse such strings

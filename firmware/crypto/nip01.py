@@ -198,40 +198,6 @@ def _write_event(w, pubkey, created_at, kind, tags, content):
     w(b']')
 
 
-def write_tags(w, tags):
-    # [[...],...] with every item escaped as JSON.stringify does
-    w(b'[')
-    first = True
-    for tag in tags:
-        w(b'[' if first else b',[')
-        first = False
-        sep = False
-        for item in tag:
-            if sep:
-                w(b',')
-            sep = True
-            _write_string(w, item)
-        w(b']')
-    w(b']')
-
-
-def tags_pieces(tags):
-    """write_tags' pieces as a generator (one level above string_pieces, however many)."""
-    yield b'['
-    first = True
-    for tag in tags:
-        yield b'[' if first else b',['
-        first = False
-        sep = False
-        for item in tag:
-            if sep:
-                yield b','
-            sep = True
-            yield from string_pieces(item)
-        yield b']'
-    yield b']'
-
-
 def json_string(s):
     """s as a JSON string literal (with quotes), escaped as JSON.stringify does."""
     if type(s) is not str:

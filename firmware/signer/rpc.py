@@ -9,7 +9,7 @@
 # pairs MicroPython's json.loads leaves in strings back into real UTF-8, so a signed
 # event we return parses in a JS client to the very strings we hashed.
 import json
-from crypto.nip01 import json_string, string_pieces, tags_pieces
+from crypto.nip01 import json_string, string_pieces
 from crypto import jsonspan
 
 # The largest decrypted request we parse (chars), unless the board says otherwise
@@ -213,29 +213,3 @@ def _esc(b):
     if b'"' in b or b"\\" in b:
         b = b.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
     return b
-
-
-def write_response(put, rid, result=None, error=None):
-    for b in response_pieces(rid, result, error):
-        put(b)
-
-
-def write_event_json(w, ev):
-    """event_json(ev), handed to w in pieces."""
-    w(b'{"id":"')
-    w(ev["id"])
-    w(b'","pubkey":"')
-    w(ev["pubkey"])
-    w(b'","created_at":')
-    w(str(ev["created_at"]))
-    w(b',"kind":')
-    w(str(ev["kind"]))
-    w(b',"tags":')
-    for b in tags_pieces(ev["tags"]):
-        w(b)
-    w(b',"content":')
-    for b in string_pieces(ev["content"]):
-        w(b)
-    w(b',"sig":"')
-    w(ev["sig"])
-    w(b'"}')

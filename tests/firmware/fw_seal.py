@@ -57,17 +57,18 @@ def test_seal_b64_refuses_a_writer_that_writes_less_than_announced():
 
 def written(rid, result=None, error=None):
     out = bytearray()
-    rpc.write_response(out.extend, rid, result, error)
+    for b in rpc.response_pieces(rid, result, error):
+        out.extend(b)
     return str(out, "utf-8")
 
 
-def test_write_response_equals_response_for_string_results_and_errors():
+def test_response_pieces_equal_response_for_string_results_and_errors():
     for rid, res, err in (("1", "pong", None), ("a\"b", "x\\y\n\u2028\u00e9", None),
                           ("7", None, "rejected"), ("q", "[\"wss://r\"]", None)):
         assert written(rid, res, err) == rpc.response(rid, res, err)
 
 
-def test_write_response_writes_a_signed_event_as_its_json_string():
+def test_response_pieces_write_a_signed_event_as_its_json_string():
     tpl = {"kind": 1, "created_at": 1700000000, "tags": [["t", "a\"b\\c"], ["e", "\u00e9"]],
            "content": "line\nquote\" back\\slash tab\t \ud83d\ude00 \u202e"}
     ev = nip01.sign(tpl, SK, bytes(32))

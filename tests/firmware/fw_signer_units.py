@@ -117,7 +117,8 @@ def test_rpc_error_response_carries_result_error_for_every_client_library():
     want = {"id": "i", "result": "error", "error": "rejected"}
     assert json.loads(rpc.response("i", error="rejected")) == want
     out = []
-    rpc.write_response(lambda b: out.append(bytes(b)), "i", error="rejected")  # pieces reuse a buffer
+    for b in rpc.response_pieces("i", error="rejected"):
+        out.append(bytes(b))  # pieces reuse a buffer
     assert json.loads(b"".join(out)) == want
 
 

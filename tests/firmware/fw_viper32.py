@@ -160,6 +160,14 @@ def test_b64_scans_random():
         check("signer/envelope.py", "_b64_run", envelope._b64_run, (s, i, n))
 
 
+def test_nip01_utf8_strict_random():
+    alphabet = b"a\x7f\x80\x8f\x90\x9f\xa0\xbf\xc0\xc1\xc2\xdf\xe0\xed\xee\xef\xf0\xf4\xf5\xff"
+    for _ in range(600):
+        n = random.getrandbits(4)
+        b = rbytes(n, alphabet)
+        check("crypto/nip01.py", "utf8_strict", nip01.utf8_strict, (b, n))
+
+
 # ---- crypto/jsonspan.py --------------------------------------------------------------
 
 _UTF = b"a\"\\/bfnrtu0123456789abcdefABCDEF\x00\x7f\x80\xbf\xc0\xc3\xdf\xe0\xed\xef\xf0\xf4\xf7\xf8\xff"
