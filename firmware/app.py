@@ -34,8 +34,9 @@ from signer.rpc import Refuse
 FW = "0.1.0"
 PROTO = 1
 QUEUE_MAX = 8
-# presses this soon after a waiting prompt replaced an answered one are ignored, so a
-# double press cannot approve a request the person has not seen
+# presses this soon after any prompt came up are ignored, so a double press cannot
+# approve a request the person has not seen: not one that was waiting, nor one the host
+# hands over the instant it sees the last `done` (issue 11)
 GUARD_MS = 400
 DEFAULT_RELAYS = ("ws://127.0.0.1:7777",)
 _PAIRING = ("nostrconnect", "provision")
@@ -258,7 +259,7 @@ class App:
         if button == "up" or button == "down":
             self.scroll = max(0, min(self.scroll + (1 if button == "down" else -1), item.get("smax", 0)))
             self.redraw()
-        elif item.get("guard") and self._since(item["shown"]) < GUARD_MS:
+        elif self._since(item["shown"]) < GUARD_MS:
             return
         elif button == "approve":
             requests.resolve(self, "approve")

@@ -68,6 +68,7 @@ class Signer:
         _wait(state, "NOSTR SIGNER")
         rid = self.lk.request({"t": "provision", "key": SK.hex()})
         _wait(state, "IMPORT KEY?")
+        time.sleep(0.5)  # a prompt ignores presses in its first moments (app.GUARD_MS)
         S.press(state, "approve")
         self.lk.answer(rid, 20)
         self.client = rc.Client(CLIENT_SK)
@@ -75,6 +76,7 @@ class Signer:
                                                   json.dumps({"name": "Coracle"})])
         rid = self.lk.request({"t": "event", "event": rc.strip(ev)})
         _wait(state, "CONNECT?")
+        time.sleep(0.5)  # a prompt ignores presses in its first moments (app.GUARD_MS)
         S.press(state, "approve")
         self.lk.answer(rid, 20)
         _wait(state, "NOSTR SIGNER")
@@ -86,6 +88,7 @@ class Signer:
         _wait(self.state, "APPROVE?")
 
         def answer(button):
+            time.sleep(0.5)  # a prompt ignores presses in its first moments (app.GUARD_MS)
             S.press(self.state, button)
             done = self.lk.answer(rid, 20)
             _wait(self.state, "NOSTR SIGNER")

@@ -172,9 +172,39 @@ def test_double_press_does_not_approve_the_next_prompt_unseen(dev, client):
     r1, e1, _ = call(dev, client, "nip44_encrypt", [peer, "one"])
     r2, e2, _ = call(dev, client, "nip44_encrypt", [peer, "two"])
     assert of(dev.press("approve"), "publish", r1)
-    assert dev.press("approve") == []  # within the guard: ignored
+    assert dev.press("approve", look_ms=0) == []  # within the guard: ignored
     dev.sleep(500)
-    assert of(dev.press("approve"), "publish", r2)
+    assert of(dev.press("approve", look_ms=0), "publish", r2)
+
+
+def test_double_press_does_not_approve_a_prompt_injected_after_done(dev, client):
+    # the host sees the first prompt's `done` and hands over the next request at once,
+    # so it is the only one (nothing was waiting): the second press of a double press
+    # must still not approve it (issue 11, also fix)
+    pair(dev, client)
+    peer = rc.Client().pubhex
+    r1, e1, _ = call(dev, client, "nip44_encrypt", [peer, "one"])
+    msgs = dev.press("approve")
+    assert of(msgs, "publish", r1) and done(msgs, r1)["outcome"] == "ok"
+    r2, e2, msgs = call(dev, client, "nip44_encrypt", [peer, "two"])
+    assert msgs == [] and dev.screen[0] == "APPROVE?"
+    assert dev.press("approve", look_ms=0) == []  # the double press's second half
+    assert dev.press("long-approve", look_ms=0) == []
+    assert dev.press("reject", look_ms=0) == []
+    dev.sleep(500)
+    assert of(dev.press("approve", look_ms=0), "publish", r2)
+
+
+def test_a_pairing_injected_after_done_needs_a_fresh_press(dev, client):
+    pair(dev, client)
+    r1, e1, _ = call(dev, client, "sign_event", [note()])
+    assert of(dev.press("approve"), "publish", r1)
+    other = rc.Client()
+    r2, e2, msgs = call(dev, other, "connect", [SIGNER_PUB.hex(), "", "", "{}"])
+    assert msgs == [] and dev.screen[0].startswith("CONNECT?")
+    assert dev.press("approve", look_ms=0) == []
+    dev.sleep(500)
+    assert of(dev.press("approve", look_ms=0), "publish", r2)
 
 
 def test_ping_and_get_public_key_are_answered_while_a_prompt_is_open(dev, client):

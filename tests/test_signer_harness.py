@@ -115,8 +115,12 @@ class Device:
     def send(self, msg):
         return self._cmd({"msg": msg})
 
-    def press(self, button):
-        return self._cmd({"press": button})
+    def press(self, button, look_ms=500):
+        """A person's press: by default after looking at the screen for look_ms (a
+        prompt ignores presses in its first moments, app.GUARD_MS); look_ms=0 for the
+        second half of a double press."""
+        got = self.sleep(look_ms) if look_ms else []
+        return got + self._cmd({"press": button})
 
     def sleep(self, ms):
         return self._cmd({"sleep": ms})

@@ -151,15 +151,14 @@ def enqueue(a, item, size):
     item["ms"] = a._since(item["t0"])
     a.queue.append(item)
     if len(a.queue) == 1:
-        activate(a, False)
+        activate(a)
     a.redraw()
 
 
-def activate(a, guard):
+def activate(a):
     item = a.queue[0]
     now = a._ticks()
     item["shown"] = now
-    item["guard"] = guard
     item["deadline"] = time.ticks_add(now, int(a.cfg.get("prompt_timeout_s", 60) * 1000))
     a.scroll = 0
 
@@ -168,7 +167,7 @@ def resolve(a, how):
     item = a.queue.pop(0)
     a.scroll = 0
     if a.queue:
-        activate(a, True)
+        activate(a)
     # the next prompt (or idle) goes on screen before the slow part below
     a.redraw()
     t1 = a._ticks()
