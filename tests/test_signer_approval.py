@@ -253,6 +253,44 @@ def test_long_approve_adds_a_rule_for_that_method_and_kind(dev, client):
     assert msgs == []  # another kind still asks
 
 
+def test_always_on_an_encrypt_to_one_peer_does_not_cover_another(dev, client):
+    pair(dev, client)
+    a, b = rc.Client().pubhex, rc.Client().pubhex
+    for method in ("nip44_encrypt", "nip04_encrypt"):
+        rid, ev, _ = call(dev, client, method, [a, "to A"])
+        assert answer(client, dev.press("long-approve"), rid, ev)[0]["result"]
+        rid, ev, msgs = call(dev, client, method, [a, "to A again"])
+        assert answer(client, msgs, rid, ev)[0]["result"]  # the rule: no prompt
+        rid, ev, msgs = call(dev, client, method, [b, "to B"])
+        assert msgs == [] and dev.screen[0] == "APPROVE?"  # B is asked for
+        assert of(dev.press("reject"), "publish", rid)
+
+
+def test_always_says_its_terms_and_lapses_after_an_hour(dev, client):
+    pair(dev, client)
+    rid, ev, _ = call(dev, client, "sign_event", [note()])
+    answer(client, dev.press("long-approve"), rid, ev)
+    assert "always: for 1 h," in dev.screen and "at most 60/hour" in dev.screen
+    rid, ev, msgs = call(dev, client, "sign_event", [note("inside the hour")])
+    assert answer(client, msgs, rid, ev)[0]["result"]
+    dev.sleep(3601 * 1000)  # the device's clock runs an hour on (the host agrees below)
+    t = int(time.time()) + 3601
+    ev = client.request(SIGNER_PUB, "sign_event", [note("an hour later", created_at=t)], now=t)
+    rid, msgs = dev.event(ev, now=t)
+    assert msgs == [] and dev.screen[0] == "APPROVE?"
+
+
+def test_always_answers_at_most_60_an_hour_then_asks(dev, client):
+    pair(dev, client)
+    rid, ev, _ = call(dev, client, "sign_event", [note()])
+    answer(client, dev.press("long-approve"), rid, ev)
+    for i in range(60):
+        rid, ev, msgs = call(dev, client, "sign_event", [note("n%d" % i)])
+        assert of(msgs, "publish", rid), i
+    rid, ev, msgs = call(dev, client, "sign_event", [note("the 61st")])
+    assert msgs == [] and dev.screen[0] == "APPROVE?"
+
+
 def test_long_approve_on_nip44_get_key_adds_no_rule(dev, client):
     pair(dev, client)
     peer = rc.Client().pubhex

@@ -6,6 +6,8 @@
 # nip44_get_key is never a rule: handing out a conversation key lets the client read
 # every past and future message with that peer, so each one is asked for, loudly.
 
+from binascii import hexlify
+
 RULE_METHODS = ("sign_event", "nip04_encrypt", "nip04_decrypt", "nip44_encrypt", "nip44_decrypt")
 MAX_RULES = 32
 
@@ -44,27 +46,77 @@ def parse(text):
     return rules
 
 
-def allows(rules, method, kind=None):
+# "Always" (a long press on a prompt) makes a narrower rule than a connect's perms: for
+# that kind, or for that peer (an "always" on an encrypt to A must not cover B), and
+# with terms: it lapses after TTL_S and answers at most PER_H an hour without asking;
+# past either the prompt comes back. The terms are the client record's "terms"
+# {rule: [expires, hour start, count]}, the count kept in RAM and written with other
+# changes (a reboot restarts the hour's count, never the expiry: the device's time
+# only goes forward, signer/replay.py). The idle screen says so once made (NOTE).
+# A connect's rules (listed on the pairing screen the person approved) have no terms.
+TTL_S = 3600
+PER_H = 60
+NOTE = ("always: for 1 h,", "at most 60/hour")
+
+
+def _scoped(method, kind, peer):
+    if method == "sign_event":
+        return None if kind is None else "sign_event:%d" % kind
+    return method + ":" + hexlify(peer).decode() if peer else None
+
+
+def allows(c, method, kind=None, peer=None, now=0):
+    """Does client record c have a rule for this request (peer: the other party's key,
+    bytes, for encrypt/decrypt)? Counts the use against the rule's terms."""
+    rules = c.get("rules")
     if method not in RULE_METHODS or not rules:
         return False
     if method in rules:
         return True
-    return method == "sign_event" and kind is not None and ("sign_event:%d" % kind) in rules
+    r = _scoped(method, kind, peer)
+    if r not in rules:
+        return False
+    terms = c.get("terms") or {}
+    t = terms.get(r)
+    if t is None:  # a connect's
+        return True
+    if now >= t[0]:  # lapsed
+        rules.remove(r)
+        terms.pop(r)
+        return False
+    if now - t[1] >= 3600:
+        t[1] = now
+        t[2] = 0
+    if t[2] >= PER_H:
+        return False
+    t[2] += 1
+    return True
 
 
-def rule_for(method, kind=None):
+def rule_for(method, kind=None, peer=None):
     """The rule a long-press "always allow" adds, or None where none may exist."""
     if method not in RULE_METHODS:
         return None
-    if method == "sign_event":
-        return None if kind is None else "sign_event:%d" % kind
-    return method
+    return _scoped(method, kind, peer)
 
 
-def add(rules, rule):
-    if rule and rule not in rules and len(rules) < MAX_RULES:
+def add(c, rule, now):
+    """Client record c gets rule (from "always") with fresh terms; lapsed ones go."""
+    rules = c.setdefault("rules", [])
+    terms = c.setdefault("terms", {})
+    for r in list(terms):
+        if type(terms[r]) is not list or now >= terms[r][0] or r not in rules:
+            terms.pop(r)
+            if r in rules:
+                rules.remove(r)
+    if not rule or (rule in rules and rule not in terms):
+        return False  # none may exist, or a connect's rule already covers it for good
+    if rule not in rules:
+        if len(rules) >= MAX_RULES:
+            return False
         rules.append(rule)
-
+    terms[rule] = [now + TTL_S, now, 0]
+    return True
 
 
 # Auto-reject: kinds this device refuses to sign for any client, without asking.

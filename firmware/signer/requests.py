@@ -11,7 +11,7 @@ import gc
 import time
 import app as _app  # (loaded first: app imports this module; used at call time only)
 from crypto import nip01
-from signer import envelope, rpc, methods, perms, clients as cl, replay
+from signer import envelope, rpc, methods, clients as cl, replay
 from signer.envelope import Drop
 from signer.rpc import Refuse, NoId
 
@@ -121,9 +121,15 @@ def dispatch(a, req, method, params):
     params[:] = []  # parsed into op: the raw text is garbage now
     req["op"] = op
     req["kind"] = op.get("kind")
-    if perms.rejects(a.conf, method, req["kind"]):  # auto-reject, set in the menu
+    # the rules' code is loaded for this and dropped (resident code budget)
+    p = _app._lazy("signer.perms")
+    no = p.rejects(a.conf, method, req["kind"])  # auto-reject, set in the menu
+    ok = not no and method != "nip44_get_key" and p.allows(c, method, req["kind"], op.get("peer"), a.now())
+    p = None
+    _app._drop("signer.perms")
+    if no:
         raise Refuse("rejected", "auto-rejected")
-    if method != "nip44_get_key" and perms.allows(c.get("rules"), method, req["kind"]):
+    if ok:
         op = None
         req["rule"] = True
         run(a, req)
@@ -192,10 +198,12 @@ def resolve_request(a, req, how, t1):
     if c is None:  # logged out while waiting
         return a._refuse(req, Refuse("unauthorized"), t1)
     if how == "always":
-        rule = perms.rule_for(req["method"], req["kind"])  # None for nip44_get_key
-        if rule:
-            perms.add(c.setdefault("rules", []), rule)
+        p = _app._lazy("signer.perms")
+        if p.add(c, p.rule_for(req["method"], req["kind"], req["op"].get("peer")), a.now()):
             cl.save(a.id_root, a.clients)
+            a.seen_ev.lines = p.NOTE  # the idle screen's notice, until a press
+        p = None
+        _app._drop("signer.perms")
     try:
         run(a, req)
     except Refuse as e:
