@@ -203,8 +203,10 @@ class App:
         return envelope.loads(raw)
 
     def hello(self):
+        # no bunker secret: the host would pair a key of its own with it ("secret ok");
+        # it is shown only in the device's own QR (ui/menu_pair.py)
         return {"proto": PROTO, "fw": FW, "board": self.board.name, "pubkey": self.pubhex,
-                "relays": self.conf["relays"], "secret": self.conf["secret"], "features": ["auth"],
+                "relays": self.conf["relays"], "features": ["auth"],
                 "locked": self.locked,
                 "limits": {"max_frame": 512, "max_message": self.cfg.get("max_message", 65536),
                            "queue": QUEUE_MAX}}

@@ -72,7 +72,10 @@ class Signer:
         S.press(state, "approve")
         self.lk.answer(rid, 20)
         self.client = rc.Client(CLIENT_SK)
-        ev = self.client.request(PUB, "connect", [PUB.hex(), self.lk.device_hello.get("secret") or "", "",
+        # the secret off the device's own QR (the host is never told it): read from its flash
+        with open(os.path.join(state, "flash", "signer.json")) as f:
+            secret = json.load(f)["secret"]
+        ev = self.client.request(PUB, "connect", [PUB.hex(), secret, "",
                                                   json.dumps({"name": "Coracle"})])
         rid = self.lk.request({"t": "event", "event": rc.strip(ev)})
         _wait(state, "CONNECT?")
