@@ -6,6 +6,7 @@ tests/test_signer_*.py files import Device, SIGNER_SK and the helpers from here.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -116,10 +117,12 @@ class Device:
         return self._cmd({"msg": msg})
 
     def press(self, button, look_ms=500):
-        """A person's press: by default after looking at the screen for look_ms (a
-        prompt ignores presses in its first moments, app.GUARD_MS); look_ms=0 for the
-        second half of a double press."""
-        got = self.sleep(look_ms) if look_ms else []
+        """A person's press: a decision on a prompt ("APPROVE?", "CONNECT?", ...) comes
+        after looking at it for look_ms (a prompt ignores them in its first moments,
+        app.GUARD_MS); look_ms=0 for the second half of a double press. Scrolling and
+        the menus' own screens are at once."""
+        look = look_ms and button not in ("up", "down") and self.screen and re.match(r"[A-Z][A-Z ]*\?", self.screen[0])
+        got = self.sleep(look_ms) if look else []
         return got + self._cmd({"press": button})
 
     def sleep(self, ms):
