@@ -41,7 +41,7 @@ GUARD_MS = 400
 DEFAULT_RELAYS = ("ws://127.0.0.1:7777",)
 _PAIRING = ("nostrconnect", "provision")
 _KINDS = ("ui.kinds", "ui.kinds_more", "ui.kinds_follows")  # sign_event prompts' summaries
-_PRELOAD = ("ui.screens", "signer.admin", "signer.auth", "signer.audit")
+_PRELOAD = ("ui.screens", "signer.admin", "signer.auth", "signer.audit", "signer.perms")
 # what signer/audit.py logs: what uses the key, and who gets admitted or leaves
 _AUDITED = methods.KEYED + ("connect", "logout", "switch_relays")
 
