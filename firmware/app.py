@@ -394,6 +394,7 @@ class App:
                 break
         else:
             _drop("signer.admin")
+            _drop("signer.perms")  # admin's and pairing's parse: no copy left mid-heap
         for q in self.queue:
             if q["type"] in _PAIRING:
                 return

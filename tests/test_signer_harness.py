@@ -121,7 +121,10 @@ class Device:
         after looking at it for look_ms (a prompt ignores them in its first moments,
         app.GUARD_MS); look_ms=0 for the second half of a double press. Scrolling and
         the menus' own screens are at once."""
-        look = look_ms and button not in ("up", "down") and self.screen and re.match(r"[A-Z][A-Z ]*\?", self.screen[0])
+        s = self.screen
+        # a prompt: its title ("APPROVE?", cut short once scrolled) or its footer says so
+        look = look_ms and button not in ("up", "down") and s and (
+            re.match(r"[A-Z][A-Z ]*\?", s[0]) or s[-1].startswith("A:yes R:no"))
         got = self.sleep(look_ms) if look else []
         return got + self._cmd({"press": button})
 

@@ -6,9 +6,11 @@
 # nip44_get_key is never a rule: handing out a conversation key lets the client read
 # every past and future message with that peer, so each one is asked for, loudly.
 
-from binascii import hexlify
+# Loaded when needed and dropped (resident code budget); what runs on every keyed
+# request (allows, rejects) is in signer/clients.py, resident: a big request can leave
+# no room to load code while it is held.
+from signer.clients import RULE_METHODS, allows, rejects, scoped as _scoped  # noqa: F401
 
-RULE_METHODS = ("sign_event", "nip04_encrypt", "nip04_decrypt", "nip44_encrypt", "nip44_decrypt")
 MAX_RULES = 32
 
 
@@ -55,42 +57,8 @@ def parse(text):
 # only goes forward, signer/replay.py). The idle screen says so once made (NOTE).
 # A connect's rules (listed on the pairing screen the person approved) have no terms.
 TTL_S = 3600
-PER_H = 60
+PER_H = 60  # (the count itself is in clients.allows)
 NOTE = ("always: for 1 h,", "at most 60/hour")
-
-
-def _scoped(method, kind, peer):
-    if method == "sign_event":
-        return None if kind is None else "sign_event:%d" % kind
-    return method + ":" + hexlify(peer).decode() if peer else None
-
-
-def allows(c, method, kind=None, peer=None, now=0):
-    """Does client record c have a rule for this request (peer: the other party's key,
-    bytes, for encrypt/decrypt)? Counts the use against the rule's terms."""
-    rules = c.get("rules")
-    if method not in RULE_METHODS or not rules:
-        return False
-    if method in rules:
-        return True
-    r = _scoped(method, kind, peer)
-    if r not in rules:
-        return False
-    terms = c.get("terms") or {}
-    t = terms.get(r)
-    if t is None:  # a connect's
-        return True
-    if now >= t[0]:  # lapsed
-        rules.remove(r)
-        terms.pop(r)
-        return False
-    if now - t[1] >= 3600:
-        t[1] = now
-        t[2] = 0
-    if t[2] >= PER_H:
-        return False
-    t[2] += 1
-    return True
 
 
 def rule_for(method, kind=None, peer=None):
@@ -126,11 +94,6 @@ def add(c, rule, now):
 # that client a rule. It wins over every rule, a bare "sign_event" included. Kept in
 # the signer settings (signer.json, "reject": [kinds]), which are loaded anyway.
 MAX_REJECT = 16
-
-
-def rejects(conf, method, kind):
-    r = conf.get("reject")
-    return method == "sign_event" and kind is not None and type(r) is list and kind in r
 
 
 def set_reject(conf, kind, on):

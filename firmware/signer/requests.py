@@ -129,15 +129,9 @@ def dispatch(a, req, method, params):
     params[:] = []  # parsed into op: the raw text is garbage now
     req["op"] = op
     req["kind"] = op.get("kind")
-    # the rules' code is loaded for this and dropped (resident code budget)
-    p = _app._lazy("signer.perms")
-    no = p.rejects(a.conf, method, req["kind"])  # auto-reject, set in the menu
-    ok = not no and method != "nip44_get_key" and p.allows(c, method, req["kind"], op.get("peer"), a.now())
-    p = None
-    _app._drop("signer.perms")
-    if no:
+    if cl.rejects(a.conf, method, req["kind"]):  # auto-reject, set in the menu
         raise Refuse("rejected", "auto-rejected")
-    if ok:
+    if method != "nip44_get_key" and cl.allows(c, method, req["kind"], op.get("peer"), a.now()):
         op = None
         req["rule"] = True
         run(a, req)
@@ -205,18 +199,21 @@ def resolve_request(a, req, how, t1):
     c = a.clients.get(req["client"])
     if c is None:  # logged out while waiting
         return a._refuse(req, Refuse("unauthorized"), t1)
-    if how == "always":
-        p = _app._lazy("signer.perms")
-        if p.add(c, p.rule_for(req["method"], req["kind"], req["op"].get("peer")), a.now()):
-            cl.save(a.id_root, a.clients)
-            a.seen_ev.lines = p.NOTE  # the idle screen's notice, until a press
-        p = None
-        _app._drop("signer.perms")
+    peer = req["op"].get("peer")
     try:
         run(a, req)
     except Refuse as e:
         return a._refuse(req, e, t1)
     a._reply(req, started=t1)
+    if how == "always":
+        # the rule after the answer, once the request's big parts are freed: its code
+        # (signer/perms.py) is loaded for it and dropped
+        p = _app._lazy("signer.perms")
+        if p.add(c, p.rule_for(req["method"], req["kind"], peer), a.now()):
+            cl.save(a.id_root, a.clients)
+            a.seen_ev.lines = p.NOTE  # the idle screen's notice, until a press
+        p = None
+        _app._drop("signer.perms")
 
 
 def run(a, req):
