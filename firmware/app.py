@@ -40,7 +40,9 @@ GUARD_MS = 400
 DEFAULT_RELAYS = ("ws://127.0.0.1:7777",)
 _PAIRING = ("nostrconnect", "provision")
 _KINDS = ("ui.kinds", "ui.kinds_more", "ui.kinds_follows")  # sign_event prompts' summaries
-_PRELOAD = ("ui.screens", "signer.admin", "signer.auth", "signer.audit")
+# a prompt's screens: loaded while a prompt is up, dropped with the last one (_tidy)
+_SCREENS = ("ui.screens", "ui.textrows", "ui.prompt_text")
+_PRELOAD = _SCREENS + ("signer.admin", "signer.auth", "signer.audit")
 # what signer/audit.py logs: what uses the key, and who gets admitted or leaves
 _AUDITED = methods.KEYED + ("connect", "logout", "switch_relays")
 
@@ -318,7 +320,7 @@ class App:
             screens = _lazy("ui.screens")
             item = self.queue[0]
             cnpub = _npub(unhexlify(item["client"])) if item["client"] else ""
-            screens.grid(self.board.display)
+            screens.grid(self.board.display, getattr(self.board, "feet", None))
             if item["type"] == "request":
                 # built once per prompt (ui.kinds reads the event, and for a kind 3 the
                 # last signed follow list from flash), kept while it is up; the kinds
@@ -329,7 +331,7 @@ class App:
                     scr = item["scr"] = screens.request(
                         item, self.clients.get(item["client"], {}).get("name", ""), cnpub,
                         _npub(peer) if peer else "",
-                        {"npub": _npub, "now": self.now(), "root": self.id_root})
+                        {"npub": _npub, "now": self.now(), "root": self.id_root, "me": self.pubhex})
                     for m in _KINDS:
                         _drop(m)
                 title, body, foot = scr
@@ -337,8 +339,8 @@ class App:
                 title, body, foot = screens.provision(item["npub"], self.sk is not None)
             else:
                 title, body, foot = screens.connect(item["meta"], item.get("secret_state"), item["rules"],
-                                                    cnpub, item.get("relays"))
-            item["smax"] = max(0, screens.rows(body) - screens.BODY)
+                                                    cnpub, item.get("relays"), item.get("gk"))
+            item["smax"] = max(0, screens.rows(body) - screens.win(foot))
             # a sign_event's content and tags are rendered for the window only (ui.screens)
             lines = screens.page(title, body, foot, self.scroll, len(self.queue) - 1, True)
             screens.draw(self.board.display, lines)
@@ -379,7 +381,8 @@ class App:
         # pairing prompt needs it
         self._settle()
         if not self.queue:
-            _drop("ui.screens")
+            for m in _SCREENS:
+                _drop(m)
         for q in self.queue:
             if q["type"] == "connect":
                 break

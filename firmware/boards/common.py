@@ -272,6 +272,28 @@ class Buttons:
                     out.append(self.hold[i])
 
 
+# How each gesture reads on a footer: the prompts name what the person does on this
+# board ("hold >:yes <:no", "both:always"), from the keymap actually in use.
+_SAY = {"left": "<", "right": ">", "left-hold": "hold<", "right-hold": "hold>", "both-hold": "both"}
+
+
+def feet(keymap):
+    """The prompt footers for keymap (ui/screens.py FEET): "yes" approve/reject,
+    "rule" approve/reject/always."""
+    g = {}
+    for k in ("right-hold", "left-hold", "both-hold", "right", "left"):  # holds first
+        ev = keymap.get(k)
+        if ev and ev not in g:
+            g[ev] = _SAY[k]
+    y, n = g.get("approve", "?"), g.get("reject", "?")
+    if y[:4] == n[:4] == "hold":
+        yn = "hold %s:yes %s:no" % (y[4:], n[4:])
+    else:
+        yn = "%s:yes %s:no" % (y, n)
+    a = g.get("long-approve")
+    return {"yes": (yn,), "rule": (yn, a + ":always") if a else (yn,)}
+
+
 # ---- the board ---------------------------------------------------------------------
 
 class Board:
@@ -290,6 +312,7 @@ class Board:
         _mkdir(storage)
         now = time.ticks_ms()
         self.keys = Buttons(left, right, cfg, now)
+        self.feet = feet(cfg["keymap"])
         self.saver_ms = int(cfg["saver_s"]) * 1000
         self.active = now
         self._out = []

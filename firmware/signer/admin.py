@@ -72,7 +72,8 @@ def connect(a, req, params):
         except ValueError:
             pass
     req.update({"type": "connect", "secret_state": state,
-                "rules": perms.parse(params[2]) if len(params) > 2 else [], "meta": meta})
+                "rules": perms.parse(params[2]) if len(params) > 2 else [], "meta": meta,
+                "gk": len(params) > 2 and perms.asks_key(params[2])})
     a._enqueue(req, 512)
 
 

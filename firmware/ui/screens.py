@@ -4,44 +4,34 @@
 # the display's character grid (grid(): 16x8 on the 128x64 OLED; a bigger
 # framebuffer, as a TFT can have, shows more of each line and more lines).
 #
-# A prompt screen is a title line, an (H-2)-line window on its body (up/down scroll
-# it) and a footer naming the buttons. Bodies are built from the parsed request the
-# device will act on (see signer/methods.py), never from the raw text; a sign_event's
-# body is its kind's summary in plain words and then the whole event (ui/kinds.py).
+# A prompt screen is a title line, a window on its body (up/down scroll it) and a
+# footer naming the board's own gestures (one line, or two where they do not fit one).
+# Bodies are built from the parsed request the device will act on (see
+# signer/methods.py), never from the raw text; a sign_event's body is its kind's
+# summary in plain words and then the whole event (ui/kinds.py); an encrypt's or a
+# decrypt's is ui/prompt_text.py's.
 #
-# The whole event can be long (a 16 KB note, hundreds of tags) and the heap is not,
-# so a sign_event body is a tuple of segments, rendered only for the visible window:
-# packed rows (the summary), ("c", text, starts, n) for the content -- rows are cut
-# from esc(text) as if it were one wrapped string, starting from where every CK-th
-# row begins (found by one counting pass when the prompt is built) -- and ("t", tags,
-# starts, n) for the tag list, starts being the first row of every CK-th tag; a tag's
-# rows are cut the same way from its values, each escaped whole however long. What
-# stays on the heap is a few ints per CK rows, never the rows.
-#
-# The font draws printable ASCII only, and what a person is asked to approve must not
-# hide anything: every other character is shown as an escape (\n, \x07, \u202e,
-# \U0001f600). Bidi overrides and isolates, zero-width spaces and joiners, the BOM,
-# C0/C1 control characters and DEL therefore appear as what they are instead of
-# silently reordering or vanishing; a non-ASCII letter shows as its code point rather
-# than a blank box, and a backslash as "\\" so no text can fake an escape.
+# Whatever can be long (a 16 KB note, hundreds of tags, a whole plaintext) is a lazy
+# segment (ui/textrows.py), rendered only for the visible window; everything from a
+# request is shown through esc (textrows.py) so nothing can hide or fake a character.
 
-from array import array
 from binascii import unhexlify
+from ui.textrows import CK, esc, hex64, short_id, segment, seg_rows  # noqa: F401 (ui.kinds, tests)
 
 W = 16
 H = 8
 BODY = H - 2
-CK = 8  # rows (content) or tags between two remembered starts of a lazy segment
 
 
-def grid(display):
-    """Lay screens out for this display: 8x8-pixel character cells."""
-    global W, H, BODY
+def grid(display, feet=None):
+    """Lay screens out for this display (8x8-pixel character cells) and name this
+    board's gestures in the footers (feet: the board's, see FEET)."""
+    global W, H, BODY, FEET
     W = display.width // 8
     H = display.height // 8
     BODY = H - 2
+    FEET = feet or SIM_FEET
 
-_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\\": "\\\\"}
 
 KINDS = {
     0: "profile", 1: "note", 3: "contacts", 4: "nip04 DM", 5: "delete", 6: "repost",
@@ -50,42 +40,26 @@ KINDS = {
     24242: "blossom auth", 27235: "http auth", 30023: "article", 30078: "app data",
 }
 
-FOOT_RULE = "A:yes R:no L:all"
-FOOT = "A:yes R:no"
+# The footers name the gestures of the board in hand (board.feet): "yes" for a prompt
+# that approves or rejects, "rule" for one that can also make an always-allow rule.
+# Each is a few parts, joined on one line where they fit the width and one a line
+# where they do not (the body window is then a line shorter). The default names the
+# simulator's keys (bridge/demo.py: a, r, l); a hardware board names its buttons'
+# holds (boards/common.py), where "R:no" would read as "right = no".
+SIM_FEET = {"yes": ("A:yes R:no",), "rule": ("A:yes R:no", "L:all")}
+FEET = SIM_FEET
 
 
-def esc(s, limit=400):
-    """s with every non-printable-ASCII character escaped; only the first `limit`
-    chars are looked at (a summary's field; the whole text is a lazy segment), a cut
-    is marked "..."."""
-    cut = len(s) > limit
-    if cut:
-        s = s[:limit]
-    out = []
-    hi = 0  # a UTF-16 high surrogate waiting for its low half (JSON escapes an emoji so)
-    for c in s:
-        o = ord(c)
-        if hi:
-            if 0xDC00 <= o < 0xE000:  # the pair is one code point: say which
-                out[-1] = "\\U%08x" % (0x10000 + ((hi - 0xD800) << 10) + o - 0xDC00)
-                hi = 0
-                continue
-            hi = 0
-        if 0x20 <= o < 0x7F and c != "\\":
-            out.append(c)
-        elif c in _NAMED:
-            out.append(_NAMED[c])
-        elif o < 0x100:
-            out.append("\\x%02x" % o)
-        elif o < 0x10000:
-            out.append("\\u%04x" % o)
-            if 0xD800 <= o < 0xDC00:
-                hi = o
-        else:
-            out.append("\\U%08x" % o)
-    if cut:
-        out.append("...")
-    return "".join(out)
+def foot(name):
+    """The footer lines for FEET[name] on this display."""
+    parts = FEET[name]
+    one = " ".join(parts)
+    return [one] if len(one) <= W else [x[:W] for x in parts]
+
+
+def win(footer):
+    """Rows of body a page shows above this footer (a str: one line)."""
+    return H - 1 - (1 if type(footer) is str else len(footer))
 
 
 def wrap(s, width=None, max_lines=40):
@@ -105,188 +79,6 @@ def short_key(bech):
 
 def kind_name(k):
     return KINDS.get(k, "event")
-
-
-def hex64(s):
-    if type(s) is not str or len(s) != 64:
-        return False
-    for c in s:
-        if c not in "0123456789abcdef":
-            return False
-    return True
-
-
-def short_id(h):
-    # 13 columns, so "on " + short_id(h) fills a 16-column line
-    return (h[:6] + ".." + h[-5:]) if hex64(h) else ("bad " + esc(h if type(h) is str else "", 9))[:13]
-
-
-def _chars(s):
-    # (index, code point) of each char: s a str (index: chars), or a memoryview of
-    # UTF-8 (index: bytes), as a big note's content stays in the link's buffer
-    # (signer/methods.py); surrogates MicroPython's json left as CESU-8 come out as
-    # their halves, as in a str
-    if type(s) is str:
-        i = 0
-        for c in s:
-            yield i, ord(c)
-            i += 1
-        return
-    n = len(s)
-    i = 0
-    while i < n:
-        o = s[i]
-        k = 1 if o < 0xC0 else 2 if o < 0xE0 else 3 if o < 0xF0 else 4
-        if k > 1:
-            o &= 0x7F >> k
-            for j in range(i + 1, min(i + k, n)):
-                o = (o << 6) | (s[j] & 0x3F)
-        yield i, o
-        i += k
-
-
-def _scan(s, first, step, st):
-    """Walk s as esc shows it; -> its columns. st (an array, or None): gets the start of
-    columns first, first + step, ... as i * 16 + k: in the escape of char i (its index
-    as _chars gives it), after k of its columns (a row end can cut an escape)."""
-    nxt = first
-    pos = prev = 0
-    hi = False
-    for i, o in _chars(s):
-        if hi and 0xDC00 <= o < 0xE000:
-            # esc shows a surrogate pair as one \U escape: it starts at the high half
-            at, p0 = prev, pos - 6
-            pos += 4
-            hi = False
-        else:
-            at, p0 = i, pos
-            if 0x20 <= o < 0x7F and o != 0x5C:
-                pos += 1
-            elif o in (10, 9, 13, 0x5C):  # _NAMED
-                pos += 2
-            else:
-                pos += 4 if o < 0x100 else 6 if o < 0x10000 else 10
-            hi = 0xD800 <= o < 0xDC00
-        while pos > nxt:
-            st.append(at * 16 + nxt - p0)
-            nxt += step
-        prev = i
-    return pos
-
-
-_FAR = 1 << 30  # a column no text reaches
-
-
-def _cut(s, c, n, at=0):
-    # columns c..c+n of esc(s) (at: where column c starts, from _scan, if known); every
-    # char is at least one column, so n + k + 1 chars hold them (the one more completes
-    # a surrogate pair cut at the end)
-    if c and not at:
-        st = array("I")
-        _scan(s, c, _FAR, st)
-        at = st[0] if st else len(s) * 16
-    i, k = at >> 4, at & 15
-    if type(s) is str:
-        e = s[i:i + n + k + 1]
-    else:  # UTF-8 bytes from char start i: enough for n + k + 1 chars, whole chars only
-        j = min(len(s), i + 4 * (n + k + 1))
-        while j < len(s) and (s[j] & 0xC0) == 0x80:
-            j -= 1
-        e = str(s[i:j], "utf-8")[:n + k + 1]
-    return esc(e, len(e))[k:k + n]
-
-
-def _piece(v):
-    # a tag value in the full listing when not a text of its own: (shown, None), or
-    # (None, v) for text escaped whole
-    if hex64(v):
-        return short_id(v), None
-    if type(v) is not str:
-        return "?", None
-    return (None, v) if v else ('""', None)
-
-
-def _tag_cols(t):
-    if type(t) is not list or not t:
-        return 7  # "bad tag"
-    n = len(t) - 1  # the spaces between values
-    for v in t:
-        f, v = _piece(v)
-        n += len(f) if f else _scan(v, _FAR, 0, None)
-    return n
-
-
-def _tag(t, c, n):
-    # columns c..c+n of a tag's line: its values, 64-hex ones as their ends, each
-    # escaped whole however long
-    if type(t) is not list or not t:
-        return "bad tag"[c:c + n]
-    out = []
-    pos = 0
-    for j in range(len(t)):
-        f, v = _piece(t[j])
-        if j:
-            if c <= pos < c + n:
-                out.append(" ")
-            pos += 1
-        m = len(f) if f else _scan(v, _FAR, 0, None)
-        if pos < c + n and pos + m > c:
-            a = max(c, pos) - pos
-            b = min(c + n, pos + m) - pos
-            out.append(f[a:b] if f else _cut(v, a, b - a))
-        pos += m
-        if pos >= c + n:
-            break
-    return "".join(out)
-
-
-def segment(part, w):
-    """A lazy body segment for ("c", text) or ("t", tags) (see the top): the counting
-    pass only; no row is made here."""
-    if part[0] == "t":
-        tags = part[1]
-        st = array("I")
-        n = 0
-        for i in range(len(tags)):
-            if i % CK == 0:
-                st.append(n)
-            n += max(1, (_tag_cols(tags[i]) + w - 1) // w)
-        return ("t", tags, st, n)
-    st = array("I", [0])
-    n = _scan(part[1], CK * w, CK * w, st)
-    return ("c", part[1], st, (n + w - 1) // w)
-
-
-def seg_rows(seg, a, b, w):
-    """Rows a..b-1 of a lazy segment, each at most w columns."""
-    if a >= b:
-        return []  # (an empty window at the very end has no remembered start)
-    st = seg[2]
-    if seg[0] == "c":
-        j = a // CK
-        r0 = j * CK
-        e = _cut(seg[1], 0, (b - r0) * w, st[j])
-        return [e[r * w:r * w + w] for r in range(a - r0, b - r0)]
-    tags = seg[1]
-    lo, hi = 0, len(st) - 1
-    while lo < hi:  # the last remembered start at or before row a
-        m = (lo + hi + 1) // 2
-        if st[m] <= a:
-            lo = m
-        else:
-            hi = m - 1
-    i, r = lo * CK, st[lo]
-    out = []
-    while r < b and i < len(tags):
-        t = tags[i]
-        n = max(1, (_tag_cols(t) + w - 1) // w)
-        if r + n > a:
-            x, y = max(a, r) - r, min(b, r + n) - r
-            e = _tag(t, x * w, (y - x) * w)
-            out += [e[q * w:q * w + w] for q in range(y - x)]
-        r += n
-        i += 1
-    return out
 
 
 def _seg_n(seg):
@@ -336,25 +128,27 @@ def rows(body):
 
 def page(title, body, footer, scroll, waiting, at=False):
     """H lines: title (+N others waiting, scroll marks), body window, footer. body: a
-    list of lines, pack()ed rows or a tuple of segments. at: once scrolled, say where
-    ("120/340": the window's last row of all rows)."""
+    list of lines, pack()ed rows or a tuple of segments. footer: a line, or foot()'s
+    lines. at: once scrolled, say where ("120/340": the window's last row of all rows)."""
     n = rows(body)
-    top = max(0, n - BODY)
+    foot_ = [footer] if type(footer) is str else footer
+    nb = H - 1 - len(foot_)
+    top = max(0, n - nb)
     scroll = max(0, min(scroll, top))
     marks = ("^" if scroll > 0 else "") + ("v" if scroll < top else "")
     head = (title + (" +%d" % waiting if waiting else ""))[:W - 3]
     if at and scroll:
-        marks = "%d/%d %s" % (scroll + BODY, n, marks)
+        marks = "%d/%d %s" % (scroll + nb, n, marks)
         head = head[:max(0, W - 1 - len(marks))]
     if marks:
         head += " " * (W - len(head) - len(marks)) + marks
     if type(body) is tuple:
-        win = _window(body, scroll, min(n, scroll + BODY))
+        shown = _window(body, scroll, min(n, scroll + nb))
     elif type(body) is str:
-        win = [body[i * W:i * W + W].rstrip() for i in range(scroll, min(n, scroll + BODY))]
+        shown = [body[i * W:i * W + W].rstrip() for i in range(scroll, min(n, scroll + nb))]
     else:
-        win = body[scroll:scroll + BODY]
-    return [head] + win + [""] * (BODY - len(win)) + [footer]
+        shown = body[scroll:scroll + nb]
+    return [head] + shown + [""] * (nb - len(shown)) + foot_
 
 
 def who(name, client_npub):
@@ -365,34 +159,29 @@ def who(name, client_npub):
     return ["client", short_key(client_npub)]
 
 
-def summary(method, op, peer_npub):
-    """One line (wrapped later) saying what a DM request would do (sign_event: kinds)."""
-    who_ = short_key(peer_npub)
-    if method == "nip44_get_key":
-        return "nip44 key with %s: client can read all DMs with them" % who_
-    if method.endswith("encrypt"):
-        return "encrypt %s to %s: %s" % (method[:5], who_, esc(op["text"], 160))
-    return "decrypt %s from %s: %s" % (method[:5], who_, esc(op["text"], 160))
-
-
 def request(item, client_name, client_npub, peer_npub, ctx=None):
     """Title, body, footer for a keyed request waiting for approval. A sign_event's body
     is ui.kinds' layout as segments (the summary packed, content and tags lazy: they
-    refer to the template, which the prompt keeps anyway); ctx: "npub" fn(32 bytes) -> bech32, "now", "root" (where the
-    last signed follow list is kept). The caller keeps the result for the prompt's
-    life and drops ui.kinds* after (see app.redraw)."""
+    refer to the template, which the prompt keeps anyway); the others' is
+    ui.prompt_text's. ctx: "npub" fn(32 bytes) -> bech32, "now", "root" (where the
+    last signed follow list is kept), "me" (the signer's hex key). The caller keeps
+    the result for the prompt's life and drops ui.kinds* after (see app.redraw)."""
     m = item["method"]
     body = who(client_name, client_npub)
     if m == "nip44_get_key":
         body.append("!! KEY EXPORT !!")
-        title, foot = "EXPORT KEY?", FOOT
+        title, ft = "EXPORT KEY?", foot("yes")
     else:
         body.append(m[:W])
-        title, foot = "APPROVE?", FOOT_RULE
-    if m != "sign_event":
-        return title, body + wrap(summary(m, item["op"], peer_npub)), foot
-    from ui import kinds
+        title, ft = "APPROVE?", foot("rule")
     ctx = ctx or {}
+    npub = ctx.get("npub")
+    short = (lambda h: short_key(npub(unhexlify(h)))) if npub else None
+    if m != "sign_event":
+        from ui import prompt_text
+        return title, prompt_text.body(m, item["op"], body, client_npub, peer_npub,
+                                       {"npub": short, "me": ctx.get("me")}), ft
+    from ui import kinds
     f = None
     tpl = item["op"]["tpl"]
     big = tpl.get("content")
@@ -409,10 +198,9 @@ def request(item, client_name, client_npub, peer_npub, ctx=None):
     if tpl.get("kind") == 3 and ctx.get("root"):
         from ui import kinds_follows
         f = kinds_follows.last(ctx["root"])
-    npub = ctx.get("npub")
     try:
         parts = kinds.layout(tpl, {
-            "npub": (lambda h: short_key(npub(unhexlify(h)))) if npub else None,
+            "npub": short,
             "now": ctx.get("now") or None, "last_follows": f, "w": W})
     finally:
         if f:
@@ -431,7 +219,7 @@ def request(item, client_name, client_npub, peer_npub, ctx=None):
             segs.append(segment(x, W))
     if body:
         segs.append(pack(body))
-    return title, tuple(segs), foot
+    return title, tuple(segs), ft
 
 
 def rule(r):
@@ -441,31 +229,46 @@ def rule(r):
     if r.startswith("sign_event:"):
         k = int(r[11:])
         return ("sign %d %s" % (k, kind_name(k)))[:W]
+    if r.endswith("_decrypt"):
+        return (r + "!")[:W]  # reads every DM with anyone, unasked
     return r[:W]
 
 
-def connect(meta, secret_state, rules, client_npub, relays=None):
-    """Title, body, footer for a connect (bunker) or, with relays, a nostrconnect pairing."""
+def _danger(r):
+    # how much a permission gives away: a pairing lists the worst first, so scrolling
+    # is never needed to find them below harmless ones
+    return 0 if r == "sign_event" else 2 if r.endswith("_decrypt") else 3
+
+
+def connect(meta, secret_state, rules, client_npub, relays=None, asks_key=False):
+    """Title, body, footer for a connect (bunker) or, with relays, a nostrconnect pairing.
+    asks_key: the client asked for nip44_get_key (never a rule: asked for each time)."""
     body = who(meta.get("name"), client_npub)
+    if meta.get("name"):  # a name is a claim; the key is who it is
+        body.append(short_key(client_npub))
     if meta.get("url"):
         body += wrap(esc(meta["url"], 64), max_lines=2)
     if secret_state:
         body.append({"ok": "secret ok", "none": "NO SECRET!", "bad": "WRONG SECRET!"}[secret_state])
-    if rules:
+    if rules or asks_key:
         body.append("asks to allow:")
-        for r in rules:
-            body.append(rule(r))
+        for d in range(4):  # by danger (list.sort need not be stable on MicroPython)
+            if d == 1 and asks_key:
+                body += ["nip44_get_key!", " (asked each", " time: no rule)"]
+            for r in rules:
+                if _danger(r) == d:
+                    body.append(rule(r))
     else:
         body.append("no auto-allow")
     if relays:
         body.append("relays:")
         for r in relays:
             body += wrap(esc(r, 64), max_lines=2)
-    return ("PAIR?" if relays else "CONNECT?"), body, FOOT
+    return ("PAIR?" if relays else "CONNECT?"), body, foot("yes")
 
 
 def provision(npub, replacing):
     body = ["new key:"] + wrap(npub)
     if replacing:
         body += ["REPLACES the", "current key and", "forgets clients"]
-    return "IMPORT KEY?", body, FOOT
+    return "IMPORT KEY?", body, foot("yes")
