@@ -40,9 +40,10 @@ GUARD_MS = 400
 DEFAULT_RELAYS = ("ws://127.0.0.1:7777",)
 _PAIRING = ("nostrconnect", "provision")
 _KINDS = ("ui.kinds", "ui.kinds_more", "ui.kinds_follows")  # sign_event prompts' summaries
-# a prompt's screens: loaded while a prompt is up, dropped with the last one (_tidy)
+# a prompt's screens: loaded while a prompt is up, dropped with the last one (_tidy);
+# names interned at start only for ui.screens (and ui.textrows it imports), as before
 _SCREENS = ("ui.screens", "ui.textrows", "ui.prompt_text")
-_PRELOAD = _SCREENS + ("signer.admin", "signer.auth", "signer.audit")
+_PRELOAD = ("ui.screens", "signer.admin", "signer.auth", "signer.audit")
 # what signer/audit.py logs: what uses the key, and who gets admitted or leaves
 _AUDITED = methods.KEYED + ("connect", "logout", "switch_relays")
 
@@ -123,6 +124,8 @@ class App:
         # otherwise be allocated during a request, in the middle of the free heap.
         for m in _PRELOAD:
             _lazy(m)
+            _drop(m)
+        for m in _SCREENS:  # what ui.screens imported
             _drop(m)
         gc.collect()
         for n in (8192, 4096, 1024):

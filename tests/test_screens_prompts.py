@@ -68,8 +68,8 @@ def test_encrypt_prompt_scrolled_to_its_end_shows_the_plaintexts_tail(paired, cl
     rid, ev, msgs = call(paired, client, method, [B, MESSAGE])
     assert not msgs and paired.screen[0].startswith("APPROVE?"), paired.screen
     body = to_the_end(paired)
-    assert body[:7] == HEAD + [method, "encrypt " + method[:5], "to:", short_npub(B), "-- 215 chars --"], body
-    assert body[7:] == rows(MESSAGE), body
+    assert body[:5] == HEAD + [method + " to", short_npub(B), "-- 215 chars --"], body
+    assert body[5:] == rows(MESSAGE), body
     assert "".join(body[-5:]).endswith("bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh")
     resp, _ = answer(client, paired.press("approve"), rid, ev)
     assert "error" not in resp, resp
@@ -78,7 +78,7 @@ def test_encrypt_prompt_scrolled_to_its_end_shows_the_plaintexts_tail(paired, cl
 def test_encrypt_prompt_escapes_what_the_font_cannot_show(paired, client):
     call(paired, client, "nip44_encrypt", [B, "pay \u202eto\u200b me"])
     body = to_the_end(paired)
-    assert "".join(body[7:]) == "pay \\u202eto\\u200b me", body
+    assert "".join(body[5:]) == "pay \\u202eto\\u200b me", body
 
 
 def rumor(kind=14, content="see you at 8, bring the keys", tags=(("p", B), ("p", C)), pubkey=None):
@@ -127,9 +127,9 @@ def test_decrypt_prompt_names_the_peer_and_the_client(paired, client, method, ct
     if ct is None:
         ct = rc.nip44_encrypt("hidden", rc.nip44_conversation_key(b"\x22" * 32, SIGNER_PUB))
     call(paired, client, method, [B, ct])
+    assert paired.screen[0] == "APPROVE?"  # all on one screen
     body = to_the_end(paired)
-    assert body == HEAD + [method, "lets the client", "read a message", "with:", short_npub(B),
-                           "client key:", short_npub(client.pubhex)], body
+    assert body == HEAD + [short_npub(client.pubhex), method, "opens DMs with:", short_npub(B)], body
 
 
 def test_pairing_lists_dangerous_permissions_first_and_shows_the_npub(dev, client):
@@ -147,3 +147,9 @@ def test_pairing_lists_dangerous_permissions_first_and_shows_the_npub(dev, clien
 def test_a_client_named_after_the_user_still_shows_its_own_npub(dev, client):
     call(dev, client, "connect", [SIGNER_PUB.hex(), "", "", json.dumps({"name": "me"})])
     assert dev.screen[1:4] == ["me", "(unverified)", short_npub(client.pubhex)], dev.screen
+
+
+def test_decrypt_for_a_nameless_client_names_it_by_its_key_once(dev, client):
+    pair(dev, client, name="")
+    call(dev, client, "nip44_decrypt", [B, rc.nip44_encrypt("x", rc.nip44_conversation_key(b"\x22" * 32, SIGNER_PUB))])
+    assert dev.screen[1:6] == ["client", short_npub(client.pubhex), "nip44_decrypt", "opens DMs with:", short_npub(B)]

@@ -30,7 +30,7 @@ MAX_TO = 24  # recipients listed one a line; every p tag is in the tag list too
 
 def body(method, op, head, client_npub, peer_npub, ctx=None):
     """-> the body (a tuple of segments for screens.page) of a keyed request other
-    than sign_event. head: the lines above it (who is asking, the method)."""
+    than sign_event. head: the lines above it (who is asking, then the method)."""
     ctx = ctx or {}
     W = screens.W
     peer = short_key(peer_npub)
@@ -39,10 +39,16 @@ def body(method, op, head, client_npub, peer_npub, ctx=None):
         lines += wrap("nip44 key with %s: client can read all DMs with them" % peer)
         return (pack(lines),)
     if method.endswith("decrypt"):
-        lines += ["lets the client", "read a message", "with:", peer, "client key:", short_key(client_npub)]
+        # which client reads it: its key under its claimed name (a nameless one's
+        # head is its key already)
+        k = short_key(client_npub)
+        if k not in lines:
+            lines.insert(len(lines) - 1, k)
+        lines += ["opens DMs with:", peer]
         return (pack(lines),)
     text = op["text"]
-    lines += ["encrypt " + method[:5], "to:", peer]
+    lines[-1] = (method + " to")[:W]
+    lines.append(peer)
     segs = []
     ev = _nip17(text)
     if ev is not None:
@@ -81,7 +87,9 @@ def body(method, op, head, client_npub, peer_npub, ctx=None):
             lines = []
         lines.append("-- whole text --")
     else:
-        lines.append("-- %d char%s --" % (len(text), "" if len(text) == 1 else "s"))
+        n = len(text)
+        t = "-- %d char%s --" % (n, "" if n == 1 else "s")
+        lines.append(t if len(t) <= W else "%d chars:" % n)
     segs.append(pack(lines))
     if text:
         segs.append(segment(("c", text), W))

@@ -246,8 +246,6 @@ def connect(meta, secret_state, rules, client_npub, relays=None, asks_key=False)
     body = who(meta.get("name"), client_npub)
     if meta.get("name"):  # a name is a claim; the key is who it is
         body.append(short_key(client_npub))
-    if meta.get("url"):
-        body += wrap(esc(meta["url"], 64), max_lines=2)
     if secret_state:
         body.append({"ok": "secret ok", "none": "NO SECRET!", "bad": "WRONG SECRET!"}[secret_state])
     if rules or asks_key:
@@ -260,6 +258,8 @@ def connect(meta, secret_state, rules, client_npub, relays=None, asks_key=False)
                     body.append(rule(r))
     else:
         body.append("no auto-allow")
+    if meta.get("url"):  # a claim too: below what the person is deciding on
+        body += wrap(esc(meta["url"], 64), max_lines=2)
     if relays:
         body.append("relays:")
         for r in relays:

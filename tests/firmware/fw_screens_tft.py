@@ -34,6 +34,8 @@ class Display:
 
 class Board:
     name = "test"
+    # a hardware board's footers (boards/common.py), from the default keymap
+    feet = {"yes": ("hold >:yes <:no",), "rule": ("hold >:yes <:no", "both:always")}
 
     def __init__(self, w, h, root):
         self.display = Display(w, h)
@@ -76,7 +78,8 @@ def test_tft_grid_shows_16_lines_of_30_columns():
     assert len(lines) == 16 and max(len(s) for s in lines) == 30, lines
     assert lines[0].startswith("APPROVE?") and lines[0].endswith("v"), lines
     assert lines[1:6] == ["Coracle", "(unverified)", "sign_event", "note", "gm from a bigger screen: thirt"], lines
-    assert lines[6] == "y columns a line" and lines[-1] == screens.FOOT_RULE, lines
+    # 30 columns: the footer's parts on one line
+    assert lines[6] == "y columns a line" and lines[-1] == "hold >:yes <:no both:always", lines
 
 
 def test_tft_grid_draws_every_line_on_the_framebuffer():
@@ -105,4 +108,10 @@ def test_oled_grid_stays_16_by_8():
     a, client = _app(128, 64)
     lines = _sign(a, client, NOTE)
     assert len(lines) == 8 and max(len(s) for s in lines) <= 16, lines
-    assert lines[4:7] == ["note", "gm from a bigger", " screen: thirty"], lines
+    # a hardware board's "rule" footer does not fit 16 columns: two lines, and a body
+    # window one line shorter that still scrolls to the event's last tag
+    assert lines[4:6] == ["note", "gm from a bigger"] and lines[6:] == ["hold >:yes <:no", "both:always"], lines
+    for _ in range(40):
+        a.press("down")
+    lines = a.board.display.lines
+    assert lines[5] == "t x11" and lines[0].endswith("^") and lines[6] == "hold >:yes <:no", lines
