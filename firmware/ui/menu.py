@@ -158,6 +158,12 @@ def _drop(name):
     sys.modules["app"]._drop(name)
 
 
+def _drop_screens():
+    # ui.screens and what it imports (app._SCREENS)
+    for m in sys.modules["app"]._SCREENS:
+        _drop(m)
+
+
 def _audit():
     return _lazy("signer.audit")
 
@@ -219,7 +225,7 @@ def draw(app, st):
 def _back(app, st):
     v = st["v"]
     if v == "main":
-        _drop("ui.screens")  # no prompt is up (a flow gets presses only then): not needed
+        _drop_screens()  # no prompt is up (a flow gets presses only then): not needed
         return None
     if v == "pair":
         st.pop("qr", None)
@@ -271,10 +277,10 @@ def _select(app, st, a):
     v = st["v"]
     if v == "main":
         if a == "exit":
-            _drop("ui.screens")
+            _drop_screens()
             return None
         if a in _FLOWS:
-            _drop("ui.screens")
+            _drop_screens()
             app.open_flow(*_FLOWS[a])  # ends this flow: the menu is dropped
             return st
         if a == "audit":

@@ -121,7 +121,7 @@ def _nip17(text):
         return None
     try:
         ev = json.loads(text)
-    except ValueError:
+    except (ValueError, MemoryError):  # no room for its objects: shown as text, whole
         return None
     if type(ev) is not dict or type(ev.get("kind")) is not int or ev["kind"] not in NIP17:
         return None
