@@ -272,26 +272,40 @@ class Buttons:
                     out.append(self.hold[i])
 
 
-# How each gesture reads on a footer: the prompts name what the person does on this
+# How each gesture reads on a footer: the screens name what the person does on this
 # board ("hold >:yes <:no", "both:always"), from the keymap actually in use.
 _SAY = {"left": "<", "right": ">", "left-hold": "hold<", "right-hold": "hold>", "both-hold": "both"}
 
 
 def feet(keymap):
-    """The prompt footers for keymap (ui/screens.py FEET): "yes" approve/reject,
-    "rule" approve/reject/always."""
+    """The footers for keymap. Prompts (ui/screens.py FEET): "yes" approve/reject,
+    "rule" approve/reject/always, as parts. Flows (ui/menu.py, pin.py, setup.py,
+    keys.py, each with the simulator's text as its default): one line per key, or
+    two for the entry screens (a tap line, then the holds)."""
     g = {}
     for k in ("right-hold", "left-hold", "both-hold", "right", "left"):  # holds first
         ev = keymap.get(k)
         if ev and ev not in g:
             g[ev] = _SAY[k]
     y, n = g.get("approve", "?"), g.get("reject", "?")
-    if y[:4] == n[:4] == "hold":
-        yn = "hold %s:yes %s:no" % (y[4:], n[4:])
-    else:
-        yn = "%s:yes %s:no" % (y, n)
+    hold = y[:4] == n[:4] == "hold"
+
+    def two(a, b):  # "hold >:a <:b" where both are holds (16 columns for a + b <= 6)
+        return "hold %s:%s %s:%s" % (y[4:], a, n[4:], b) if hold else "%s:%s %s:%s" % (y, a, n, b)
+
+    def one(x, w):
+        return ("hold " + x[4:] if x[:4] == "hold" else x) + ":" + w
+
+    u, d = g.get("up", "?"), g.get("down", "?")
+    tap = "tap " + u + d if len(u) == len(d) == 1 else u + "/" + d  # "tap <>": scrolling
+    yn = two("yes", "no")
     a = g.get("long-approve")
-    return {"yes": (yn,), "rule": (yn, a + ":always") if a else (yn,)}
+    return {"yes": (yn,), "rule": (yn, a + ":always") if a else (yn,),
+            "ok": two("ok", "back"), "exit": two("ok", "exit"), "set": two("set", "bk"),
+            "use": two("use", "bk"), "back": one(n, "back"), "scroll": one(n, "back"),
+            "okonly": one(y, "ok"), "digit": (tap + ":-/+", two("add", "del")),
+            "show": (tap + ":word", two("ok", "back")), "check": (tap + ":pick", two("ok", "back")),
+            "letter": (tap + ":letter", two("add", "del"))}
 
 
 # ---- the board ---------------------------------------------------------------------

@@ -97,13 +97,14 @@ def test_every_row_of_a_plaintext_with_escapes_cut_by_row_ends():
 
 def test_hardware_boards_name_their_holds():
     f = common.feet(common.DEFAULTS["keymap"])
-    assert f == {"yes": ("hold >:yes <:no",), "rule": ("hold >:yes <:no", "both:always")}, f
+    assert (f["yes"], f["rule"]) == (("hold >:yes <:no",), ("hold >:yes <:no", "both:always")), f
 
 
 def test_a_remapped_keymap_is_named_as_it_is():
     km = {"left": "reject", "right": "approve", "both-hold": "long-approve", "left-hold": "up"}
     f = common.feet(km)
-    assert f == {"yes": (">:yes <:no",), "rule": (">:yes <:no", "both:always")}, f
+    assert (f["yes"], f["rule"]) == ((">:yes <:no",), (">:yes <:no", "both:always")), f
+    assert f["digit"] == ("hold</?:-/+", ">:add <:del"), f
 
 
 def test_footer_on_one_line_where_it_fits_two_where_it_does_not():
@@ -119,3 +120,13 @@ def test_footer_on_one_line_where_it_fits_two_where_it_does_not():
     assert screens.foot("rule") == ["hold >:yes <:no both:always"]
     screens.grid(Display(128, 64))  # no feet: the simulator's keys
     assert screens.foot("rule") == ["A:yes R:no L:all"]
+
+
+def test_every_footer_of_the_default_keymap_fits_the_oled_and_names_holds():
+    f = common.feet(common.DEFAULTS["keymap"])
+    for k in f:
+        v = f[k]
+        for line in ((v,) if type(v) is str else v):
+            assert len(line) <= 16 and ("hold" in line or line.startswith("tap <>") or line == "both:always"), (k, line)
+    assert f["ok"] == "hold >:ok <:back" and f["back"] == "hold <:back"
+    assert f["digit"] == ("tap <>:-/+", "hold >:add <:del")

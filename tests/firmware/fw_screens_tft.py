@@ -13,7 +13,7 @@ import framebuf
 
 from crypto import secp256k1
 from signer import envelope
-from ui import screens
+from boards import common
 
 SK = bytes(range(1, 33))
 CLIENT_SK = bytes(range(33, 65))
@@ -35,7 +35,7 @@ class Display:
 class Board:
     name = "test"
     # a hardware board's footers (boards/common.py), from the default keymap
-    feet = {"yes": ("hold >:yes <:no",), "rule": ("hold >:yes <:no", "both:always")}
+    feet = common.feet(common.DEFAULTS["keymap"])
 
     def __init__(self, w, h, root):
         self.display = Display(w, h)
@@ -115,3 +115,10 @@ def test_oled_grid_stays_16_by_8():
         a.press("down")
     lines = a.board.display.lines
     assert lines[5] == "t x11" and lines[0].endswith("^") and lines[6] == "hold >:yes <:no", lines
+
+
+def test_a_hardware_boards_menu_names_its_holds():
+    a, client = _app(128, 64)
+    a.press("approve")  # hold right on idle: the menu
+    lines = a.board.display.lines
+    assert lines[0].startswith("MENU") and lines[-1] == "hold >:ok <:exit", lines
