@@ -18,7 +18,7 @@
 # it says whose conversation is opened (the peer) and which client gets to read it.
 import json
 from ui import screens
-from ui.screens import esc, wrap, kind_name, pack, short_key
+from ui.screens import esc, wrap, pack, short_key
 from ui.textrows import hex64, segment
 
 # A plaintext this long at most is read as JSON (json.loads copies what it parses); a
