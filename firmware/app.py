@@ -40,9 +40,6 @@ GUARD_MS = 400
 DEFAULT_RELAYS = ("ws://127.0.0.1:7777",)
 _PAIRING = ("nostrconnect", "provision")
 _KINDS = ("ui.kinds", "ui.kinds_more", "ui.kinds_follows")  # sign_event prompts' summaries
-# a prompt's screens: loaded while a prompt is up, dropped with the last one (_tidy);
-# names interned at start only for ui.screens (and ui.textrows it imports), as before
-_SCREENS = ("ui.screens", "ui.textrows", "ui.prompt_text")
 _PRELOAD = ("ui.screens", "signer.admin", "signer.auth", "signer.audit")
 # what signer/audit.py logs: what uses the key, and who gets admitted or leaves
 _AUDITED = methods.KEYED + ("connect", "logout", "switch_relays")
@@ -125,8 +122,7 @@ class App:
         for m in _PRELOAD:
             _lazy(m)
             _drop(m)
-        for m in _SCREENS:  # what ui.screens imported
-            _drop(m)
+        _drop("ui.textrows")  # what ui.screens imported
         gc.collect()
         for n in (8192, 4096, 1024):
             try:
@@ -384,7 +380,9 @@ class App:
         # pairing prompt needs it
         self._settle()
         if not self.queue:
-            for m in _SCREENS:
+            # a prompt's screens (ui.prompt_text: encrypt/decrypt bodies); a constant
+            # here, not a global: one more name in this module's dict can double it
+            for m in ("ui.screens", "ui.textrows", "ui.prompt_text"):
                 _drop(m)
         for q in self.queue:
             if q["type"] == "connect":

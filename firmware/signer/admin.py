@@ -73,8 +73,20 @@ def connect(a, req, params):
             pass
     req.update({"type": "connect", "secret_state": state,
                 "rules": perms.parse(params[2]) if len(params) > 2 else [], "meta": meta,
-                "gk": len(params) > 2 and perms.asks_key(params[2])})
+                "gk": len(params) > 2 and asks_key(params[2])})
     a._enqueue(req, 512)
+
+
+def asks_key(text):
+    """Does the perms string ask for nip44_get_key? Never a rule, but the pairing
+    screen says the client wants it. (Here, not in the resident signer/perms.py: code
+    loaded only while a pairing is up.)"""
+    if type(text) is not str:
+        return False
+    for part in text.split(","):
+        if part.strip().split(":", 1)[0] == "nip44_get_key":
+            return True
+    return False
 
 
 def admit(a, client, meta, rules, relays):

@@ -44,17 +44,6 @@ def parse(text):
     return rules
 
 
-def asks_key(text):
-    """Does the perms string ask for nip44_get_key? Never a rule, but the pairing
-    screen says the client wants it."""
-    if type(text) is not str:
-        return False
-    for part in text.split(","):
-        if part.strip().split(":", 1)[0] == "nip44_get_key":
-            return True
-    return False
-
-
 def allows(rules, method, kind=None):
     if method not in RULE_METHODS or not rules:
         return False

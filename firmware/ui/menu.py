@@ -165,8 +165,8 @@ def _drop(name):
 
 
 def _drop_screens():
-    # ui.screens and what it imports (app._SCREENS)
-    for m in sys.modules["app"]._SCREENS:
+    # ui.screens and what it imports (as app._tidy drops them)
+    for m in ("ui.screens", "ui.textrows", "ui.prompt_text"):
         _drop(m)
 
 
