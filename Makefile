@@ -8,9 +8,12 @@ MPYLIB := $(VENV)/mpylib
 .PHONY: install test bench run clean flash bundle
 
 # make run DEVICE=/dev/ttyACM0 RELAYS="wss://relay.nsec.app wss://nos.lol" for hardware;
-# with no DEVICE: local relay + simulated device + bridge (python -m bridge demo).
+# with no DEVICE: local relay + simulated device + bridge (python -m bridge demo), the
+# relay on PORT (make run PORT=7778 beside another one). PORT is also flash's serial
+# port (below): a path there means "not given" here.
 DEVICE ?=
 RELAYS ?=
+RELAY_PORT = $(if $(filter-out /%,$(PORT)),$(PORT),7777)
 # The simulated device's heap: the device's 128 KB (the firmware's code runs in place
 # from a ROMFS image, as on a board: bridge/rom.py).
 SIM_HEAP ?= 128K
@@ -30,7 +33,7 @@ test: install
 
 run: install
 ifeq ($(DEVICE),)
-	$(BIN)/python -m bridge demo --heap $(SIM_HEAP) $(foreach r,$(RELAYS),--relay $(r))
+	$(BIN)/python -m bridge demo --heap $(SIM_HEAP) --port $(RELAY_PORT) $(foreach r,$(RELAYS),--relay $(r))
 else
 	$(BIN)/python -m bridge run --device $(DEVICE) $(foreach r,$(RELAYS),--relay $(r))
 endif

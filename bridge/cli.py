@@ -1,11 +1,14 @@
 """`python -m bridge connect|url|status`: pairing and looking at the signer from a terminal.
 
 When a bridge (`run`/`demo`) is running it holds the serial port, so these ask it over its
-control socket (control.py, found from --state, or the per-user runtime dir). Otherwise
-they open the device themselves for the one job and let go of it.
+control socket (control.py): the one of --state if given, else the one a bridge without a
+state dir uses, else the one a running bridge announced. Otherwise they open the device
+themselves for the one job and let go of it; with --device sim that is a simulator already
+running for --state (they never start one: it would outlive them).
 """
 import asyncio
 import json
+import os
 import sys
 
 from . import control
@@ -31,8 +34,29 @@ def add_parser(sub):
         p.set_defaults(func=globals()["cmd_" + name])
 
 
+def running_socket(state):
+    """The control socket of the bridge to ask (None: no bridge runs). RuntimeError when
+    several run and none was picked."""
+    if state:
+        path = control.sock_path(state)
+        return path if os.path.exists(path) else None
+    socks = [control.sock_path()] if os.path.exists(control.sock_path()) else []
+    names = {}
+    for rec in control.running():
+        if rec["sock"] not in socks:
+            socks.append(rec["sock"])
+        names[rec["sock"]] = rec.get("state")
+    if len(socks) > 1:
+        socks = [p for p in socks if control.ask_sync(p, {"cmd": "url"}, timeout=3) is not None]
+    if len(socks) > 1:
+        raise RuntimeError("several bridges are running (%s): pick one with --state DIR" % ", ".join(
+            names.get(p) or "no state dir" for p in socks))
+    return socks[0] if socks else None
+
+
 def _ask_running(args, req):
-    return control.ask_sync(control.sock_path(args.state), req)
+    path = running_socket(args.state)
+    return None if path is None else control.ask_sync(path, req)
 
 
 def _device_hello(args):
@@ -52,8 +76,12 @@ def _device_hello(args):
 
 
 def _fail(cmd, e):
-    print("%s: %s" % (cmd, short(e, 200)), file=sys.stderr)
+    print("%s: %s" % (cmd, short(e, 300)), file=sys.stderr)
     return 2
+
+
+def _no_bridge(e):
+    return "%s (and no bridge is running: start one with `make run` or `python -m bridge run`)" % e
 
 
 def _relays(hello, extra):
@@ -69,7 +97,10 @@ def _relays(hello, extra):
 # ---- url ----------------------------------------------------------------------------
 
 def cmd_url(args):
-    rep = _ask_running(args, {"cmd": "url"})
+    try:
+        rep = _ask_running(args, {"cmd": "url"})
+    except RuntimeError as e:
+        return _fail("url", e)
     if rep is not None:
         if not rep.get("ok"):
             return _fail("url", rep.get("error"))
@@ -78,7 +109,7 @@ def cmd_url(args):
         try:
             link, h = _device_hello(args)
         except Exception as e:
-            return _fail("url", e)
+            return _fail("url", _no_bridge(e))
         link.close()
         if not h.get("pubkey"):
             return _fail("url", "the device has no key yet: provision it first")
@@ -140,12 +171,15 @@ def format_report(rep):
 
 
 def cmd_status(args):
-    rep = _ask_running(args, {"cmd": "status"})
+    try:
+        rep = _ask_running(args, {"cmd": "status"})
+    except RuntimeError as e:
+        return _fail("status", e)
     if rep is None:
         try:
             rep = _standalone_status(args)
         except Exception as e:
-            return _fail("status", e)
+            return _fail("status", _no_bridge(e))
     if not rep.get("ok"):
         return _fail("status", rep.get("error"))
     print(json.dumps(rep) if args.json else format_report(rep), flush=True)
@@ -182,15 +216,20 @@ async def _standalone_connect(args):
 
 
 def cmd_connect(args):
-    if not args.uri.startswith("nostrconnect://"):
-        return _fail("connect", "expected a nostrconnect:// URI")
-    rep = _ask_running(args, {"cmd": "connect", "uri": args.uri})
+    from .checks import nostrconnect_problem
+    why = nostrconnect_problem(args.uri)
+    if why:
+        return _fail("connect", "invalid uri: " + why)
+    try:
+        rep = _ask_running(args, {"cmd": "connect", "uri": args.uri})
+    except RuntimeError as e:
+        return _fail("connect", e)
     if rep is not None:
         outcome = rep.get("outcome") or rep.get("error")
     else:
         try:
             outcome = asyncio.run(_standalone_connect(args))
         except Exception as e:
-            return _fail("connect", e)
+            return _fail("connect", _no_bridge(e))
     print("connect: %s" % outcome, flush=True)
     return 0 if outcome == "ok" else 1

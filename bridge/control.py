@@ -8,14 +8,20 @@ back, then the connection closes:
     {"cmd": "url"}                    -> {"ok": true, "url": "bunker://..."}
     {"cmd": "connect", "uri": "nostrconnect://..."}
                                       -> {"ok": true, "outcome": "ok"} once the person decided on the device
+    {"cmd": "provision", "key": HEX}  -> {"ok": true, "outcome": "ok", "pubkey": HEX} likewise
+
+A bridge started by `run`/`demo` also leaves a record of its socket in the per-user runtime
+dir (announce/running), so `url`/`status`/`connect`/`provision` find it without --state.
 
 The socket is mode 0600 in a 0700 directory: whoever can talk to it can ask the device to
-pair a client (which the person must still approve on the device) and read the bunker
-secret, so it is the same user's only. Nothing secret beyond what `run` prints goes through it.
+pair a client or import a key (which the person must still approve on the device) and read
+the bunker secret, so it is the same user's only. A key being imported passes through it
+once, on its way to the device; it is never logged or kept.
 """
 import asyncio
 import json
 import os
+import stat
 import tempfile
 import time
 
@@ -27,12 +33,76 @@ LINE_MAX = 16 * 1024
 CONNECT_TIMEOUT = 130.0   # the device's prompt times out after 60 s by default
 
 
+def runtime_dir():
+    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    return os.path.join(base, "nostr-signer-bridge-%d" % os.getuid())
+
+
 def sock_path(state=None):
     """<state>/bridge.sock, or one per user in the runtime dir when there is no state dir."""
     if state:
         return os.path.join(os.path.abspath(state), SOCK_NAME)
-    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
-    return os.path.join(base, "nostr-signer-bridge-%d" % os.getuid(), SOCK_NAME)
+    return os.path.join(runtime_dir(), SOCK_NAME)
+
+
+def _records_dir(create):
+    """runtime_dir()/running, if it is ours alone: in /tmp anyone could have made it, and a
+    planted record would point our commands at someone else's socket."""
+    d = os.path.join(runtime_dir(), "running")
+    if create:
+        os.makedirs(runtime_dir(), mode=0o700, exist_ok=True)
+        os.makedirs(d, mode=0o700, exist_ok=True)
+    for path in (runtime_dir(), d):
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return None
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022:
+            if create:
+                raise RuntimeError("%s is not a private directory of this user" % path)
+            return None
+    return d
+
+
+def announce(path, state=None):
+    """Leave a record of the control socket at `path`; returns the record's path."""
+    rec = os.path.join(_records_dir(True), "%d.json" % os.getpid())
+    tmp = rec + ".tmp"
+    old = os.umask(0o177)
+    try:
+        with open(tmp, "w") as f:
+            json.dump({"sock": os.path.abspath(path), "pid": os.getpid(),
+                       "state": os.path.abspath(state) if state else None}, f)
+    finally:
+        os.umask(old)
+    os.replace(tmp, rec)
+    return rec
+
+
+def running():
+    """Records of the bridges announced and still alive, oldest first (stale ones removed)."""
+    d = _records_dir(False)
+    out = []
+    for name in sorted(os.listdir(d)) if d else ():
+        if not name.endswith(".json"):
+            continue
+        path = os.path.join(d, name)
+        try:
+            with open(path) as f:
+                rec = json.load(f)
+            pid, sock = int(rec["pid"]), rec["sock"]
+            os.kill(pid, 0)
+        except PermissionError:
+            continue            # not ours (a reused pid): leave it
+        except (OSError, ValueError, KeyError, TypeError):
+            try:
+                os.unlink(path)     # its bridge died without tidying up
+            except OSError:
+                pass
+            continue
+        if os.path.exists(sock):
+            out.append(rec)
+    return out
 
 
 def device_summary(hello):
@@ -45,6 +115,8 @@ async def answer(courier, req):
     """The reply to one control request, from the running Courier."""
     cmd = req.get("cmd") if isinstance(req, dict) else None
     c = courier
+    if cmd == "provision":     # also before the device has a key (demo.KeyWait)
+        return await _provision(c, req)
     if c.hello is None:
         return {"ok": False, "error": "device not connected yet"}
     if cmd == "url":
@@ -67,6 +139,23 @@ async def answer(courier, req):
     return {"ok": False, "error": "unknown cmd"}
 
 
+async def _provision(c, req):
+    from .checks import secret_key_hex
+    try:
+        key = secret_key_hex(req.get("key"))
+    except ValueError as e:
+        return {"ok": False, "error": str(e)}
+    req["key"] = None
+    c.say("provision: a key was handed to the device, confirm it there")
+    msg = await c.request({"t": "provision", "key": key}, CONNECT_TIMEOUT)
+    key = None
+    if msg is None:
+        return {"ok": False, "error": "no answer from the device"}
+    outcome = msg.get("outcome") if msg.get("t") == "done" else "error: %s" % short(msg.get("error"), 60)
+    c.say("provision: %s" % short(outcome, 60))
+    return {"ok": outcome == "ok", "outcome": outcome, "pubkey": msg.get("pubkey")}
+
+
 async def nostrconnect_wait(c, uri, timeout=CONNECT_TIMEOUT):
     """Hand the URI to the device and wait for its `done` (after the person's decision).
     The `publish` before it goes through the courier as usual (to the client's relays too)."""
@@ -80,8 +169,10 @@ async def nostrconnect_wait(c, uri, timeout=CONNECT_TIMEOUT):
     return msg
 
 
-async def start(courier, path):
-    """Serve the control socket at `path` for as long as the returned server lives."""
+async def start(courier, path, announce_state=False):
+    """Serve the control socket at `path` for as long as the returned server lives.
+    announce_state: False, or the bridge's state dir (None if it has none) to leave a
+    record for commands that are given no --state (announce)."""
     d = os.path.dirname(path)
     os.makedirs(d, mode=0o700, exist_ok=True)
     if os.path.exists(path):
@@ -112,16 +203,25 @@ async def start(courier, path):
     finally:
         os.umask(old)
     os.chmod(path, 0o600)
+    server.record = None
+    if announce_state is not False:
+        try:
+            server.record = announce(path, announce_state)
+        except (OSError, RuntimeError) as e:
+            courier.say("control: no record in %s (%s): give other commands --state" % (
+                runtime_dir(), short(e, 80)))
     return server
 
 
 async def stop(server, path):
     server.close()
     await server.wait_closed()
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
+    for p in (path, getattr(server, "record", None)):
+        try:
+            if p:
+                os.unlink(p)
+        except OSError:
+            pass
 
 
 async def ask(path, req, timeout=CONNECT_TIMEOUT + 10):

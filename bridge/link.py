@@ -7,8 +7,8 @@
   too large: `TooLarge`, restart: send the message again from BEGIN).
 - `AsyncDeviceLink`: the same for asyncio code (bridge/run.py): `await hello()`,
   `await send(msg)`, `await recv()` (cancel-safe), `await reopen()`.
-- `open_link(device, state)`: "sim" (the simulator for a state directory, started
-  if needed) or a serial port path.
+- `open_link(device, state)`: "sim" (the simulator running for a state directory),
+  "auto" or a serial port path.
 """
 import asyncio
 import collections
@@ -429,14 +429,36 @@ def find_device(ports=None):
     return found[0].device
 
 
-def open_link(device, state=None, sim_args=(), **kw):
-    """A DeviceLink to `device`: "sim" (the simulator for `state`, started detached if none
-    runs; `sim_args` for `python -m bridge sim`), "auto" (find_device) or a serial port path."""
+def open_link(device, state=None, start_sim=False, sim_args=(), probe=False, **kw):
+    """A DeviceLink to `device`: "sim" (the simulator already running for `state`; only with
+    start_sim is one started, detached, and it outlives the caller: `sim stop` ends it),
+    "auto" (find_device) or a serial port path (refused at once if the path exists and is
+    no serial port). probe: only check `device`, open nothing and return None."""
     if device == "auto":
+        if probe:
+            return None
         device = find_device()
     if device == "sim":
-        from . import sim
         if not state:
-            raise ValueError("--device sim needs --state DIR")
-        return DeviceLink(lambda: sim.ensure(state, sim_args), **kw)
-    return DeviceLink(device, **kw)
+            raise LinkError("--device sim needs --state DIR")
+        if probe:
+            return None
+        if start_sim:
+            from . import sim
+            return DeviceLink(lambda: sim.ensure(state, sim_args), **kw)
+        return DeviceLink(lambda: sim_tty(state), **kw)
+    from .checks import serial_port_problem
+    why = serial_port_problem(device)
+    if why:
+        raise LinkError(why)
+    return None if probe else DeviceLink(device, **kw)
+
+
+def sim_tty(state):
+    """The tty of the simulator running for `state`; LinkError saying how to start one."""
+    from . import sim
+    path = sim.running_tty(state)
+    if path is None:
+        raise LinkError("no simulator running for %s (start one: `make run`, or "
+                        "`python -m bridge sim --state %s`)" % (state, state))
+    return path

@@ -139,6 +139,6 @@ def env(base, image=None, path=()):
     return e
 
 
-def cmd(micropython, heap, entry, args=()):
+def cmd(micropython, heap, entry, args=(), stack=None):
     """The command line of a ROM launch: the bootstrap runs `entry` from the image."""
-    return [micropython, "-X", "heapsize=" + heap, "-m", "simrom", entry, *args]
+    return [micropython, "-X", sim.heap_flag(heap, rom=True, stack=stack), "-m", "simrom", entry, *args]

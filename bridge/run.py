@@ -17,6 +17,8 @@ import sys
 
 from .courier import Courier, LinkLost, check_hello, maybe, short
 
+RELAY_WARN_AFTER = 5.0   # s after the start, relays not connected yet are warned about
+
 
 async def handshake(c, stop):
     """The device's hello (retrying with backoff while it is absent), or None once stop is set."""
@@ -67,6 +69,7 @@ async def run_courier(c, stop):
         return 2
     c.adopt(hello)
     await c.pool.start()
+    watch = asyncio.create_task(warn_down_relays(c, getattr(c, "relay_warn_after", RELAY_WARN_AFTER)))
     for uri in c.connect_uris:
         try:
             await c.nostrconnect(uri)
@@ -92,10 +95,25 @@ async def run_courier(c, stop):
                 c.requeue_unanswered()
         return 0
     finally:
+        watch.cancel()
         # Let responses the device already produced reach the relays before we go.
         if c.tasks:
             await asyncio.wait(list(c.tasks), timeout=c.publish_timeout + 1)
         await c.pool.close()
+
+
+async def warn_down_relays(c, wait):
+    """Say which relays are still down `wait` s after the start: they are in the bunker URL,
+    yet a client that uses only those reaches nobody (the pool keeps retrying them)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while loop.time() < deadline and not all(r["connected"] for r in c.pool.status() if r["member"]):
+        await asyncio.sleep(0.1)
+    for r in c.pool.status():
+        if r["member"] and not r["connected"]:
+            c.say("WARNING: relay %s is down (%s); it is in the bunker URL, but no request reaches "
+                  "the device through it until it is up (retrying)" % (
+                      r["url"], short(r.get("last_error") or "no connection yet", 80)))
 
 
 async def _sleep_or(stop, delay):
@@ -138,10 +156,32 @@ def add_parser(sub):
 def run(args):
     """Serve until Ctrl-C / SIGTERM. SIGUSR1 prints relay health."""
     from . import control
-    from .link import AsyncDeviceLink, open_link
+    from .link import AsyncDeviceLink, LinkError, open_link
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     out = lambda line: print(line, flush=True)  # noqa: E731
+    from .checks import nostrconnect_problem
+    for uri in args.connect:
+        if nostrconnect_problem(uri):
+            print("run: --connect: invalid uri: %s" % nostrconnect_problem(uri), file=sys.stderr)
+            return 2
+    try:
+        open_link(args.device, args.state, probe=True)   # a path that is no serial port fails now
+        owned = own_sim(args, out) if args.device == "sim" else None
+    except (LinkError, RuntimeError) as e:
+        print("run: %s" % e, file=sys.stderr)
+        return 2
+    try:
+        return _serve_until_stopped(args, out, control, AsyncDeviceLink, open_link)
+    except ValueError as e:     # a bad --relay URL
+        print("run: %s" % e, file=sys.stderr)
+        return 2
+    finally:
+        if owned is not None:
+            owned.stop()
+
+
+def _serve_until_stopped(args, out, control, AsyncDeviceLink, open_link):
     link = AsyncDeviceLink(lambda: open_link(args.device, args.state))
     courier = Courier(link, args.relay, out=out, qr=not args.no_qr, publish_timeout=args.publish_timeout,
                       handshake_timeout=30.0, connect_uris=args.connect)
@@ -155,7 +195,7 @@ def run(args):
         # `connect`, `url` and `status` from another terminal talk to us here (we hold the port)
         sock = control.sock_path(args.state)
         try:
-            ctl = await control.start(courier, sock)
+            ctl = await control.start(courier, sock, announce_state=args.state)
         except (OSError, RuntimeError) as e:
             out("run: no control socket (%s); connect/url/status won't reach this bridge" % short(e, 120))
             ctl = None
@@ -165,8 +205,17 @@ def run(args):
             if ctl is not None:
                 await control.stop(ctl, sock)
             link.close()
-    try:
-        return asyncio.run(main())
-    except ValueError as e:     # a bad --relay URL
-        print("run: %s" % e, file=sys.stderr)
-        return 2
+    return asyncio.run(main())
+
+
+def own_sim(args, out):
+    """With --device sim: the simulator already running for --state (left running), or one
+    started here and stopped when this bridge exits (None in the first case)."""
+    from . import sim
+    if sim.running_tty(args.state):
+        out("using the simulator already running for %s (`python -m bridge sim stop --state %s` "
+            "stops it)" % (args.state, args.state))
+        return None
+    s = sim.Sim(args.state)    # RuntimeError (with the `sim stop` hint) if one is starting
+    out("simulated device: %s (state in %s; stopped when this bridge exits)" % (s.tty, s.state))
+    return s

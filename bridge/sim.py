@@ -117,6 +117,32 @@ def mpy_path(compiled=True, extra=()):
     return ":".join(out)
 
 
+# The heap boards/simstack.py itself takes (its code, when not in ROM, its thread and
+# import hand-off), which a board does not spend: added to -X heapsize so the firmware
+# sees the heap it would see without it (tests/test_simstack.py pins it to 1 KB).
+SIMSTACK_HEAP = {False: 4096, True: 3584}
+
+
+def chip_stack():
+    """False with SIGNER_STACK=0: the firmware then runs on the x64 main thread's stack."""
+    return os.environ.get("SIGNER_STACK") != "0"
+
+
+def entry_args(entry, stack=None):
+    """How micropython starts `entry` (a module name, or a path to a .py script)."""
+    if chip_stack() if stack is None else stack:
+        return ["-m", "boards.simstack", entry]
+    return [entry] if entry.endswith(".py") else ["-m", entry]
+
+
+def heap_flag(heap, rom=False, stack=None):
+    """-X's heapsize=... for a firmware run: `heap` (e.g. 128K) as the firmware sees it."""
+    if not (chip_stack() if stack is None else stack):
+        return "heapsize=" + heap
+    n = int(heap[:-1]) * {"K": 1024, "M": 1 << 20}[heap[-1]] if heap[-1] in "KM" else int(heap)
+    return "heapsize=%d" % (n + SIMSTACK_HEAP[rom])
+
+
 def firmware_cmd(state, args=(), heap=HEAP, entry="main", rom=False):
     # -m: the entry module is found on MICROPYPATH, compiled or not; with rom, the
     # bootstrap (bridge/rom.py) mounts the image and runs entry from it
@@ -124,7 +150,7 @@ def firmware_cmd(state, args=(), heap=HEAP, entry="main", rom=False):
     if rom:
         from . import rom as rom_
         return rom_.cmd(micropython_bin(), heap, entry, args)
-    return [micropython_bin(), "-X", "heapsize=" + heap, "-m", entry, *args]
+    return [micropython_bin(), "-X", heap_flag(heap), *entry_args(entry), *args]
 
 
 def _write_atomic(path, text):
@@ -199,7 +225,9 @@ class Sim:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._lock.close()
-            raise RuntimeError("a simulator is already running for %s" % self.state)
+            from .simstop import shown
+            raise RuntimeError("a simulator is already running for %s (`python -m bridge sim stop "
+                               "--state %s` stops it)" % (self.state, shown(self.state)))
         self.control = os.path.join(self.state, "control")
         make_fifo(self.control)
         self._ctl = os.open(self.control, os.O_RDWR | os.O_NONBLOCK)
@@ -354,8 +382,11 @@ def run_foreground(state, args=(), out=print, compiled=True, entry="main", extra
 
 
 def add_parser(sub):
-    p = sub.add_parser("sim", help="run the simulator in the foreground (prints its tty)")
-    p.add_argument("--state", required=True, help="state directory (screen, flash, control FIFO)")
+    p = sub.add_parser("sim", help="run the simulator in the foreground (prints its tty); `sim stop` ends one")
+    p.add_argument("action", nargs="?", choices=["run", "stop"], default="run",
+                   help="run (default) or stop the simulator running for --state")
+    p.add_argument("--state", help="state directory (screen, flash, control FIFO); "
+                                   "default for stop: state/demo (make run's)")
     p.add_argument("--prompt-timeout", type=int, help="seconds an approval prompt waits (default 60)")
     p.add_argument("--max-age", type=int, help="oldest request accepted, seconds (default 300)")
     p.add_argument("--max-future", type=int, help="furthest-future request accepted, seconds (default 60)")
@@ -372,6 +403,17 @@ def add_parser(sub):
 
 
 def run(args):
+    if args.action == "stop":
+        from .simstop import stop_running
+        try:
+            print(stop_running(args.state or "state/demo"))
+        except (RuntimeError, OSError) as e:
+            print("sim stop: %s" % e, file=sys.stderr)
+            return 1
+        return 0
+    if not args.state:
+        print("sim: --state DIR is required", file=sys.stderr)
+        return 2
     fw = []
     for flag, v in (("--prompt-timeout", args.prompt_timeout), ("--max-age", args.max_age),
                     ("--max-future", args.max_future)):

@@ -102,16 +102,15 @@ class App:
                                           self.id_root)
         self._set_key(sk, pub)
         sk = None
-        self.seen_ev = replay.Seen(64)
-        self.seen_req = replay.Seen(64)
+        # the answered requests and the clock, kept across restarts (signer/replay.py)
+        self.seen_ev = replay.Seen(self.root)
+        self.seen_req = self.seen_ev
         self.queue = []  # prompts; queue[0] is on screen
         # a full-screen flow (menu, first-boot setup, PIN entry): (module, state). It owns
         # the screen and the buttons while no prompt is up; a prompt takes over and the
         # flow comes back once the queue is empty. See open_flow.
         self.flow = None
         self.scroll = 0
-        self.t_base = 0  # device clock: host time last taken, and the ticks then
-        self.t_ticks = 0
         self.redraw()
         # The bottom of the free heap once up (a fresh block goes to the lowest hole
         # that fits): what a request leaves behind for good above this (plus some room)
@@ -146,15 +145,12 @@ class App:
 
     def now(self):
         """Unix seconds as the device believes them; 0 before the host told us."""
-        if not self.t_base:
-            return 0
-        return self.t_base + self._since(self.t_ticks) // 1000
+        return self.seen_ev.now(self._ticks())
 
     def _feed_time(self, t):
-        # monotonic: the host may move the clock forward, never back
-        if type(t) in (int, float) and int(t) > self.now():
-            self.t_base = int(t)
-            self.t_ticks = self._ticks()
+        # monotonic, above the floor kept on flash, no wild jumps (signer/replay.py)
+        if self.seen_ev.update(t, self._ticks()):
+            self.redraw()
 
     def _set_key(self, sk, pub=None):
         # pub without sk: locked (pub "" when the vault doesn't say which key it holds)
@@ -239,6 +235,9 @@ class App:
             self.send({"t": "error", "rid": msg.get("rid"), "error": "invalid message: unknown t"})
 
     def press(self, button):
+        if not self.queue and self.flow is None and self.seen_ev.lines:
+            self.seen_ev.lines = None  # seen on the idle screen
+            self.redraw()
         if not self.queue:
             if self.flow is not None:
                 m, st = self.flow
@@ -263,11 +262,11 @@ class App:
         elif item.get("guard") and self._since(item["shown"]) < GUARD_MS:
             return
         elif button == "approve":
-            self._resolve("approve")
+            requests.resolve(self, "approve")
         elif button == "reject":
-            self._resolve("reject")
+            requests.resolve(self, "reject")
         elif button == "long-approve":
-            self._resolve("always")
+            requests.resolve(self, "always")
 
     def open_flow(self, name, *args):
         """Give the screen and buttons to module `name` (ui/...): start(app, *args) ->
@@ -292,8 +291,9 @@ class App:
         self.redraw()
 
     def tick(self):
+        self.seen_ev.tick(self._ticks())
         if self.queue and time.ticks_diff(self._ticks(), self.queue[0]["deadline"]) >= 0:
-            self._resolve("timeout")
+            requests.resolve(self, "timeout")
 
     # ---- screen --------------------------------------------------------------------
 
@@ -314,6 +314,8 @@ class App:
             else:
                 lines = ["NOSTR SIGNER", npub[:9] + ".." + npub[-5:], "", "clients: %d" % len(self.clients),
                          "waiting: 0"]
+            if self.seen_ev.lines:  # the host's clock ignored (signer/replay.py)
+                lines = lines[:5] + [""] + list(self.seen_ev.lines)
             _draw(self.board.display, lines)
         else:
             screens = _lazy("ui.screens")
@@ -444,5 +446,3 @@ class App:
     def _enqueue(self, item, size):
         requests.enqueue(self, item, size)
 
-    def _resolve(self, how):
-        requests.resolve(self, how)

@@ -101,6 +101,7 @@ class Link:
         # on_ready(): called instead of on_message when set; take() hands over the message
         self.on_ready = None
         self.ready = None
+        self.deferred = False  # see feed()
         self.max_message = max_message
         self.static = memoryview(bytearray(static))
         self.rx = bytearray(max_frame + _OVER)
@@ -143,16 +144,19 @@ class Link:
         self.n = 0
         self.msg = None
 
-    def feed(self, data, end=None):
-        """Take bytes from the wire: `data` is bytes or a bytearray (searched for the magic)."""
+    def feed(self, data, end=None, i=0):
+        """Take bytes from the wire: `data` is bytes or a bytearray (searched for the magic).
+        With `deferred` set, a complete message stops the feed: it returns where in
+        data it stopped, the caller take()s the message and feeds the rest from there
+        (its handling then starts at the caller's depth, not under the link's frames)."""
         if end is None:
             end = len(data)
         mv = memoryview(data)
         rx = self.rx
-        i = 0
         while True:
             while self._step():
-                pass
+                if self.ready is not None and self.deferred:
+                    return i
             if i >= end:
                 return
             n = self.n
@@ -190,7 +194,8 @@ class Link:
             self.stats["bad"] += 1
             self._shift(1)
             while self._step():
-                pass
+                if self.ready is not None and self.deferred:
+                    return
 
     def _shift(self, k):
         # Drop k bytes from the front of rx and realign on the next magic in the rest.
@@ -284,7 +289,11 @@ class Link:
         buf = None
         if self.msg is not None and self.got == self.total:
             st["messages"] += 1
-            if self.on_ready is not None:
+            if self.deferred:
+                # feed() returns; the caller take()s it with no frame of ours below it
+                self.ready = self.msg
+                self.msg = None
+            elif self.on_ready is not None:
                 # no frame of ours holds the buffer: the receiver take()s it and can
                 # drop it as soon as it is parsed
                 self.ready = self.msg
@@ -433,21 +442,37 @@ def _dump(o, put):
         for k in o:
             put(c)
             c = b","
-            _dump(k if isinstance(k, str) else str(k), put)
+            put(_utf8(json.dumps(k if isinstance(k, str) else str(k))))
             put(b":")
-            _dump(o[k], put)
+            v = o[k]
+            # short strings and an event's content (made as it is sent) right here: the
+            # depth under a message is its nesting of containers, nothing more
+            if type(v) is str and len(v) <= _CHUNK:
+                put(_utf8(json.dumps(v)))
+            elif callable(v):
+                put(b'"')
+                for b in v():
+                    put(b)
+                put(b'"')
+            else:
+                _dump(v, put)
         put(b"}" if c == b"," else b"{}")
     elif callable(o):
-        # a string made as it is sent (nip44.seal_stream): ASCII, nothing to escape
+        # a string made as it is sent (nip44.seal_stream): ASCII, nothing to escape;
+        # pulled piece by piece, so nothing under this loop calls back into the link
         put(b'"')
-        o(put)
+        for b in o():
+            put(b)
         put(b'"')
     elif isinstance(o, (list, tuple)):
         c = b"["
         for v in o:
             put(c)
             c = b","
-            _dump(v, put)
+            if type(v) is str and len(v) <= _CHUNK:
+                put(_utf8(json.dumps(v)))
+            else:
+                _dump(v, put)
         put(b"]" if c == b"," else b"[]")
     elif o is None or isinstance(o, (bool, int, float)):
         put(_utf8(json.dumps(o)))

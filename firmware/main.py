@@ -172,12 +172,20 @@ def loop(board, lk, a, max_iterations=-1):
         n = board.link.read(buf)
         now = board.ticks_ms()
         try:
-            # complete messages go to dispatch() from inside feed/expire
+            # a message is handled here, at the loop's own depth, not under the link's
+            # frames: every request starts with the same stack below it
             if n:
                 last_rx = now
-                lk.feed(buf, n)
+                i = 0
+                while True:
+                    i = lk.feed(buf, n, i)
+                    if lk.ready is None:
+                        break
+                    dispatch(a, lk, board, None)
             elif lk.pending() and board.ticks_diff(now, last_rx) >= FRAME_IDLE_MS:
                 lk.expire()
+                if lk.ready is not None:
+                    dispatch(a, lk, board, None)
         except Exception as e:  # a bug here must not stop the device: drop what was buffered
             log_exc("link", e)
             lk.drop_rx()
@@ -199,9 +207,10 @@ def run(board, make_app):
     lk = linklib.Link(board.link.write, None, board.max_message, getattr(board, "rx_static", 0),
                       getattr(make_app, "pieces", False), getattr(board, "max_frame", linklib.MAX_FRAME))
     a = make_app(board, lk.send_message)
-    # on_ready + take(): only dispatch's own local holds a large message's buffer, so it
-    # is garbage as soon as it is parsed
-    lk.on_ready = lambda: dispatch(a, lk, board, None)
+    # deferred + take(): the loop dispatches a complete message itself (loop()), and
+    # only dispatch's own local holds a large message's buffer, so it is garbage as
+    # soon as it is parsed
+    lk.deferred = True
     th = getattr(gc, "threshold", None)
     if th:
         th(-1)

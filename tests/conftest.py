@@ -44,7 +44,7 @@ class FirmwareFile(pytest.File):
 def _run(path, heap):
     import subprocess
     runner = os.path.join(mpy.ROOT, "tests", "firmware", "runner.py")
-    cmd = [mpy.micropython_bin(), "-X", "heapsize=" + (heap or mpy.HEAP), runner, path.stem]
+    cmd = mpy.mpy_cmd(runner, heap) + [path.stem]
     p = subprocess.run(cmd, capture_output=True, timeout=1200, cwd=mpy.ROOT,
                        env=mpy.mpy_env((str(path.parent),)))
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")

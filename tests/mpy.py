@@ -49,7 +49,11 @@ def mpy_env(extra_path=(), compiled=True):
 
 
 def mpy_cmd(script, heap=None):
-    return [micropython_bin(), "-X", "heapsize=" + (heap or HEAP), script]
+    # boards.simstack: the script runs with the chip's C stack (docs/stack.md)
+    if ROOT not in sys.path:
+        sys.path.insert(0, ROOT)
+    from bridge.sim import heap_flag, entry_args
+    return [micropython_bin(), "-X", heap_flag(heap or HEAP), *entry_args(script)]
 
 
 def run_script(script, heap=None, timeout=600, extra_path=()):

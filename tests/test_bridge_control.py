@@ -36,6 +36,8 @@ class StandIn:
             return {"t": "status", "clients": [{"pubkey": "cd" * 32, "name": "x"}], "queue": 1}
         if msg["t"] == "nostrconnect":
             return {"t": "done", "outcome": "rejected" if msg["uri"].endswith("reject")  else "ok"}
+        if msg["t"] == "provision":
+            return {"t": "done", "outcome": "ok", "pubkey": "ef" * 32}
 
 
 def test_socket_protocol(tmp_path):
@@ -123,3 +125,49 @@ def test_commands_say_clearly_when_no_device(tmp_path, monkeypatch):
     for argv in (["url"], ["status"], ["connect", "nostrconnect://" + "cd" * 32 + "?relay=ws%3A%2F%2Fx&secret=s"]):
         assert main(argv + ["--device", "auto", "--state", st]) == 2
     assert main(["connect", "bunker://x", "--state", st]) == 2
+
+
+def test_provision_through_the_socket_checks_the_key_first():
+    c = StandIn()
+    nsec = "nsec1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqps52s3re"     # key 3
+    rep = asyncio.run(control.answer(c, {"cmd": "provision", "key": nsec}))
+    assert rep == {"ok": True, "outcome": "ok", "pubkey": "ef" * 32}
+    assert c.sent[-1] == {"t": "provision", "key": "%064x" % 3}
+    assert not any(nsec in ln or "%064x" % 3 in ln for ln in c.said)     # never in a log line
+    c.sent.clear()
+    for bad in ("nsec1" + "q" * 58, "00" * 32, None):
+        rep = asyncio.run(control.answer(c, {"cmd": "provision", "key": bad}))
+        assert rep["ok"] is False and rep["error"]
+    assert c.sent == []          # the device was never asked
+
+
+def test_announced_bridges_are_found_and_tidied(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    c = StandIn()
+    path = control.sock_path(str(tmp_path / "st"))
+
+    async def body():
+        server = await control.start(c, path, announce_state=str(tmp_path / "st"))
+        try:
+            recs = control.running()
+            assert [(r["sock"], r["state"], r["pid"]) for r in recs] == [(path, str(tmp_path / "st"), os.getpid())]
+            d = os.path.dirname(server.record)
+            assert stat.S_IMODE(os.stat(d).st_mode) == 0o700
+            assert stat.S_IMODE(os.stat(server.record).st_mode) == 0o600
+        finally:
+            await control.stop(server, path)
+        assert control.running() == [] and not os.path.exists(server.record)
+        # a record left by a bridge that died is removed on sight
+        dead = os.path.join(d, "999999999.json")
+        with open(dead, "w") as f:
+            json.dump({"sock": path, "pid": 999999999, "state": None}, f)
+        assert control.running() == [] and not os.path.exists(dead)
+        # records in a directory others can write to are not believed
+        server = await control.start(c, path, announce_state=None)
+        os.chmod(d, 0o777)
+        try:
+            assert control.running() == []
+        finally:
+            os.chmod(d, 0o700)
+            await control.stop(server, path)
+    asyncio.run(asyncio.wait_for(body(), 20))

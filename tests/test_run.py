@@ -345,3 +345,30 @@ def test_queue_over_its_byte_budget_drops_the_oldest_and_says_so(monkeypatch):
         c.on_relay_event({"id": "%064x" % i, "kind": 24133, "content": "z" * 3000}, "ws://r")
     assert len(c.queue) == 3 and c.queue_bytes <= 10_000
     assert sum("dropped" in s for s in said) == 2, said
+
+
+def test_relays_down_at_start_are_warned_about():
+    async def body():
+        async with LocalRelayServer() as a:
+            dead = "ws://127.0.0.1:%d" % _closed_port()
+            device = FakeDevice([a.url])
+            link = FakeLink(device)
+            lines, stop = [], asyncio.Event()
+            courier = Courier(link, [dead], out=lines.append, qr=False, pool_options=FAST, handshake_timeout=1)
+            courier.relay_warn_after = 1.0
+            task = asyncio.create_task(serve(link, stop=stop, courier=courier))
+            await wait_until(lambda: any("WARNING" in ln for ln in lines), timeout=10, what="the warning")
+            line = next(ln for ln in lines if "WARNING" in ln)
+            assert dead in line and "down" in line and "bunker URL" in line
+            assert not any("WARNING" in ln and a.url in ln for ln in lines)
+            assert await finish(stop, task) == 0
+    run(body())
+
+
+def _closed_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port

@@ -127,6 +127,10 @@ class Device:
     def mem(self):
         return self._cmd({"mem": 1})[0]["mem"]
 
+    def stack(self):
+        """Peak stack use at each probed leaf (needs tests/firmware/stackprobe on the path)."""
+        return self._cmd({"stack": 1})[0]["stack"]
+
     def next_rid(self):
         self.rid += 1
         return self.rid

@@ -152,6 +152,13 @@ def test_nostrconnect_percent_decoding_and_draft_metadata(dev, client):
     ("nostrconnect://%s?secret=x", "no relay"),
     ("bunker://%s?relay=wss://r&secret=x", "scheme"),
     ("nostrconnect://abc?relay=wss://r&secret=x", "pubkey"),
+    ("nostrconnect://%s?relay=ws://&secret=x", "relay: empty host"),
+    ("nostrconnect://%s?relay=ws%%3A%%2F%%2F&secret=x", "relay: empty host, escaped"),
+    ("nostrconnect://%s?relay=wss:///path&secret=x", "relay: empty host before a path"),
+    ("nostrconnect://%s?relay=wss://:443&secret=x", "relay: a port, no host"),
+    ("nostrconnect://%s?relay=wss://relay.damus.io@evil.example&secret=x", "relay: userinfo"),
+    ("nostrconnect://%s?relay=wss://r.example:44x&secret=x", "relay: bad port"),
+    ("nostrconnect://%s?relay=wss://r%%20x.example&secret=x", "relay: a space"),
 ])
 def test_bad_nostrconnect_uri_is_refused_without_a_prompt(dev, client, uri, why):
     rid = dev.next_rid()
@@ -159,6 +166,17 @@ def test_bad_nostrconnect_uri_is_refused_without_a_prompt(dev, client, uri, why)
                      "uri": uri % client.pubhex if "%s" in uri else uri})
     assert done(msgs, rid)["outcome"] == "invalid uri", why
     assert dev.screen[0] == "NOSTR SIGNER"
+
+
+@pytest.mark.parametrize("relay", ["ws://127.0.0.1:7777", "wss://relay.example.com/sub/path?x=1",
+                                   "wss://[::1]:7777", "wss://nos.lol"])
+def test_nostrconnect_relays_with_a_host_are_taken(dev, client, relay):
+    rid = dev.next_rid()
+    uri = "nostrconnect://%s?relay=%s&secret=x" % (client.pubhex, urllib.parse.quote(relay, safe=""))
+    dev.send({"t": "nostrconnect", "rid": rid, "now": int(time.time()), "uri": uri})
+    assert dev.screen[0] != "NOSTR SIGNER"  # the pairing prompt
+    msgs = dev.press("approve")
+    assert relay in of(msgs, "publish", rid)[0]["relays"]
 
 
 # ---- provisioning ------------------------------------------------------------------
@@ -250,8 +268,12 @@ def test_the_secret_key_never_appears_in_any_output(tmp_path, client):
     finally:
         d.close()
     blob = "".join(d.raw) + d.stderr + "".join("".join(s) for s in d.screens)
+    raw = b""
     for name in os.listdir(d.storage):
         if name != "key.json":
-            blob += open(os.path.join(d.storage, name)).read()
+            with open(os.path.join(d.storage, name), "rb") as f:
+                raw += f.read() + b"\0"  # seen.bin is binary: the key's bytes must not be in it either
+    blob += raw.decode("latin-1")
     for form in (SIGNER_SK.hex(), SIGNER_SK.hex().upper(), nsec(SIGNER_SK)):
         assert form not in blob
+    assert SIGNER_SK not in raw

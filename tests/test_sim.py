@@ -270,7 +270,7 @@ def test_detached_sim_is_reused(detached, kind):
 
 
 def test_kill_9_and_restart_handshakes_again(detached, kind):
-    lk = L.open_link("sim", detached, sim_args=sim_args(kind))
+    lk = L.open_link("sim", detached, start_sim=True, sim_args=sim_args(kind))
     try:
         h1 = lk.hello(timeout=20)
         pid = S._read_pid(os.path.join(detached, "sim.pid"))
@@ -378,8 +378,12 @@ def test_press_cli_rejects_unknown_button_and_missing_sim(tmp_path):
 def test_provision_cli(detached, kind):
     S.ensure(detached, sim_args(kind))  # the CLI reuses this running simulator
     sk = "%064x" % 0xC0FFEE
-    proc = subprocess.Popen([PY, "-m", "bridge", "provision", "--device", "sim", "--state", detached,
-                             "--key", sk], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # the key on stdin, never on the command line
+    proc = subprocess.Popen([PY, "-m", "bridge", "provision", "--device", "sim", "--state", detached],
+                            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdin.write(sk + "\n")
+    proc.stdin.close()
+    proc.stdin = None
     try:
         _wait(lambda: "import" in _screen(detached).lower() or "approve" in _screen(detached).lower(),
               timeout=20, what="the provision prompt")
@@ -396,8 +400,11 @@ def test_provision_cli(detached, kind):
     assert sk not in out and sk not in err
     # rejected: non-zero exit, the outcome on stderr
     shown = _screen(detached)
+    keyfile = os.path.join(os.path.dirname(detached), "key")
+    with open(keyfile, "w") as f:
+        f.write(sk + "\n")
     proc = subprocess.Popen([PY, "-m", "bridge", "provision", "--device", "sim", "--state", detached,
-                             "--key", sk], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--key-file", keyfile], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _wait(lambda: _screen(detached) != shown, timeout=20, what="the provision prompt")
         assert _press_cli(detached, "reject").returncode == 0

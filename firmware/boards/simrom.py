@@ -64,9 +64,13 @@ def run():
     sys.argv[:] = sys.argv[1:]
     # the bootstrap's own code is no longer needed once the entry runs
     sys.modules.pop("simrom", None)
-    m = __import__(entry)
-    if hasattr(m, "main"):
-        m.main()
+    if os.getenv("SIGNER_STACK") == "0":  # the x64 main thread's stack
+        m = __import__(entry)
+        if hasattr(m, "main"):
+            m.main()
+        return
+    from boards import simstack  # the chip's C stack (boards/simstack.py)
+    simstack.start(entry)
 
 
 run()

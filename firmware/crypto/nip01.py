@@ -95,18 +95,37 @@ def _surrogate(mv, j, n):
     return -1
 
 
-def _write_string(w, s):
-    # s is a str (checked by the caller); w receives bytes-like pieces in order.
-    #
-    # Surrogates: MicroPython's json.loads turns "\ud83d\ude00" (how ensure_ascii
-    # clients send emoji) into two 3-byte CESU-8 sequences, not the 4-byte UTF-8 of
-    # U+1F600, and accepts lone ones. A JS string holds the same UTF-16 units, and
-    # JSON.stringify writes a valid pair as the real character and a lone surrogate as
-    # a lowercase \udxxx escape; we do the same, so ids still match nostr-tools.
+def _mv(s):
     mv = memoryview(s)
-    n = len(mv)
-    if n >= 1 << 20:  # keeps _fill's packed result within a 32-bit machine word
+    if len(mv) >= 1 << 20:  # keeps _fill's packed result within a 32-bit machine word
         raise ValueError("invalid string: longer than 1 MB")
+    return mv
+
+
+def _odd(mv, i, n):
+    # (the piece for the UTF-16 surrogate encoded at mv[i:], where to go on)
+    #
+    # MicroPython's json.loads turns "\ud83d\ude00" (how ensure_ascii clients send
+    # emoji) into two 3-byte CESU-8 sequences, not the 4-byte UTF-8 of U+1F600, and
+    # accepts lone ones. A JS string holds the same UTF-16 units, and JSON.stringify
+    # writes a valid pair as the real character and a lone surrogate as a lowercase
+    # \udxxx escape; we do the same, so ids still match nostr-tools.
+    hi = _surrogate(mv, i, n)
+    if hi < 0:  # cut-off sequence: cannot happen in a valid str; keep the bytes
+        return mv[i:], n
+    lo = _surrogate(mv, i + 3, n)
+    if 0xD800 <= hi < 0xDC00 and 0xDC00 <= lo < 0xE000:
+        cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+        return bytes((0xF0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3F),
+                      0x80 | ((cp >> 6) & 0x3F), 0x80 | (cp & 0x3F))), i + 6
+    return b"\\u" + ("%04x" % hi).encode(), i + 3
+
+
+def _write_string(w, s):
+    # s is a str (checked by the caller); w, a C function here (a hash's update,
+    # bytearray.extend), receives bytes-like pieces in order
+    mv = _mv(s)
+    n = len(mv)
     w(b'"')
     i = 0
     while i < n:
@@ -115,53 +134,43 @@ def _write_string(w, s):
         k = r & 1023
         if k:
             w(_BUFMV[:k])
-        if i >= n or k >= _CAP:
-            continue
-        # stopped at a surrogate
-        hi = _surrogate(mv, i, n)
-        if hi < 0:  # cut-off sequence: cannot happen in a valid str; keep the bytes
-            w(mv[i:])
-            break
-        lo = _surrogate(mv, i + 3, n)
-        if 0xD800 <= hi < 0xDC00 and 0xDC00 <= lo < 0xE000:
-            cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
-            w(bytes((0xF0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3F),
-                     0x80 | ((cp >> 6) & 0x3F), 0x80 | (cp & 0x3F))))
-            i += 6
-        else:
-            w(b"\\u" + ("%04x" % hi).encode())
-            i += 3
+        if i < n and k < _CAP:  # stopped at a surrogate
+            b, i = _odd(mv, i, n)
+            w(b)
     w(b'"')
 
 
+def string_pieces(s):
+    """_write_string's pieces as a generator, for a consumer whose loop pulls them (the
+    response writer: no call chain grows under it). A piece in the staging buffer is
+    good until the next is pulled."""
+    mv = _mv(s)
+    n = len(mv)
+    yield b'"'
+    i = 0
+    while i < n:
+        r = _fill(mv, i, n, _BUF, _CAP)
+        i = r >> 10
+        k = r & 1023
+        if k:
+            yield _BUFMV[:k]
+        if i < n and k < _CAP:
+            b, i = _odd(mv, i, n)
+            yield b
+    yield b'"'
+
+
 def _write_event(w, pubkey, created_at, kind, tags, content):
-    # [0,"<pubkey>",<created_at>,<kind>,[[...],...],"<content>"]
+    # [0,"<pubkey>",<created_at>,<kind>,[[...],...],"<content>"]; the tag list is
+    # walked here, not in write_tags, and the content's pieces pulled by this loop: the
+    # deepest hash of a response (its content is nip44.seal_stream's) stays shallow
     w(b'[0,')
     _write_string(w, pubkey)
     w(b',')
     w(str(created_at))
     w(b',')
     w(str(kind))
-    w(b',')
-    write_tags(w, tags)
-    w(b',')
-    if type(content) is tuple:  # a request's base64 in the link's pieces (envelope.loads)
-        w(b'"')
-        for c in content:
-            w(c)
-        w(b'"')
-    elif callable(content):  # a response's base64 made as it is written (nip44.seal_stream)
-        w(b'"')
-        content(w)
-        w(b'"')
-    else:
-        _write_string(w, content)
-    w(b']')
-
-
-def write_tags(w, tags):
-    # [[...],...] with every item escaped as JSON.stringify does
-    w(b'[')
+    w(b',[')
     first = True
     for tag in tags:
         w(b'[' if first else b',[')
@@ -173,6 +182,19 @@ def write_tags(w, tags):
             sep = True
             _write_string(w, item)
         w(b']')
+    w(b'],')
+    if type(content) is tuple:  # a request's base64 in the link's pieces (envelope.loads)
+        w(b'"')
+        for c in content:
+            w(c)
+        w(b'"')
+    elif callable(content):  # a response's base64 made as it is read (nip44.seal_stream)
+        w(b'"')
+        for p in content():
+            w(p)
+        w(b'"')
+    else:
+        _write_string(w, content)
     w(b']')
 
 
@@ -183,6 +205,51 @@ def json_string(s):
     buf = bytearray()
     _write_string(buf.extend, s)
     return str(buf, "utf-8")
+
+
+@micropython.viper
+def utf8_strict(b: ptr8, n: int) -> int:
+    # 1 if b[0:n] is UTF-8 as RFC 3629 has it, else 0 (MicroPython's own check, in
+    # str(b, "utf-8"), looks at each sequence's shape only): no overlong form (C0, C1, E0 80..9F,
+    # F0 80..8F), no encoded surrogate (ED A0..BF: CESU-8), nothing past U+10FFFF
+    # (F4 90.., F5..FF), every continuation byte where it belongs
+    i = 0
+    while i < n:
+        c = b[i]
+        if c < 0x80:
+            i += 1
+            continue
+        if c < 0xC2 or c > 0xF4:
+            return 0
+        m = 1
+        lo = 0x80
+        hi = 0xBF
+        if c >= 0xF0:
+            m = 3
+            if c == 0xF0:
+                lo = 0x90
+            if c == 0xF4:
+                hi = 0x8F
+        elif c >= 0xE0:
+            m = 2
+            if c == 0xE0:
+                lo = 0xA0
+            if c == 0xED:
+                hi = 0x9F
+        if i + m >= n:
+            return 0
+        d = b[i + 1]
+        if d < lo or d > hi:
+            return 0
+        j = 2
+        while j <= m:
+            d = b[i + j]
+            if d < 0x80 or d > 0xBF:
+                return 0
+            j += 1
+        i += m + 1
+    return 1
+
 
 
 def _bad(what):
@@ -290,9 +357,12 @@ def verify(ev):
 def sign_own(ev, sk, aux=None):
     """Add id and sig to an event this device built itself (a response): its fields are
     known good and its content may be a bytes-like of ASCII (nip44.seal_b64's buffer),
-    hashed where it lies, or a function writing it (nip44.seal_stream)."""
+    hashed where it lies, or a function yielding it in pieces (nip44.seal_stream)."""
     from crypto import secp256k1
-    h = _digest(ev)
+    # _digest(ev), inline: the deepest hash there is (its content may be a stream)
+    h = hashlib.sha256()
+    _write_event(h.update, ev["pubkey"], ev["created_at"], ev["kind"], ev["tags"], ev["content"])
+    h = h.digest()
     ev["id"] = hexlify(h).decode()
     ev["sig"] = hexlify(secp256k1.schnorr_sign(h, sk, aux)).decode()
     return ev

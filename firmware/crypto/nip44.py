@@ -106,13 +106,13 @@ def _prep(conv_key, n, nonce):
     return nonce, ck, cn, hk, pre, pre + padded_len(n)
 
 
-def seal_b64(conv_key, n, write, nonce=None):
-    """The base64 payload of an n-byte plaintext that write(put) hands over in pieces,
-    as one bytearray of ASCII. For big responses (a signed 16 KB event): the text is
-    written straight into the padded block inside the output buffer's tail, encrypted
-    and MACed there, then base64-encoded in place from the front (4 output bytes for
-    every 3 read never overtake the input still to read), so the only allocation is
-    the payload's base64 itself: no copy of the text, no separate raw payload."""
+def seal_b64(conv_key, n, pieces, nonce=None):
+    """The base64 payload of an n-byte plaintext that pieces() yields in pieces, as one
+    bytearray of ASCII. For big responses (a signed 16 KB event): the text is copied
+    straight into the padded block inside the output buffer's tail, encrypted and MACed
+    there, then base64-encoded in place from the front (4 output bytes for every 3 read
+    never overtake the input still to read), so the only allocation is the payload's
+    base64 itself: no copy of the text, no separate raw payload."""
     nonce, ck, cn, hk, pre, body = _prep(conv_key, n, nonce)
     rlen = 65 + body
     out = bytearray(4 * ((rlen + 2) // 3))
@@ -120,18 +120,14 @@ def seal_b64(conv_key, n, write, nonce=None):
     raw = mv[len(out) - rlen:]
     _head(raw, nonce, n, pre)
     end = 33 + pre + n
-    pos = [33 + pre]
-
-    def put(b):
-        p = pos[0]
+    p = 33 + pre
+    for b in pieces():
         k = len(b)
         if p + k > end:
             raise ValueError("plaintext longer than announced")
         raw[p:p + k] = b
-        pos[0] = p + k
-
-    write(put)
-    if pos[0] != end:
+        p += k
+    if p != end:
         raise ValueError("plaintext shorter than announced")
     ct = raw[33:33 + body]  # the padding after the text is still the buffer's zeros
     chacha20_xor(ck, cn, ct, 0, ct)
@@ -146,17 +142,75 @@ def seal_b64(conv_key, n, write, nonce=None):
     return out
 
 
-_STAGE = 768  # body bytes encrypted at a time in seal_stream: 12 ChaCha20 blocks
+_STAGE = 768  # body bytes encrypted at a time in seal_stream: 12 ChaCha20 blocks, 256 groups of 3
 
 
-def seal_stream(conv_key, n, write, nonce=None):
-    """seal_b64 without its buffer: -> emit(put), a function that hands put() the
-    base64 payload in ~1 KB pieces, the same bytes every call. write(put) must hand
-    over the same n bytes each time it is called (a signed event written from its
-    template). The payload is made again on every call (ChaCha20 with the same nonce
-    and key is the same keystream; the MAC is found once here), so a big response
-    costs no block of its size: after a big request the heap may not have one. The
-    caller hashes it (nip01) and the link sends it (link.py _dump) as a string."""
+def _cipher(ck, cn, head, pieces, n, body, nonce=None, mac=None):
+    # the padded block (length prefix, the n plaintext bytes pieces() yields, zeros),
+    # encrypted in _STAGE-byte pieces (the last may be shorter), made in one staging
+    # buffer: a piece is good until the next is pulled. With mac: the whole payload's
+    # base64 instead (version and nonce first, MAC last). One generator either way, so
+    # the link's loop pulls base64 one frame above the plaintext's own.
+    b64 = binascii.b2a_base64
+    st = bytearray(_STAGE)
+    sv = memoryview(st)
+    if mac is not None:
+        yield b64(b"\x02" + nonce, newline=False)  # 33 bytes: whole 3-byte groups
+    st[0:len(head)] = head
+    fill = len(head)
+    blk = 0
+    got = 0
+    for b in pieces():
+        b = memoryview(b)
+        ln = len(b)
+        got += ln
+        if got > n:
+            raise ValueError("plaintext longer than announced")
+        i = 0
+        while i < ln:
+            take = min(ln - i, _STAGE - fill)
+            st[fill:fill + take] = b[i:i + take]
+            fill += take
+            i += take
+            if fill == _STAGE:
+                chacha20_xor(ck, cn, sv, blk, sv)
+                yield sv if mac is None else b64(sv, newline=False)
+                blk += _STAGE // 64
+                fill = 0
+    if got != n:
+        raise ValueError("plaintext shorter than announced")
+    z = body - len(head) - n  # the padding: zeros
+    zs = memoryview(bytes(min(z, _STAGE)))
+    tail = b""
+    while z > 0 or fill:
+        take = min(z, _STAGE - fill)
+        st[fill:fill + take] = zs[0:take]
+        fill += take
+        z -= take
+        m = sv[0:fill]
+        chacha20_xor(ck, cn, m, blk, m)
+        if mac is None:
+            yield m
+        else:  # only the last piece can be short: its odd bytes go out with the MAC
+            k = fill // 3 * 3
+            if k:
+                yield b64(m[0:k], newline=False)
+            tail = bytes(m[k:fill])
+        blk += _STAGE // 64
+        fill = 0
+    if mac is not None:
+        yield b64(tail + mac, newline=False)
+
+
+def seal_stream(conv_key, n, pieces, nonce=None):
+    """seal_b64 without its buffer: -> emit, a function whose call yields the base64
+    payload in ~1 KB pieces, the same bytes every call. pieces() must yield the same n
+    bytes each time it is called (a signed event written from its template). The payload
+    is made again on every call (ChaCha20 with the same nonce and key is the same
+    keystream; the MAC is found once here), so a big response costs no block of its
+    size: after a big request the heap may not have one. The caller hashes it (nip01)
+    and the link sends it (link.py _dump) as a string, each with a loop that pulls the
+    pieces: the depth under it is the same for a 100-byte or a 40 KB response."""
     nonce, ck, cn, hk, pre, body = _prep(conv_key, n, nonce)
     head = bytearray(pre)
     if pre == 2:
@@ -164,74 +218,18 @@ def seal_stream(conv_key, n, write, nonce=None):
         head[1] = n & 255
     else:
         head[2:6] = n.to_bytes(4, "big")
-
-    def cipher(sink):
-        # the encrypted body to sink(bytes-like), _STAGE bytes at a time
-        st = bytearray(_STAGE)
-        fill = [0, 0, 0]  # bytes staged, body bytes done, plaintext bytes taken
-
-        def flush():
-            k = fill[0]
-            mv = memoryview(st)[0:k]
-            chacha20_xor(ck, cn, mv, fill[1] // 64, mv)
-            sink(mv)
-            fill[1] += k
-            fill[0] = 0
-
-        def put(b, text=True):
-            b = memoryview(b)
-            if text:
-                fill[2] += len(b)
-                if fill[2] > n:
-                    raise ValueError("plaintext longer than announced")
-            i = 0
-            while i < len(b):
-                take = min(len(b) - i, _STAGE - fill[0])
-                st[fill[0]:fill[0] + take] = b[i:i + take]
-                fill[0] += take
-                i += take
-                if fill[0] == _STAGE:
-                    flush()
-
-        put(head, False)
-        write(put)
-        if fill[2] != n:
-            raise ValueError("plaintext shorter than announced")
-        z = body - pre - n  # the padding: zeros
-        zs = bytes(min(z, _STAGE))
-        while z > 0:
-            put(zs[0:min(z, len(zs))], False)
-            z -= min(z, len(zs))
-        if fill[0]:
-            flush()
-
     ipad, opad = kdf._pads(hk)
     h = kdf.sha256(ipad)
     h.update(nonce)
-    cipher(h.update)
+    for m in _cipher(ck, cn, head, pieces, n, body):
+        h.update(m)
     o = kdf.sha256(opad)
     o.update(h.digest())
     mac = o.digest()
     h = o = None
 
-    def emit(put):
-        left = bytearray(0)
-
-        def b64(b):
-            # base64 of the raw stream, 3-byte groups carried across pieces
-            nonlocal left
-            if left:
-                b = bytes(left) + bytes(b)
-            k = len(b) // 3 * 3
-            if k:
-                put(binascii.b2a_base64(b[0:k], newline=False))
-            left = bytearray(b[k:])
-
-        b64(b"\x02" + nonce)
-        cipher(b64)
-        b64(mac)
-        if left:
-            put(binascii.b2a_base64(left, newline=False))
+    def emit():
+        return _cipher(ck, cn, head, pieces, n, body, nonce, mac)
 
     return emit
 

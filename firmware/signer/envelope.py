@@ -4,9 +4,10 @@
 # An event that fails any check here is unattributable (it may not come from the
 # client its pubkey names, or it was already answered) and is dropped without a reply:
 # replying would let anyone who can write to a relay or the USB link make the device
-# emit signed events. Checks run cheapest first so junk costs little: shape, kind, p
-# tag, age and replay before the id hash, the id before the Schnorr verification,
-# and that before the ECDH of decryption.
+# emit signed events. (One exception: an admitted client's stale request, once its
+# signature holds, is attributable and is refused in words.) Checks run cheapest first
+# so junk costs little: shape, kind, p tag, age and replay horizon before the id hash,
+# the id before the Schnorr verification, and that before the ECDH of decryption.
 import json
 import micropython
 from binascii import hexlify, unhexlify
@@ -229,8 +230,12 @@ def _p_tagged(tags, who):
     return False
 
 
-def check(ev, signer_hex, now, max_age, max_future, seen):
-    """Raise Drop(reason) unless ev is a fresh, new, well-signed request to signer_hex."""
+def check(ev, signer_hex, now, max_age, max_future, seen, clients):
+    """Raise Drop(reason) unless ev is a new, well-signed request to signer_hex, fresh or
+    from an admitted client (in clients). seen: replay.Seen (the request id is
+    checked once decrypted: requests.py). -> None for a stranger's;
+    for an admitted client's, True if fresh, False if stale: a request the client
+    really sent, refused in words (the caller's job) rather than left to time out."""
     try:
         nip01.validate(ev, True)
     except ValueError:
@@ -241,25 +246,29 @@ def check(ev, signer_hex, now, max_age, max_future, seen):
         raise Drop("wrong p tag")
     if not now:
         raise Drop("no time")
-    if ev["created_at"] < now - max_age:
-        raise Drop("stale")
-    if ev["created_at"] > now + max_future:
+    ca = ev["created_at"]
+    admitted = ev["pubkey"] in clients
+    stale = ca < now - max_age
+    if stale and not admitted:
+        raise Drop("stale")  # a stranger's: not worth a decryption
+    if ca > now + max_future:
         raise Drop("from the future")
-    key = unhexlify(ev["id"])[:12]
-    if key in seen:
-        raise Drop("replayed")
+    if seen.seen(ca, admitted):
+        raise Drop("replayed")  # may have been answered: its key fell out of the ring
     if nip01.event_id(ev) != ev["id"]:
         raise Drop("bad id")
     if not secp256k1.schnorr_verify(unhexlify(ev["id"]), unhexlify(ev["pubkey"]), unhexlify(ev["sig"])):
         raise Drop("bad signature")
-    # recorded only once the signature holds, so forged events cannot evict real ids
-    seen.add(key)
+    # its request's key goes in (requests.py) only now the signature holds, so forged
+    # events cannot evict real ones; and in the ring of who really sent it
+    seen.add(None, ca, admitted, now - max_age)
+    return (not stale) if admitted else None
 
 
 def open_(sk, ev):
     """Decrypt the request body -> (text, scheme); NIP-04 when the content looks like it.
     text is a str, or for a big NIP-44 request still in the link's buffer a memoryview
-    of its UTF-8 bytes there."""
+    of its UTF-8 bytes there. (requests.py then checks it is strict UTF-8.)"""
     content = ev["content"]
     try:
         if type(content) is tuple:  # in the link's pieces (loads())
@@ -315,22 +324,21 @@ def seal(sk, signer_hex, client_hex, text, scheme, now):
 
 def seal_response(sk, signer_hex, client_hex, rid, result, error, scheme, now):
     """seal() of rpc.response(rid, result, error), without ever building the response
-    text in NIP-44: rpc.write_response counts it, then writes it straight into the
-    payload buffer (nip44.seal_b64), and the event carries that buffer as its content.
-    A 16 KB signed event as result then costs no buffer of its size at all."""
+    text in NIP-44: rpc.response_pieces is counted, then copied straight into the payload
+    buffer (nip44.seal_b64), and the event carries that buffer as its content; a big one
+    is encrypted as it is read (nip44.seal_stream). Every stage is a loop pulling pieces
+    from the one before, so the depth under the link's writes is fixed: a 16 KB signed
+    event as result costs no buffer of its size and no deeper stack than a pong."""
     if scheme == "nip04":
         return seal(sk, signer_hex, client_hex, rpc.response(rid, result, error), scheme, now)
-    n = [0]
-
-    def count(b):
-        n[0] += len(b)
-
-    rpc.write_response(count, rid, result, error)
-    # a big one is made again each time it is written (nip01 hashes it, link.py sends
-    # it): after a big request the heap may have no room for a block of its size
-    put_b64 = nip44.seal_stream if n[0] > 1024 else nip44.seal_b64
-    content = put_b64(conversation_key(sk, client_hex), n[0],
-                      lambda put: rpc.write_response(put, rid, result, error))
+    n = 0
+    for b in rpc.response_pieces(rid, result, error):
+        n += len(b)
+    # a big one is made again each time it is read (nip01 hashes it, link.py sends it):
+    # after a big request the heap may have no room for a block of its size
+    put_b64 = nip44.seal_stream if n > 1024 else nip44.seal_b64
+    content = put_b64(conversation_key(sk, client_hex), n,
+                      lambda: rpc.response_pieces(rid, result, error))
     return nip01.sign_own({"pubkey": signer_hex, "created_at": now, "kind": KIND,
                            "tags": [["p", client_hex]], "content": content}, sk)
 

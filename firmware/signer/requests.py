@@ -10,6 +10,7 @@
 import gc
 import time
 import app as _app  # (loaded first: app imports this module; used at call time only)
+from crypto import nip01
 from signer import envelope, rpc, methods, perms, clients as cl, replay
 from signer.envelope import Drop
 from signer.rpc import Refuse, NoId
@@ -25,6 +26,7 @@ def on_event(a, msg):
     rid = msg.get("rid")
     ev = msg.get("event")
     client = None
+    fresh = None
     try:
         if a.sk is None:
             raise Drop("locked" if a.locked else "no key")
@@ -32,9 +34,17 @@ def on_event(a, msg):
             # the signer's own key as a client: our own responses echoed by a relay
             # would be answered again and again (issue 11, break 5)
             raise Drop("own key")
-        envelope.check(ev, a.pubhex, a.now(), a.cfg.get("max_age_s", 300),
-                       a.cfg.get("max_future_s", 60), a.seen_ev)
+        fresh = envelope.check(ev, a.pubhex, a.now(), a.cfg.get("max_age_s", 300),
+                               a.cfg.get("max_future_s", 60), a.seen_ev, a.clients)
+        if fresh:  # an admitted client agrees with our time: it may go on flash
+            a.seen_ev.sync(ev["created_at"], a.now())
         text, scheme = envelope.open_(a.sk, ev)
+        mv = memoryview(text)
+        if not nip01.utf8_strict(mv, len(mv)):
+            # an overlong form, a raw surrogate or an F5+ byte would be signed as it
+            # is, and shown (issue 11): MicroPython's str() lets them through
+            raise Drop("invalid request")
+        mv = None
         client = ev["pubkey"]
         # the ciphertext is spent: drop it from the caller's message too, so a big
         # request's base64 is not held while we answer it
@@ -68,6 +78,9 @@ def on_event(a, msg):
         return a._refuse(req, e)
     if method in methods.KEYED or method in FREE or method in ("connect", "ping", "get_public_key"):
         req["method"] = method
+    a.seen_ev.commit(method)  # on flash before an answer that changes anything
+    if fresh is False:  # an admitted client's, older than the window (issue 11, 3)
+        return a._refuse(req, Refuse("stale request", "stale"))
     try:
         try:
             dispatch(a, req, method, params)

@@ -9,7 +9,7 @@
 # pairs MicroPython's json.loads leaves in strings back into real UTF-8, so a signed
 # event we return parses in a JS client to the very strings we hashed.
 import json
-from crypto.nip01 import json_string, _write_string, write_tags
+from crypto.nip01 import json_string, string_pieces
 from crypto import jsonspan
 
 # The largest decrypted request we parse (chars), unless the board says otherwise
@@ -157,50 +157,59 @@ def event_json(ev):
     return "".join(out)
 
 
-def write_response(put, rid, result=None, error=None):
-    """What response() returns, handed to put(bytes-like) in pieces and never built whole
-    (envelope.seal_response writes it straight into the encrypted payload). result: a
-    str, or a signed event dict, whose JSON is written escaped as a JSON string."""
-    put(b'{"id":')
-    _write_string(put, rid)
+def response_pieces(rid, result=None, error=None):
+    """What response() returns, in bytes-like pieces and never built whole: a generator,
+    pulled by a loop (envelope.seal_response: counted, then straight into the encrypted
+    payload), so the depth under it is fixed however long the event: the event's fields
+    and tags are walked here, one generator above the escaper. result: a str, or a
+    signed event dict, whose JSON is written escaped as the body of a JSON string."""
+    yield b'{"id":'
+    yield from string_pieces(rid)
     if error is not None:
-        put(b',"result":"error","error":')
-        _write_string(put, error)
-    elif type(result) is dict:
-        put(b',"result":"')
-        write_event_json(_escaper(put), result)
-        put(b'"')
-    else:
-        put(b',"result":')
-        _write_string(put, result)
-    put(b"}")
+        yield b',"result":"error","error":'
+        yield from string_pieces(error)
+        yield b"}"
+        return
+    if type(result) is not dict:
+        yield b',"result":'
+        yield from string_pieces(result)
+        yield b"}"
+        return
+    # event_json(result) as a JSON string's body: only quotes and backslashes need
+    # escaping there (the text has no raw control characters; its escapes get their \
+    # doubled), so each escaped string's pieces are escaped once more
+    ev = result
+    yield b',"result":"{\\"id\\":\\"'
+    yield ev["id"].encode()
+    yield b'\\",\\"pubkey\\":\\"'
+    yield ev["pubkey"].encode()
+    yield b'\\",\\"created_at\\":'
+    yield str(ev["created_at"]).encode()
+    yield b',\\"kind\\":'
+    yield str(ev["kind"]).encode()
+    yield b',\\"tags\\":['
+    first = True
+    for tag in ev["tags"]:
+        yield b'[' if first else b',['
+        first = False
+        sep = False
+        for item in tag:
+            if sep:
+                yield b','
+            sep = True
+            for b in string_pieces(item):
+                yield _esc(b)
+        yield b']'
+    yield b'],\\"content\\":'
+    for b in string_pieces(ev["content"]):
+        yield _esc(b)
+    yield b',\\"sig\\":\\"'
+    yield ev["sig"].encode()
+    yield b'\\"}"}'
 
 
-def _escaper(put):
-    # JSON text as the body of a JSON string: only quotes and backslashes need escaping
-    # (the text has no raw control characters; its own escapes get their \ doubled)
-    def w(b):
-        b = b.encode() if type(b) is str else bytes(b)
-        if b'"' in b or b"\\" in b:
-            b = b.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
-        put(b)
-    return w
-
-
-def write_event_json(w, ev):
-    """event_json(ev), handed to w in pieces."""
-    w(b'{"id":"')
-    w(ev["id"])
-    w(b'","pubkey":"')
-    w(ev["pubkey"])
-    w(b'","created_at":')
-    w(str(ev["created_at"]))
-    w(b',"kind":')
-    w(str(ev["kind"]))
-    w(b',"tags":')
-    write_tags(w, ev["tags"])
-    w(b',"content":')
-    _write_string(w, ev["content"])
-    w(b',"sig":"')
-    w(ev["sig"])
-    w(b'"}')
+def _esc(b):
+    b = bytes(b)
+    if b'"' in b or b"\\" in b:
+        b = b.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
+    return b

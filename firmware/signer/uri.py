@@ -43,6 +43,48 @@ def unquote(s):
         _bad("not UTF-8")
 
 
+def relay_ok(v):
+    """A ws:// or wss:// URL with a host: not "ws://" alone (the bridge would dial
+    nothing, or whatever its library makes of it), no userinfo ("wss://known@evil"
+    shows one host and dials another), no spaces or control characters."""
+    if len(v) > 256:
+        return False
+    if v.startswith("wss://"):
+        rest = v[6:]
+    elif v.startswith("ws://"):
+        rest = v[5:]
+    else:
+        return False
+    for c in v:
+        if c <= " " or c == "\x7f":
+            return False
+    end = len(rest)
+    for c in "/?#":
+        i = rest.find(c)
+        if 0 <= i < end:
+            end = i
+    host = rest[:end]
+    if "@" in host:
+        return False
+    if host.startswith("["):  # an IPv6 literal, then perhaps a port
+        i = host.find("]")
+        if i < 2:
+            return False
+        port = host[i + 1:]
+        host = host[1:i]
+        ok = "0123456789abcdefABCDEF:."
+    else:
+        i = host.find(":")
+        port = host[i:] if i >= 0 else ""
+        host = host[:i] if i >= 0 else host
+        ok = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._"
+    if not host or any(c not in ok for c in host):
+        return False
+    if port and (len(port) < 2 or port[0] != ":" or any(c not in "0123456789" for c in port[1:])):
+        return False
+    return True
+
+
 def _short(s, n):
     return s if len(s) <= n else s[:n]
 
@@ -70,7 +112,7 @@ def parse(uri):
         k = unquote(k)
         v = unquote(v)
         if k == "relay":
-            if not (v.startswith("wss://") or v.startswith("ws://")) or len(v) > 256:
+            if not relay_ok(v):
                 _bad("relay")
             if v not in r["relays"]:
                 if len(r["relays"]) >= MAX_RELAYS:

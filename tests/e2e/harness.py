@@ -125,12 +125,12 @@ def run_body(body):
 
 
 @contextlib.asynccontextmanager
-async def signer_on_relay(tmp_path, decide=lambda lines: "approve"):
+async def signer_on_relay(tmp_path, decide=lambda lines: "approve", heap=None):
     """A LocalRelay, the simulator (key provisioned) listening on it, the bridge in this
     event loop, and a person answering prompts with decide(screen lines)."""
     state = str(tmp_path / "state")
     async with LocalRelayServer() as relay:
-        holder = {"sim": sim.Sim(state, args=["--relay", relay.url], heap=HEAP)}
+        holder = {"sim": sim.Sim(state, args=["--relay", relay.url], heap=heap or HEAP)}
         person = None
         try:
             pub = provision(holder["sim"], state)

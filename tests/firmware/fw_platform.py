@@ -10,7 +10,10 @@ def test_runtime_is_micropython_1_29():
 
 def test_heap_is_limited_to_128k():
     total = gc.mem_free() + gc.mem_alloc()
-    assert 120 * 1024 <= total <= 128 * 1024, total
+    # on the chip's stack (boards/simstack.py) the arena also holds the harness's own few
+    # KB (bridge/sim.py SIMSTACK_HEAP), which tests/test_simstack.py keeps out of reach
+    extra = 4096 if "boards.simstack" in sys.modules else 0
+    assert 120 * 1024 <= total <= 128 * 1024 + extra, total
 
 
 def test_builtin_modules_the_firmware_relies_on():

@@ -56,6 +56,7 @@ def _app(w, h):
     store.save_key(root, SK)
     client = envelope.pub_hex(CLIENT_SK)
     store.write_json(root, "clients.json", {client: {"name": "Coracle", "rules": []}})
+    store.remove(root, "seen.bin")  # a fresh device: "r1" was answered by the last one
     sent = []
     return app.App(Board(w, h, root), sent.append), client
 

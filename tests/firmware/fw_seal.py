@@ -1,7 +1,7 @@
 # heap: 512K (66 KB plaintexts next to their payloads; the 128 KB budget is measured in tests/test_signer_memory.py)
 # The response path that never builds a big response whole: nip44.seal_b64 (the text
 # written straight into the payload buffer, encrypted and base64-encoded in place) and
-# rpc.write_response (the JSON-RPC text in pieces), against the plain functions.
+# rpc.response_pieces (the JSON-RPC text in pieces), against the plain functions.
 import json
 from crypto import nip44, nip01
 from signer import rpc
@@ -12,13 +12,9 @@ SK = bytes.fromhex("7f4c11a9742721d66e40e321ca50b682c27f7422190c14a187525e69e604
 
 
 def pieces(text, size):
-    # write(put) handing text over in pieces of `size` bytes
+    # a function yielding text in pieces of `size` bytes
     b = text.encode()
-
-    def write(put):
-        for i in range(0, len(b), size):
-            put(b[i:i + size])
-    return write
+    return lambda: (b[i:i + size] for i in range(0, len(b), size))
 
 
 def sealed(text, size=97):
@@ -61,17 +57,18 @@ def test_seal_b64_refuses_a_writer_that_writes_less_than_announced():
 
 def written(rid, result=None, error=None):
     out = bytearray()
-    rpc.write_response(out.extend, rid, result, error)
+    for b in rpc.response_pieces(rid, result, error):
+        out.extend(b)
     return str(out, "utf-8")
 
 
-def test_write_response_equals_response_for_string_results_and_errors():
+def test_response_pieces_equal_response_for_string_results_and_errors():
     for rid, res, err in (("1", "pong", None), ("a\"b", "x\\y\n\u2028\u00e9", None),
                           ("7", None, "rejected"), ("q", "[\"wss://r\"]", None)):
         assert written(rid, res, err) == rpc.response(rid, res, err)
 
 
-def test_write_response_writes_a_signed_event_as_its_json_string():
+def test_response_pieces_write_a_signed_event_as_its_json_string():
     tpl = {"kind": 1, "created_at": 1700000000, "tags": [["t", "a\"b\\c"], ["e", "\u00e9"]],
            "content": "line\nquote\" back\\slash tab\t \ud83d\ude00 \u202e"}
     ev = nip01.sign(tpl, SK, bytes(32))

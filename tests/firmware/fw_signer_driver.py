@@ -12,6 +12,7 @@
 #   {"sleep": ms}             move the board's clock forward, then App.tick
 #   {"hello": 1}              App.hello()
 #   {"mem": 1}                heap after gc: {"mem": {"free", "alloc"}}
+#   {"stack": 1}              peak stack use at the leaves, with tests/firmware/stackprobe
 # stdout, one JSON object per line: {"out": msg} for each message the app sends,
 # {"screen": [lines]} for each display.show, {"hello": ...}, {"exc": ...} if the app
 # raised, and {"sync": n, "us": t} after each command (t: microseconds it took).
@@ -32,6 +33,15 @@ def out(obj):
     sys.stdout.write("\n")
 
 
+def out_msg(m):
+    # {"out": m}, with m at the depth the link's send_message dumps it from
+    from link import _dump
+    w = sys.stdout.buffer.write
+    w(b'{"out":')
+    _dump(m, w)
+    w(b"}\n")
+
+
 class Display:
     width = 128
     height = 64
@@ -43,6 +53,9 @@ class Display:
 
     def show(self, lines):
         self.lines = lines
+        probe = sys.modules.get("_signer_test_preload")
+        if probe is not None and hasattr(probe, "on_show"):
+            probe.on_show()  # the prompt's rendering is done: how deep is it?
         out({"screen": lines})
 
 
@@ -76,7 +89,7 @@ def main():
     except ImportError:
         pass
     import app
-    a = app.App(board, lambda m: out({"out": m}))
+    a = app.App(board, out_msg)
     n = 0
     while True:
         head = sys.stdin.buffer.readline()
@@ -109,6 +122,8 @@ def main():
                 board.offset += cmd["sleep"]
             elif "hello" in cmd:
                 out({"hello": a.hello()})
+            elif "stack" in cmd:  # the stack probes' peaks (tests/firmware/stackprobe)
+                out({"stack": sys.modules["_signer_test_preload"].report()})
             elif "mem" in cmd:
                 out({"mem": {"free": gc.mem_free(), "alloc": gc.mem_alloc()}})
             a.tick()

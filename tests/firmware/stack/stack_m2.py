@@ -1,0 +1,1 @@
+from stack_m1 import X  # noqa: F401 (a nested import)
