@@ -121,7 +121,6 @@ class App:
         for m in _PRELOAD:
             _lazy(m)
             _drop(m)
-        _drop("ui.textrows")  # what ui.screens imported
         gc.collect()
         for n in (8192, 4096, 1024):
             try:
@@ -337,9 +336,9 @@ class App:
                         _drop(m)
                 title, body, foot = scr
             elif item["type"] == "provision":
-                title, body, foot = screens.provision(item["npub"], self.sk is not None)
+                title, body, foot = _lazy("ui.prompt_pair").provision(item["npub"], self.sk is not None)
             else:
-                title, body, foot = screens.connect(item["meta"], item.get("secret_state"), item["rules"],
+                title, body, foot = _lazy("ui.prompt_pair").connect(item["meta"], item.get("secret_state"), item["rules"],
                                                     cnpub, item.get("relays"), item.get("gk"))
             item["smax"] = max(0, screens.rows(body) - screens.win(foot))
             # a sign_event's content and tags are rendered for the window only (ui.screens)
@@ -384,7 +383,7 @@ class App:
         if not self.queue:
             # a prompt's screens (ui.prompt_text: encrypt/decrypt bodies); a constant
             # here, not a global: one more name in this module's dict can double it
-            for m in ("ui.screens", "ui.textrows", "ui.prompt_text"):
+            for m in ("ui.screens", "ui.prompt_text", "ui.prompt_pair"):
                 _drop(m)
         for q in self.queue:
             if q["type"] == "connect":

@@ -166,7 +166,7 @@ def _drop(name):
 
 def _drop_screens():
     # ui.screens and what it imports (as app._tidy drops them)
-    for m in ("ui.screens", "ui.textrows", "ui.prompt_text"):
+    for m in ("ui.screens", "ui.prompt_text", "ui.prompt_pair"):
         _drop(m)
 
 

@@ -4,7 +4,7 @@
 # An encrypt is approved for what it encrypts, so its prompt shows the whole plaintext,
 # scrollable to its last character: a summary cut at some length let a tail the person
 # never saw ("P.S. new payment address: ...") be encrypted under their key (issue 11,
-# break 2). The plaintext is a lazy segment (ui/textrows.py), so a long one costs a few
+# break 2). The plaintext is a lazy segment (ui/screens.py), so a long one costs a few
 # ints per 8 rows, never a wrapped copy.
 #
 # A NIP-17 client encrypts a rumor (kind 14 chat message, 15 file message) or a seal
@@ -18,8 +18,7 @@
 # it says whose conversation is opened (the peer) and which client gets to read it.
 import json
 from ui import screens
-from ui.screens import esc, wrap, pack, short_key
-from ui.textrows import hex64, segment
+from ui.screens import esc, wrap, pack, short_key, hex64, segment
 
 # A plaintext this long at most is read as JSON (json.loads copies what it parses); a
 # longer one is still shown whole, as text.
