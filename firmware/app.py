@@ -331,7 +331,7 @@ class App:
                     scr = item["scr"] = screens.request(
                         item, self.clients.get(item["client"], {}).get("name", ""), cnpub,
                         _npub(peer) if peer else "",
-                        {"npub": _npub, "now": self.now(), "root": self.id_root, "me": self.pubhex})
+                        {"npub": _npub, "now": self.now(), "root": self.id_root, "pubkey": self.pubhex})
                     for m in _KINDS:
                         _drop(m)
                 title, body, foot = scr
@@ -339,7 +339,7 @@ class App:
                 title, body, foot = _lazy("ui.prompt_pair").provision(item["npub"], self.sk is not None)
             else:
                 title, body, foot = _lazy("ui.prompt_pair").connect(item["meta"], item.get("secret_state"), item["rules"],
-                                                    cnpub, item.get("relays"), item.get("gk"))
+                                                    cnpub, item.get("relays"), item.get("perms"))
             item["smax"] = max(0, screens.rows(body) - screens.win(foot))
             # a sign_event's content and tags are rendered for the window only (ui.screens)
             lines = screens.page(title, body, foot, self.scroll, len(self.queue) - 1, True)

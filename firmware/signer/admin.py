@@ -21,16 +21,19 @@ def heap():
     # the link's buffer and the decrypted text are single blocks), found by halving
     import gc
     gc.collect()
-    lo, hi = 0, gc.mem_free()
+    lo = 0
+    free = hi = gc.mem_free()  # read before the probing below leaves its garbage
     while hi - lo > 512:
         mid = (lo + hi) // 2
+        gc.collect()  # the last probe's block is garbage: free, or this one fails beside it
         try:
             b = bytearray(mid)
             b = None
             lo = mid
         except MemoryError:
             hi = mid
-    return {"free": gc.mem_free(), "largest": lo}
+    gc.collect()
+    return {"free": free, "largest": lo}
 
 
 def session(a, req, method, c):
@@ -73,20 +76,8 @@ def connect(a, req, params):
             pass
     req.update({"type": "connect", "secret_state": state,
                 "rules": perms.parse(params[2]) if len(params) > 2 else [], "meta": meta,
-                "gk": len(params) > 2 and asks_key(params[2])})
+                "perms": params[2] if len(params) > 2 else ""})
     a._enqueue(req, 512)
-
-
-def asks_key(text):
-    """Does the perms string ask for nip44_get_key? Never a rule, but the pairing
-    screen says the client wants it. (Here, not in the resident signer/perms.py: code
-    loaded only while a pairing is up.)"""
-    if type(text) is not str:
-        return False
-    for part in text.split(","):
-        if part.strip().split(":", 1)[0] == "nip44_get_key":
-            return True
-    return False
 
 
 def admit(a, client, meta, rules, relays):

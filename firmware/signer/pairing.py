@@ -25,10 +25,9 @@ def nostrconnect(a, msg):
         # the signer's own key as the client: refused, whatever name it claims (its
         # responses would come back to it as requests: issue 11, break 5)
         return a._done(rid, "invalid uri: own key", None, "connect", None, a._since(t0))
-    from signer import admin  # dropped again by app._tidy
     a._enqueue({"type": "nostrconnect", "rid": rid, "t0": t0, "client": u["pubkey"],
                 "method": "connect", "kind": None, "secret": u["secret"], "relays": u["relays"],
-                "rules": perms.parse(u["perms"]), "gk": admin.asks_key(u["perms"]),
+                "rules": perms.parse(u["perms"]), "perms": u["perms"],
                 "meta": {"name": u["name"], "url": u["url"], "image": u["image"]}}, 1024)
 
 

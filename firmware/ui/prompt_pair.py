@@ -14,9 +14,20 @@ def _danger(r):
     return 0 if r == "sign_event" else 2 if r.endswith("_decrypt") else 3
 
 
-def connect(meta, secret_state, rules, client_npub, relays=None, asks_key=False):
+def _asks_key(text):
+    # nip44_get_key in the perms asked for: never a rule (signer/perms.py), but said
+    if type(text) is not str:
+        return False
+    for part in text.split(","):
+        if part.strip().split(":", 1)[0] == "nip44_get_key":
+            return True
+    return False
+
+
+def connect(meta, secret_state, rules, client_npub, relays=None, perms=None):
     """Title, body, footer for a connect (bunker) or, with relays, a nostrconnect pairing.
-    asks_key: the client asked for nip44_get_key (never a rule: asked for each time)."""
+    perms: the permissions text the client sent (rules: what of it can be a rule)."""
+    asks_key = _asks_key(perms)
     body = who(meta.get("name"), client_npub)
     if meta.get("name"):  # a name is a claim; the key is who it is
         body.append(short_key(client_npub))

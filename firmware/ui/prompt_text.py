@@ -65,7 +65,7 @@ def body(method, op, head, client_npub, peer_npub, ctx=None):
                 lines.append("+%d more (tags)" % (len(ps) - MAX_TO))
         elif k != 13:
             lines.append("no recipient!")
-        me = ctx.get("me")
+        me = ctx.get("pubkey")
         pk = ev.get("pubkey")
         if me and pk is not None and pk != me:
             lines += ["author is NOT", "this signer:", _key(ctx, pk)]

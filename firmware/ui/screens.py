@@ -392,7 +392,7 @@ def request(item, client_name, client_npub, peer_npub, ctx=None):
     is ui.kinds' layout as segments (the summary packed, content and tags lazy: they
     refer to the template, which the prompt keeps anyway); the others' is
     ui.prompt_text's. ctx: "npub" fn(32 bytes) -> bech32, "now", "root" (where the
-    last signed follow list is kept), "me" (the signer's hex key). The caller keeps
+    last signed follow list is kept), "pubkey" (the signer's, hex). The caller keeps
     the result for the prompt's life and drops ui.kinds* after (see app.redraw)."""
     m = item["method"]
     body = who(client_name, client_npub)
@@ -408,7 +408,7 @@ def request(item, client_name, client_npub, peer_npub, ctx=None):
     if m != "sign_event":
         from ui import prompt_text
         return title, prompt_text.body(m, item["op"], body, client_npub, peer_npub,
-                                       {"npub": short, "me": ctx.get("me")}), ft
+                                       {"npub": short, "pubkey": ctx.get("pubkey")}), ft
     from ui import kinds
     f = None
     tpl = item["op"]["tpl"]
