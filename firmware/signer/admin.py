@@ -75,7 +75,8 @@ def connect(a, req, params):
         except ValueError:
             pass
     req.update({"type": "connect", "secret_state": state,
-                "rules": perms.parse(params[2]) if len(params) > 2 else [], "meta": meta})
+                "rules": perms.parse(params[2]) if len(params) > 2 else [], "meta": meta,
+                "perms": params[2] if len(params) > 2 else ""})
     a._enqueue(req, 512)
 
 

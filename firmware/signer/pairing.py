@@ -27,7 +27,7 @@ def nostrconnect(a, msg):
         return a._done(rid, "invalid uri: own key", None, "connect", None, a._since(t0))
     a._enqueue({"type": "nostrconnect", "rid": rid, "t0": t0, "client": u["pubkey"],
                 "method": "connect", "kind": None, "secret": u["secret"], "relays": u["relays"],
-                "rules": perms.parse(u["perms"]),
+                "rules": perms.parse(u["perms"]), "perms": u["perms"],
                 "meta": {"name": u["name"], "url": u["url"], "image": u["image"]}}, 1024)
 
 

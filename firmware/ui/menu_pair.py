@@ -28,6 +28,13 @@ QUIET = 4
 _SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 
 
+def _ft(app, k, sim):
+    # this board's footer k (boards/common.py feet: its own gestures), else the
+    # simulator's keys (bridge/demo.py: a approve, r reject)
+    f = getattr(app.board, "feet", None)
+    return f.get(k, sim) if f else sim
+
+
 def _enc(s):
     out = []
     for b in s.encode():
@@ -88,7 +95,7 @@ def draw(app, size, mods, notes):
     if not size:
         head = ["PAIR", ""]
     txt = head + notes
-    txt = txt[:7] + [""] * (7 - len(txt)) + ["R:back"]
+    txt = txt[:7] + [""] * (7 - len(txt)) + [_ft(app, "back", "R:back")]
     col = 64  # 8 columns on the right: the symbol is at most 61 px wide
     for i in range(8):
         fb.text(txt[i], col, i * 8, 1)
