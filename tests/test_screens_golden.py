@@ -105,6 +105,7 @@ class Signer:
         _wait(self.state, first)
 
         def answer(button):
+            time.sleep(0.5)  # a prompt ignores presses in its first moments (app.GUARD_MS)
             S.press(self.state, button)
             done = self.lk.answer(rid, 20)
             _wait(self.state, "NOSTR SIGNER")
