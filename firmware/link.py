@@ -313,19 +313,30 @@ class Link:
         # size: the reader decodes the base64 into it. Allocated first, it gets the
         # largest hole; the pieces take small ones.
         import gc
-        for _ in range(2):
-            try:
-                hold = bytearray(total * 3 // 4 + 16)
-            except MemoryError:
-                hold = None
+        for first in (True, False):
+            hold = None
+            if first:
+                try:
+                    hold = bytearray(total * 3 // 4 + 16)
+                except MemoryError:
+                    pass
             try:
                 ps = [memoryview(bytearray(min(PIECE, total - i))) for i in range(0, total, PIECE)]
-                if hold is not None:
-                    ps.append(hold)
-                return ps
             except MemoryError:
-                hold = None
+                # no room for the pieces beside the block: the pieces alone, after a
+                # collection (the block, if any, is only a convenience: the reader
+                # decrypts without it when it must)
+                hold = ps = None
                 gc.collect()
+                continue
+            if hold is None and not first:
+                try:
+                    hold = bytearray(total * 3 // 4 + 16)
+                except MemoryError:
+                    pass
+            if hold is not None:
+                ps.append(hold)
+            return ps
         return None
 
     def _alloc(self, total):
