@@ -38,7 +38,9 @@ QUEUE_MAX = 8
 # double press cannot approve a request the person has not seen
 GUARD_MS = 400
 DEFAULT_RELAYS = ("ws://127.0.0.1:7777",)
-_PAIRING = ("nostrconnect", "provision")
+# rare host requests handled by signer/pairing.py; "relays": the host proposes the
+# device's own relay list, kept once the person approves it
+_PAIRING = ("nostrconnect", "provision", "relays")
 _KINDS = ("ui.kinds", "ui.kinds_more", "ui.kinds_follows")  # sign_event prompts' summaries
 _PRELOAD = ("ui.screens", "signer.admin", "signer.auth", "signer.audit")
 # what signer/audit.py logs: what uses the key, and who gets admitted or leaves
@@ -84,7 +86,7 @@ def _drop(name):
 
 
 class App:
-    types = ("event", "nostrconnect", "provision", "status", "auth")  # main.py dispatches these
+    types = ("event", "nostrconnect", "provision", "status", "auth", "relays")  # main.py dispatches these
     pieces = True  # loads() reads a big message in the link's pieces (link.PIECE)
 
     def __init__(self, board, send):
@@ -337,6 +339,8 @@ class App:
                 title, body, foot = scr
             elif item["type"] == "provision":
                 title, body, foot = screens.provision(item["npub"], self.sk is not None)
+            elif item["type"] == "relays":
+                title, body, foot = _lazy("signer.pairing").prompt(screens, item)
             else:
                 title, body, foot = screens.connect(item["meta"], item.get("secret_state"), item["rules"],
                                                     cnpub, item.get("relays"))
