@@ -277,24 +277,45 @@ class Courier:
                 continue
             rid = self.next_rid()
             msg = {"t": "event", "rid": rid, "now": int(time.time()), "event": ev}
-            if limit and len(_json(msg)) > limit:
-                self.say("request %s too large for the device: dropped" % str(ev.get("id"))[:8])
-                continue
             # In flight from here: if the send fails or the device resets, requeue_unanswered
             # sends it again.
             self.inflight[rid] = (ev, time.monotonic())
             while len(self.inflight) > INFLIGHT_MAX:
                 self.inflight.popitem(last=False)
             try:
+                if limit and len(_json(msg)) > limit:
+                    raise TooLarge("larger than the device's max_message")
                 await maybe(self.link.send(msg))
             except asyncio.CancelledError:
                 raise
             except (TooLarge, Busy) as e:
-                # the device refused this one request; the link itself is fine
+                # the device refused this one request whole; the link itself is fine. A
+                # device that takes requests in pieces still answers it ("too large",
+                # under the request's own id: signer/oversize.py), so the client hears
+                if isinstance(e, TooLarge) and await self.send_in_pieces(rid, msg):
+                    continue
                 self.inflight.pop(rid, None)
                 self.say("request %s not taken by the device: %s" % (str(ev.get("id"))[:8], short(e, 80)))
             except Exception as e:
                 raise LinkLost("send: %s" % short(e, 120)) from e
+
+    async def send_in_pieces(self, rid, msg):
+        """msg's event as "big" then "more" messages of the device's stream size; False
+        if the device takes no pieces (hello limits.stream) or the event has no content."""
+        chunk = (self.hello.get("limits") or {}).get("stream") or 0
+        ev = msg["event"]
+        content = ev.get("content")
+        if not chunk or not isinstance(content, str) or not content:
+            return False
+        head = {k: v for k, v in ev.items() if k != "content"}
+        await maybe(self.link.send({"t": "big", "rid": rid, "now": msg["now"], "event": head,
+                                    "n": len(content)}))
+        for i in range(0, len(content), chunk):
+            await maybe(self.link.send({"t": "more", "rid": rid, "data": content[i:i + chunk],
+                                        "end": i + chunk >= len(content)}))
+        self.say("request %s too large for the device: sent in pieces for its answer"
+                 % str(ev.get("id"))[:8])
+        return True
 
     # ---- device -> relays -------------------------------------------------------------
 

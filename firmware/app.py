@@ -86,7 +86,7 @@ def _drop(name):
 
 
 class App:
-    types = ("event", "nostrconnect", "provision", "status", "auth", "relays")  # main.py dispatches these
+    types = ("event", "nostrconnect", "provision", "status", "auth", "relays", "big", "more")  # main.py dispatches these
     pieces = True  # loads() reads a big message in the link's pieces (link.PIECE)
 
     def __init__(self, board, send):
@@ -207,7 +207,7 @@ class App:
         return {"proto": PROTO, "fw": FW, "board": self.board.name, "pubkey": self.pubhex,
                 "relays": self.conf["relays"], "secret": self.conf["secret"], "features": ["auth"],
                 "locked": self.locked,
-                "limits": {"max_frame": 512, "max_message": self.cfg.get("max_message", 65536),
+                "limits": {"max_frame": 512, "max_message": self.cfg.get("max_message", 65536), "stream": 2048,
                            "queue": QUEUE_MAX}}
 
     def handle(self, msg):
@@ -229,6 +229,10 @@ class App:
         elif t == "auth":  # NIP-42 for our relays: signer/auth.py, loaded for it and dropped
             _lazy("signer.auth").auth(self, msg)
             _drop("signer.auth")
+        elif t in ("big", "more"):  # a request sent in pieces: signer/oversize.py
+            _lazy("signer.oversize").on(self, msg)
+            if getattr(self, "big", None) is None:
+                _drop("signer.oversize")
         elif t in _PAIRING:
             getattr(_lazy("signer.pairing"), t)(self, msg)
             self._tidy()

@@ -25,8 +25,9 @@ def on_event(a, msg):
     t0 = a._ticks()
     rid = msg.get("rid")
     ev = msg.get("event")
-    client = None
+    client = text = scheme = None
     fresh = None
+    checked = False
     try:
         if a.sk is None:
             raise Drop("locked" if a.locked else "no key")
@@ -36,6 +37,7 @@ def on_event(a, msg):
             raise Drop("own key")
         fresh = envelope.check(ev, a.pubhex, a.now(), a.cfg.get("max_age_s", 300),
                                a.cfg.get("max_future_s", 60), a.seen_ev, a.clients)
+        checked = True
         if fresh:  # an admitted client agrees with our time: it may go on flash
             a.seen_ev.sync(ev["created_at"], a.now())
         text, scheme = envelope.open_(a.sk, ev)
@@ -69,10 +71,16 @@ def on_event(a, msg):
     except Drop as e:
         return a._done(rid, "dropped: " + e.args[0], client, None, None, a._since(t0))
     except MemoryError:
-        # too big to even read: it cannot be answered (no id yet)
-        text = ev = None
+        # too big to decrypt or parse here: answered "too large" under its own id, read
+        # where it lies (signer/oversize.py), not dropped unanswered
         gc.collect()
-        return a._done(rid, "dropped: too large", client, None, None, a._since(t0))
+        try:
+            return _app._lazy("signer.oversize").too_large(a, rid, ev if checked else None, text, client, t0, scheme)
+        except (Drop, MemoryError) as e:
+            ev = text = None
+            gc.collect()
+            return a._done(rid, "dropped: " + (e.args[0] if type(e) is Drop else "too large"),
+                           client, None, None, a._since(t0))
     except Refuse as e:
         req["id"] = e.rid
         return a._refuse(req, e)
