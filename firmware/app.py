@@ -327,7 +327,7 @@ class App:
             item = self.queue[0]
             cnpub = _npub(unhexlify(item["client"])) if item["client"] else ""
             screens.grid(self.board.display)
-            if item["type"] == "request":
+            if "scr" in item or item["type"] == "request":  # a relays prompt comes built
                 # built once per prompt (ui.kinds reads the event, and for a kind 3 the
                 # last signed follow list from flash), kept while it is up; the kinds
                 # code is dropped at once
@@ -343,8 +343,6 @@ class App:
                 title, body, foot = scr
             elif item["type"] == "provision":
                 title, body, foot = screens.provision(item["npub"], self.sk is not None)
-            elif item["type"] == "relays":
-                title, body, foot = _lazy("signer.pairing").prompt(screens, item)
             else:
                 title, body, foot = screens.connect(item["meta"], item.get("secret_state"), item["rules"],
                                                     cnpub, item.get("relays"))

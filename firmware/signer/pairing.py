@@ -76,17 +76,17 @@ def relays(a, msg):
         return a._done(rid, "invalid relays", None, "relays", None, a._since(t0))
     if new == a.conf["relays"]:
         return a._done(rid, "ok", None, "relays", None, a._since(t0), relays=new)
-    a._enqueue({"type": "relays", "rid": rid, "t0": t0, "client": None, "method": "relays",
-                "kind": None, "relays": new}, 512)
-
-
-def prompt(screens, item):
-    # the SET RELAYS? prompt: every relay in full (wrapped): what clients will be sent to
+    # the SET RELAYS? prompt, built once (app.redraw shows a queued item's "scr"): every
+    # relay in full, wrapped: where new clients will be sent
+    import sys
+    __import__("ui.screens")  # as app._lazy: app._tidy drops it again
+    screens = sys.modules["ui.screens"]
     body = ["new relays:"]
-    for r in item["relays"]:
+    for r in new:
         body += screens.wrap(screens.esc(r, 256), max_lines=4)
     body += ["clients use", "them from now"]
-    return "SET RELAYS?", body, screens.FOOT
+    a._enqueue({"type": "relays", "rid": rid, "t0": t0, "client": None, "method": "relays",
+                "kind": None, "relays": new, "scr": ("SET RELAYS?", body, screens.FOOT)}, 512)
 
 
 def resolve(a, item, how, t1):
