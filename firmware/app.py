@@ -37,7 +37,6 @@ QUEUE_MAX = 8
 # presses this soon after a waiting prompt replaced an answered one are ignored, so a
 # double press cannot approve a request the person has not seen
 GUARD_MS = 400
-DEFAULT_RELAYS = ("ws://127.0.0.1:7777",)
 # rare host requests handled by signer/pairing.py; "relays": the host proposes the
 # device's own relay list, kept once the person approves it
 _PAIRING = ("nostrconnect", "provision", "relays")
@@ -100,7 +99,7 @@ class App:
         sk, pub = _lazy("keystore.ids").boot(self)  # sets id_n, id_root
         _drop("keystore.ids")
         _drop("keystore.vault")
-        self.clients, self.conf = cl.load(self.root, self.cfg.get("relays", DEFAULT_RELAYS), board.rng,
+        self.clients, self.conf = cl.load(self.root, self.cfg.get("relays", ("ws://127.0.0.1:7777",)), board.rng,
                                           self.id_root)
         self._set_key(sk, pub)
         sk = None
