@@ -345,6 +345,9 @@ class Courier:
         elif t == "done":
             self.on_done(rid, msg)
         elif t == "error":
+            if rid is None:  # not about a request: an error on the device itself
+                self.say("device error: %s (shown on its screen)" % short(msg.get("error"), 120))
+                return
             self.inflight.pop(rid, None)
             self.say("device refused request %s: %s" % (rid, short(msg.get("error"))))
         elif t == "hello":

@@ -325,7 +325,7 @@ class App:
             screens = _lazy("ui.screens")
             item = self.queue[0]
             cnpub = _npub(unhexlify(item["client"])) if item["client"] else ""
-            screens.grid(self.board.display)
+            screens.grid(self.board.display, getattr(self.board, "feet", None))
             if "scr" in item or item["type"] == "request":  # a relays prompt comes built
                 # built once per prompt (ui.kinds reads the event, and for a kind 3 the
                 # last signed follow list from flash), kept while it is up; the kinds
@@ -336,16 +336,16 @@ class App:
                     scr = item["scr"] = screens.request(
                         item, self.clients.get(item["client"], {}).get("name", ""), cnpub,
                         _npub(peer) if peer else "",
-                        {"npub": _npub, "now": self.now(), "root": self.id_root})
+                        {"npub": _npub, "now": self.now(), "root": self.id_root, "pubkey": self.pubhex})
                     for m in _KINDS:
                         _drop(m)
                 title, body, foot = scr
             elif item["type"] == "provision":
-                title, body, foot = screens.provision(item["npub"], self.sk is not None)
+                title, body, foot = _lazy("ui.prompt_pair").provision(item["npub"], self.sk is not None)
             else:
-                title, body, foot = screens.connect(item["meta"], item.get("secret_state"), item["rules"],
-                                                    cnpub, item.get("relays"))
-            item["smax"] = max(0, screens.rows(body) - screens.BODY)
+                title, body, foot = _lazy("ui.prompt_pair").connect(item["meta"], item.get("secret_state"), item["rules"],
+                                                    cnpub, item.get("relays"), item.get("perms"))
+            item["smax"] = max(0, screens.rows(body) - screens.win(foot))
             # a sign_event's content and tags are rendered for the window only (ui.screens)
             lines = screens.page(title, body, foot, self.scroll, len(self.queue) - 1, True)
             screens.draw(self.board.display, lines)
@@ -386,7 +386,10 @@ class App:
         # pairing prompt needs it
         self._settle()
         if not self.queue:
-            _drop("ui.screens")
+            # a prompt's screens (ui.prompt_text: encrypt/decrypt bodies); a constant
+            # here, not a global: one more name in this module's dict can double it
+            for m in ("ui.screens", "ui.prompt_text", "ui.prompt_pair"):
+                _drop(m)
         for q in self.queue:
             if q["type"] == "connect":
                 break

@@ -44,6 +44,24 @@ def log_exc(where, e):
         traceback.print_exception(e)
 
 
+def report(board, lk, where, e):
+    """An error outside any request (a button's screen, the clock): logged, said to the
+    host (its console shows it) and shown on the device's own screen until the next
+    one is drawn: never only in a log file."""
+    log_exc(where, e)
+    what = "internal error in %s: %s" % (where, type(e).__name__)
+    send_error(lk, None, what)
+    try:
+        d = board.display
+        d.fb.fill(0)
+        lines = ["ERROR", where, type(e).__name__[:16], str(e)[:16], "", "see host log"]
+        for i in range(len(lines)):
+            d.fb.text(lines[i], 0, i * 8, 1)
+        d.show(lines)
+    except Exception as e2:
+        log_exc("showing an error", e2)
+
+
 def send_error(lk, rid, text):
     try:
         lk.send_message({"t": "error", "rid": rid, "error": text})
@@ -193,11 +211,11 @@ def loop(board, lk, a, max_iterations=-1):
             for b in board.buttons():
                 a.press(b)
         except Exception as e:
-            log_exc("button", e)
+            report(board, lk, "button", e)
         try:
             a.tick()
         except Exception as e:
-            log_exc("tick", e)
+            report(board, lk, "tick", e)
 
 
 def run(board, make_app):

@@ -92,6 +92,31 @@ class Signer:
             return done
         return answer
 
+    def ask(self, method, params, first="APPROVE?", client=None):
+        """Put up the prompt for any request -> the answer callback, as prompt()."""
+        ev = (client or self.client).request(PUB, method, params)
+        rid = self.lk.request({"t": "event", "event": rc.strip(ev)})
+        _wait(self.state, first)
+
+        def answer(button):
+            S.press(self.state, button)
+            done = self.lk.answer(rid, 20)
+            _wait(self.state, "NOSTR SIGNER")
+            return done
+        return answer
+
+    def to_the_end(self, limit=100):
+        # tap down until the title has no "v" (more below) mark
+        for _ in range(limit):
+            s = _screen(self.state)
+            if not s.split("\n", 1)[0].endswith("v"):
+                return
+            S.press(self.state, "down")
+            deadline = time.monotonic() + 10
+            while _screen(self.state) == s and time.monotonic() < deadline:
+                time.sleep(0.02)
+        raise AssertionError("never reached the end: %r" % _screen(self.state))
+
     def png(self):
         # screen.png is written before screen.txt: once the text shows, the image does
         return Image.open(os.path.join(self.state, "screen.png")).convert("1")
@@ -163,6 +188,21 @@ def test_follow_list_drop_after_a_signed_one(signer):
 def test_profile(signer):
     answer = signer.prompt(tpl(0, json.dumps({"name": "alice", "about": "hi", "nip05": "a@b.c"})))
     check(signer, "sign-profile", answer)
+
+
+def test_encrypt_scrolled_to_its_end_shows_the_plaintexts_tail(signer):
+    # issue 11, break 2: the last rows of a 215-char plaintext are on the prompt
+    ps = " ... P.S. new payment address: bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh"
+    answer = signer.ask("nip44_encrypt", [A, ("Hi! Lunch tomorrow? " * 8)[:215 - len(ps)] + ps])
+    signer.to_the_end()
+    check(signer, "encrypt-tail", answer)
+
+
+def test_pairing_lists_dangerous_permissions_first(signer):
+    other = rc.Client(bytes.fromhex("6d" * 32))
+    answer = signer.ask("connect", [PUB.hex(), "", "sign_event:1,nip44_encrypt,nip44_decrypt,sign_event",
+                                    json.dumps({"name": "Coracle"})], "CONNECT?", other)
+    check(signer, "connect-dangerous-first", answer)
 
 
 def test_golden_images_are_one_bit_128x64():

@@ -25,7 +25,10 @@ def test_connect_with_the_bunker_secret_shows_secret_ok_and_is_acked(dev, client
     rid, ev, msgs = connect(dev, client, secret_of(dev), meta={"name": "Coracle", "url": "https://coracle.social"})
     assert msgs == []
     s = dev.screen
-    assert s[0] == "CONNECT?" and s[1] == "Coracle" and s[2] == "(unverified)" and "secret ok" in s
+    # the name is a claim: the client's key is under it (the URL, a claim too, below)
+    n = rc.bech32_encode("npub", bytes.fromhex(client.pubhex))
+    assert s[0].startswith("CONNECT?") and s[1:4] == ["Coracle", "(unverified)", n[:9] + ".." + n[-5:]], s
+    assert "secret ok" in s
     assert answer(client, dev.press("approve"), rid, ev)[0]["result"] == "ack"
 
 

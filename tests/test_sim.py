@@ -432,3 +432,23 @@ def test_sim_command_foreground(tmp_path, kind):
         p.wait(10)
     assert not os.path.exists(os.path.join(state, "tty"))
     assert not os.path.exists(os.path.join(state, "sim.pid"))
+
+
+def test_an_error_under_a_button_reaches_the_screen_and_the_host(tmp_path, dev_port):
+    # issue 13, 3: a menu's QR failed with MemoryError and only sim.log knew. The stand-in
+    # app raises under a press (a provision of a key it cannot decode)
+    if dev_port:
+        pytest.skip("needs the simulator's insides")
+    s = S.Sim(str(tmp_path / "state"), **sim_kw("standin"))
+    try:
+        with L.DeviceLink(s.tty) as lk:
+            lk.hello(timeout=20)
+            lk.request({"t": "provision", "rid": 5, "key": "nsec1notakey"})
+            _wait(lambda: "Import key?" in _screen(s.state), what="the import prompt")
+            _press_cli(s.state, "approve")
+            m = lk.answer(None, 10, types=("error",))
+            assert m is not None and m["error"].startswith("internal error in button: "), m
+            _wait(lambda: _screen(s.state).startswith("ERROR"), what="the error on screen")
+            assert status(lk)["t"] == "status"  # and the device goes on
+    finally:
+        s.stop()

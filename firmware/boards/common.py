@@ -274,6 +274,42 @@ class Buttons:
                     out.append(self.hold[i])
 
 
+# How each gesture reads on a footer: the screens name what the person does on this
+# board ("hold >:yes <:no", "both:always"), from the keymap actually in use.
+_SAY = {"left": "<", "right": ">", "left-hold": "hold<", "right-hold": "hold>", "both-hold": "both"}
+
+
+def feet(keymap):
+    """The footers for keymap. Prompts (ui/screens.py FEET): "yes" approve/reject,
+    "rule" approve/reject/always, as parts. Flows (ui/menu.py, pin.py, setup.py,
+    keys.py, each with the simulator's text as its default): one line per key, or
+    two for the entry screens (a tap line, then the holds)."""
+    g = {}
+    for k in ("right-hold", "left-hold", "both-hold", "right", "left"):  # holds first
+        ev = keymap.get(k)
+        if ev and ev not in g:
+            g[ev] = _SAY[k]
+    y, n = g.get("approve", "?"), g.get("reject", "?")
+    hold = y[:4] == n[:4] == "hold"
+
+    def two(a, b):  # "hold >:a <:b" where both are holds (16 columns for a + b <= 6)
+        return "hold %s:%s %s:%s" % (y[4:], a, n[4:], b) if hold else "%s:%s %s:%s" % (y, a, n, b)
+
+    def one(x, w):
+        return ("hold " + x[4:] if x[:4] == "hold" else x) + ":" + w
+
+    u, d = g.get("up", "?"), g.get("down", "?")
+    tap = "tap " + u + d if len(u) == len(d) == 1 else u + "/" + d  # "tap <>": scrolling
+    yn = two("yes", "no")
+    a = g.get("long-approve")
+    return {"yes": (yn,), "rule": (yn, a + ":always") if a else (yn,),
+            "ok": two("ok", "back"), "exit": two("ok", "exit"), "set": two("set", "bk"),
+            "use": two("use", "bk"), "back": one(n, "back"), "scroll": one(n, "back"),
+            "okonly": one(y, "ok"), "digit": (tap + ":-/+", two("add", "del")),
+            "show": (tap + ":word", two("ok", "back")), "check": (tap + ":pick", two("ok", "back")),
+            "letter": (tap + ":letter", two("add", "del"))}
+
+
 # ---- the board ---------------------------------------------------------------------
 
 class Board:
@@ -292,6 +328,7 @@ class Board:
         _mkdir(storage)
         now = time.ticks_ms()
         self.keys = Buttons(left, right, cfg, now)
+        self.feet = feet(cfg["keymap"])
         self.saver_ms = int(cfg["saver_s"]) * 1000
         self.active = now
         self._out = []

@@ -21,16 +21,19 @@ def heap():
     # the link's buffer and the decrypted text are single blocks), found by halving
     import gc
     gc.collect()
-    lo, hi = 0, gc.mem_free()
+    lo = 0
+    free = hi = gc.mem_free()  # read before the probing below leaves its garbage
     while hi - lo > 512:
         mid = (lo + hi) // 2
+        gc.collect()  # the last probe's block is garbage: free, or this one fails beside it
         try:
             b = bytearray(mid)
             b = None
             lo = mid
         except MemoryError:
             hi = mid
-    return {"free": gc.mem_free(), "largest": lo}
+    gc.collect()
+    return {"free": free, "largest": lo}
 
 
 def session(a, req, method, c):
@@ -72,7 +75,8 @@ def connect(a, req, params):
         except ValueError:
             pass
     req.update({"type": "connect", "secret_state": state,
-                "rules": perms.parse(params[2]) if len(params) > 2 else [], "meta": meta})
+                "rules": perms.parse(params[2]) if len(params) > 2 else [], "meta": meta,
+                "perms": params[2] if len(params) > 2 else ""})
     a._enqueue(req, 512)
 
 

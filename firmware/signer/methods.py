@@ -55,7 +55,10 @@ def _loads(text):
     if type(text) is not memoryview:
         return json.loads(text)
     sp = jsonspan.value_span(text, b'"content"')
-    if sp is None:
+    if sp is None or sp[1] - sp[0] <= SHORT:
+        # nothing big to keep in place (a follow list's content is ""): parsed where it
+        # lies, not from a copy without the content, which for hundreds of tags would be
+        # one block of their size (a fragmented heap may have 40 KB free, none of it 8 KB)
         return json.loads(text)
     tpl = json.loads(jsonspan.without(text, sp))
     if type(tpl) is not dict or tpl.get("content") != "":

@@ -27,7 +27,7 @@ def nostrconnect(a, msg):
         return a._done(rid, "invalid uri: own key", None, "connect", None, a._since(t0))
     a._enqueue({"type": "nostrconnect", "rid": rid, "t0": t0, "client": u["pubkey"],
                 "method": "connect", "kind": None, "secret": u["secret"], "relays": u["relays"],
-                "rules": perms.parse(u["perms"]),
+                "rules": perms.parse(u["perms"]), "perms": u["perms"],
                 "meta": {"name": u["name"], "url": u["url"], "image": u["image"]}}, 1024)
 
 
@@ -81,12 +81,13 @@ def relays(a, msg):
     import sys
     __import__("ui.screens")  # as app._lazy: app._tidy drops it again
     screens = sys.modules["ui.screens"]
+    screens.grid(a.board.display, getattr(a.board, "feet", None))  # this board's width and gestures
     body = ["new relays:"]
     for r in new:
         body += screens.wrap(screens.esc(r, 256), max_lines=4)
     body += ["clients use", "them from now"]
     a._enqueue({"type": "relays", "rid": rid, "t0": t0, "client": None, "method": "relays",
-                "kind": None, "relays": new, "scr": ("SET RELAYS?", body, screens.FOOT)}, 512)
+                "kind": None, "relays": new, "scr": ("SET RELAYS?", body, screens.foot("yes"))}, 512)
 
 
 def resolve(a, item, how, t1):

@@ -96,7 +96,8 @@ class Seen:
         self.lines = None  # the screen's notice after an ignored jump
         self.flags = 0  # bit r: ring r changed since written; 4: an admitted entry waits
         self.t0 = time.ticks_ms()  # (boot) a board's ticks are the chip's
-        self.t1 = (0, False, 0)
+        self.t1 = [0, False, 0]  # the event add(None) announced: filled in place, for a
+        # new tuple per event would be a long-lived object in the middle of the heap
 
     # ---- answered ids
 
@@ -125,7 +126,10 @@ class Seen:
         the event the next keys come in, once its signature holds: created at t, an
         admitted client's if ok; low: the freshness window's start now."""
         if k is None:
-            self.t1 = (t, ok, low)
+            t1 = self.t1
+            t1[0] = t
+            t1[1] = ok
+            t1[2] = low
             self.flags &= 3  # a new event: what waited for commit was not committed
             return True
         if self.find(k):

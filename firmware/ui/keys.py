@@ -13,6 +13,13 @@ from crypto import bech32
 ROWS = 5  # list rows on a 16x8 screen (title, 5 rows, message, footer)
 
 
+def _ft(app, k, sim):
+    # this board's footer k (boards/common.py feet: its own gestures), else the
+    # simulator's keys (bridge/demo.py: a approve, r reject)
+    f = getattr(app.board, "feet", None)
+    return f.get(k, sim) if f else sim
+
+
 def _op(fn, *args):
     # keystore/ids.py for one operation; it and what it loaded are forgotten after
     from keystore import ids
@@ -43,7 +50,7 @@ def draw(app, st):
     out = ["KEYS %d" % len(rows)]
     for k in range(top, min(len(items), top + ROWS)):
         out.append((">" if k == i else " ") + items[k])
-    out += [""] * (ROWS + 1 - len(out)) + [st["msg"], "A:use R:back"]
+    out += [""] * (ROWS + 1 - len(out)) + [st["msg"], _ft(app, "use", "A:use R:back")]
     return out
 
 

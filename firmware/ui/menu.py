@@ -27,8 +27,14 @@ MAIN = (("Clients", "clients"), ("Auto-reject", "reject"), ("Audit log", "audit"
 _FLOWS = {"keys": ("ui.keys",), "pin": ("ui.pin", "change")}
 # offered in Auto-reject besides the kinds recently asked for (from the audit log)
 COMMON_KINDS = (0, 1, 3, 4, 5, 6, 7, 1984, 9734, 10002, 30023)
-FOOT = "A:ok R:back"
 _PARENT = {"client": "clients", "confirm": "client"}
+
+
+def _ft(app, k, sim):
+    # this board's footer k (boards/common.py feet: its own gestures), else the
+    # simulator's keys (bridge/demo.py: a approve, r reject)
+    f = getattr(app.board, "feet", None)
+    return f.get(k, sim) if f else sim
 
 
 def _shipped(app, name):
@@ -69,21 +75,21 @@ def _name(c, pk):
 # line that only informs -------------------------------------------------------------
 
 def _main(app, st):
-    return "MENU", [(t, a) for t, a in MAIN if a not in _FLOWS or a in st["extra"]], "A:ok R:exit"
+    return "MENU", [(t, a) for t, a in MAIN if a not in _FLOWS or a in st["extra"]], _ft(app, "exit", "A:ok R:exit")
 
 
 def _clients(app, st):
     c = app.clients
     if not c:
-        return "CLIENTS", [("no clients", None), ("pair one: Pair", None), ("or from host", None)], FOOT
-    return "CLIENTS %d" % len(c), [(_name(c[pk], pk), pk) for pk in sorted(c)], FOOT
+        return "CLIENTS", [("no clients", None), ("pair one: Pair", None), ("or from host", None)], _ft(app, "ok", "A:ok R:back")
+    return "CLIENTS %d" % len(c), [(_name(c[pk], pk), pk) for pk in sorted(c)], _ft(app, "ok", "A:ok R:back")
 
 
 def _client(app, st):
     pk = st["c"]
     c = app.clients.get(pk)
     if c is None:
-        return "CLIENT", [("gone", None)], FOOT
+        return "CLIENT", [("gone", None)], _ft(app, "ok", "A:ok R:back")
     items = [(x, None) for x in screens.who(c.get("name"), _npub(pk))]
     if c.get("name"):
         items.append((screens.short_key(_npub(pk)), None))
@@ -93,7 +99,7 @@ def _client(app, st):
     for r in rules:
         items.append(("x " + screens.rule(r), ("rule", r)))
     items.append(("Revoke client", ("revoke",)))
-    return "CLIENT", items, FOOT
+    return "CLIENT", items, _ft(app, "ok", "A:ok R:back")
 
 
 def _confirm(app, st):
@@ -101,7 +107,7 @@ def _confirm(app, st):
     c = app.clients.get(pk, {})
     items = [(_name(c, pk), None), ("is forgotten:", None), ("its rules too;", None),
              ("it must pair", None), ("again to sign", None), ("Yes, revoke", ("yes",))]
-    return "REVOKE?", items, "A:yes R:no"
+    return "REVOKE?", items, _ft(app, "yes", ("A:yes R:no",))[0]
 
 
 def _kinds(app):
@@ -124,14 +130,14 @@ def _reject(app, st):
     on = app.conf.get("reject") or ()
     items = [(("[x] " if k in on else "[ ] ") + ("%d %s" % (k, screens.kind_name(k))), k)
              for k in st["kinds"]]
-    return "AUTO-REJECT", items, "A:set R:back"
+    return "AUTO-REJECT", items, _ft(app, "set", "A:set R:back")
 
 
 def _relays(app, st):
     items = []
     for r in app.conf["relays"]:
         items += [(x, None) for x in screens.wrap(screens.esc(r, 256), max_lines=4)]
-    return "RELAYS %d" % len(app.conf["relays"]), items + [("set: host", None)], "R:back"
+    return "RELAYS %d" % len(app.conf["relays"]), items + [("set: host", None)], _ft(app, "back", "R:back")
 
 
 _VIEWS = {"main": _main, "clients": _clients, "client": _client, "confirm": _confirm,
@@ -167,6 +173,12 @@ def _drop(name):
     sys.modules["app"]._drop(name)
 
 
+def _drop_screens():
+    # ui.screens and what it imports (as app._tidy drops them)
+    for m in ("ui.screens", "ui.prompt_text", "ui.prompt_pair"):
+        _drop(m)
+
+
 def _audit():
     return _lazy("signer.audit")
 
@@ -198,12 +210,12 @@ def _log_lines(app, st):
 def _log_draw(app, st):
     n = len(st["log"])
     if not n:
-        return screens.page("AUDIT LOG", ["nothing yet"], "R:back", 0, 0)
+        return screens.page("AUDIT LOG", ["nothing yet"], _ft(app, "back", "R:back"), 0, 0)
     body = _log_lines(app, st)
     title = "LOG %d/%d" % (st["top"] + 1, n)
     head = title + " " * (screens.W - len(title) - 2) + ("^" if st["top"] else " ") + \
         ("v" if st["top"] + screens.BODY // 3 < n else " ")
-    return [head] + body + [""] * (screens.BODY - len(body)) + ["tap:scroll R:bk"]
+    return [head] + body + [""] * (screens.BODY - len(body)) + [_ft(app, "scroll", "tap:scroll R:bk")]
 
 
 # ---- the flow API -------------------------------------------------------------------
@@ -228,7 +240,7 @@ def draw(app, st):
 def _back(app, st):
     v = st["v"]
     if v == "main":
-        _drop("ui.screens")  # no prompt is up (a flow gets presses only then): not needed
+        _drop_screens()  # no prompt is up (a flow gets presses only then): not needed
         return None
     if v == "pair":
         st.pop("qr", None)
@@ -280,10 +292,10 @@ def _select(app, st, a):
     v = st["v"]
     if v == "main":
         if a == "exit":
-            _drop("ui.screens")
+            _drop_screens()
             return None
         if a in _FLOWS:
-            _drop("ui.screens")
+            _drop_screens()
             app.open_flow(*_FLOWS[a])  # ends this flow: the menu is dropped
             return st
         if a == "audit":

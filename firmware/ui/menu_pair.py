@@ -23,6 +23,13 @@ QUIET = 4
 _SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 
 
+def _ft(app, k, sim):
+    # this board's footer k (boards/common.py feet: its own gestures), else the
+    # simulator's keys (bridge/demo.py: a approve, r reject)
+    f = getattr(app.board, "feet", None)
+    return f.get(k, sim) if f else sim
+
+
 def _enc(s):
     out = []
     for b in s.encode():
@@ -77,7 +84,7 @@ def draw(app, size, mods, notes):
         fb.fill_rect(x0, y0, side, side, 1)
         qr.draw(fb, size, mods, x0 + QUIET, y0 + QUIET, 1, 0)
     txt = (["PAIR", "scan it", "in a", "client", ""] if size else ["PAIR", ""]) + notes
-    txt = txt[:7] + [""] * (7 - len(txt)) + ["R:back"]
+    txt = txt[:7] + [""] * (7 - len(txt)) + [_ft(app, "back", "R:back")]
     col = 64  # 8 columns on the right: the symbol is at most 61 px wide
     for i in range(8):
         fb.text(txt[i], col, i * 8, 1)

@@ -20,6 +20,13 @@ OK = 10  # the cursor position after 9
 _TITLE = {"unlock": "locked:", "old": "current PIN:", "new": "new PIN:", "again": "new PIN again:"}
 
 
+def _ft(app, k, sim):
+    # this board's footer k (boards/common.py feet: its own gestures), else the
+    # simulator's keys (bridge/demo.py: a approve, r reject)
+    f = getattr(app.board, "feet", None)
+    return f.get(k, sim) if f else sim
+
+
 def _op(fn, *args):
     # keystore/ids.py for one operation; it and what it loaded are forgotten after
     from keystore import ids
@@ -50,7 +57,7 @@ def draw(app, st):
     if v == "menu":
         items = _menu_items(app)
         return ["PIN"] + [("> " if i == st["i"] else "  ") + items[i] for i in range(len(items))] + \
-            ["", "", "", "A:ok R:back"]
+            ["", "", "", _ft(app, "ok", "A:ok R:back")]
     if v == "wiped":
         return ["KEY ERASED", "10 wrong PINs:", "the keys were", "erased.", "", "hold right:", "set up again"]
     if v == "done":
@@ -58,8 +65,8 @@ def draw(app, st):
     c = st["c"]
     pick = "OK" if c == OK else str(c)
     head = ["NOSTR SIGNER", "locked:", "enter PIN"] if st["what"] == "unlock" else ["PIN", _TITLE[st["what"]], ""]
-    return head + ["PIN: " + "*" * len(st["pin"]), "digit: < %s >" % pick, st["msg"],
-                   "tap:-/+ R:add", "L:delete"]
+    return head + ["PIN: " + "*" * len(st["pin"]), "digit: < %s >" % pick, st["msg"]] + \
+            list(_ft(app, "digit", ("tap:-/+ A:add", "R:delete")))
 
 
 def press(app, st, b):

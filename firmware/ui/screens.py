@@ -1,22 +1,22 @@
 # The screens: each is a list of at most H text lines of at most W columns, drawn on
 # the board's framebuf (8x8 font) and handed unchanged to display.show() as the text
 # mirror, so what tests and people read is exactly what the pixels say. W and H are
-# the display's character grid (grid(): 16x8 on the 128x64 OLED; a bigger
-# framebuffer, as a TFT can have, shows more of each line and more lines).
+# the display's character grid (grid(): 16x8 on the 128x64 OLED, more on a TFT).
 #
-# A prompt screen is a title line, an (H-2)-line window on its body (up/down scroll
-# it) and a footer naming the buttons. Bodies are built from the parsed request the
-# device will act on (see signer/methods.py), never from the raw text; a sign_event's
-# body is its kind's summary in plain words and then the whole event (ui/kinds.py).
+# A prompt screen is a title line, a window on its body (up/down scroll it) and a
+# footer (FEET). Bodies are built from the parsed request the device will act on (see
+# signer/methods.py), never from the raw text; a sign_event's body is its kind's
+# summary in plain words and then the whole event (ui/kinds.py); an encrypt's or a
+# decrypt's is ui/prompt_text.py's; a pairing's ui/prompt_pair.py's.
 #
-# The whole event can be long (a 16 KB note, hundreds of tags) and the heap is not,
-# so a sign_event body is a tuple of segments, rendered only for the visible window:
-# packed rows (the summary), ("c", text, starts, n) for the content -- rows are cut
-# from esc(text) as if it were one wrapped string, starting from where every CK-th
-# row begins (found by one counting pass when the prompt is built) -- and ("t", tags,
-# starts, n) for the tag list, starts being the first row of every CK-th tag; a tag's
-# rows are cut the same way from its values, each escaped whole however long. What
-# stays on the heap is a few ints per CK rows, never the rows.
+# Whatever can be long (a 16 KB note, hundreds of tags, a 30 KB plaintext) is a lazy
+# segment, rendered only for the visible window: ("c", text, starts, n) for a text --
+# rows are cut from esc(text) as if it were one wrapped string, starting from where
+# every CK-th row begins (found by one counting pass when the prompt is built) -- and
+# ("t", tags, starts, n) for a tag list, starts being the first row of every CK-th
+# tag; a tag's rows are cut the same way from its values, each escaped whole however
+# long. What stays on the heap is a few ints per CK rows, never the rows (here, not in a
+# module of its own, whose dict every prompt would carry).
 #
 # The font draws printable ASCII only, and what a person is asked to approve must not
 # hide anything: every other character is shown as an escape (\n, \x07, \u202e,
@@ -33,25 +33,7 @@ H = 8
 BODY = H - 2
 CK = 8  # rows (content) or tags between two remembered starts of a lazy segment
 
-
-def grid(display):
-    """Lay screens out for this display: 8x8-pixel character cells."""
-    global W, H, BODY
-    W = display.width // 8
-    H = display.height // 8
-    BODY = H - 2
-
 _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\\": "\\\\"}
-
-KINDS = {
-    0: "profile", 1: "note", 3: "contacts", 4: "nip04 DM", 5: "delete", 6: "repost",
-    7: "reaction", 13: "seal", 14: "chat msg", 16: "repost", 1059: "gift wrap",
-    1984: "report", 9734: "zap request", 10002: "relay list", 22242: "relay auth",
-    24242: "blossom auth", 27235: "http auth", 30023: "article", 30078: "app data",
-}
-
-FOOT_RULE = "A:yes R:no L:all"
-FOOT = "A:yes R:no"
 
 
 def esc(s, limit=400):
@@ -87,24 +69,6 @@ def esc(s, limit=400):
         out.append("...")
     return "".join(out)
 
-
-def wrap(s, width=None, max_lines=40):
-    """Hard-wrap escaped text (one char = one column)."""
-    width = width or W
-    lines = []
-    while s and len(lines) < max_lines:
-        lines.append(s[:width])
-        s = s[width:]
-    return lines
-
-
-def short_key(bech):
-    # npub1abcd..vwxyz: 16 columns, enough of both ends to compare with a client's view
-    return bech[:W - 7] + ".." + bech[-5:] if len(bech) > W else bech
-
-
-def kind_name(k):
-    return KINDS.get(k, "event")
 
 
 def hex64(s):
@@ -289,6 +253,62 @@ def seg_rows(seg, a, b, w):
     return out
 
 
+
+def grid(display, feet=None):
+    """Lay screens out for this display (8x8-pixel character cells) and name this
+    board's gestures in the footers (feet: the board's, see FEET)."""
+    global W, H, BODY, FEET
+    W = display.width // 8
+    H = display.height // 8
+    BODY = H - 2
+    FEET = feet
+
+
+KINDS = {
+    0: "profile", 1: "note", 3: "contacts", 4: "nip04 DM", 5: "delete", 6: "repost",
+    7: "reaction", 13: "seal", 14: "chat msg", 16: "repost", 1059: "gift wrap",
+    1984: "report", 9734: "zap request", 10002: "relay list", 22242: "relay auth",
+    24242: "blossom auth", 27235: "http auth", 30023: "article", 30078: "app data",
+}
+
+# Footers name the board's own gestures (board.feet, boards/common.py: "hold >:yes
+# <:no", where "R:no" would read as "right = no"); None: the simulator's keys
+# (bridge/demo.py). "yes": approve/reject; "rule": also always-allow. Parts share a
+# line where they fit, else one a line (the body window a line shorter).
+FEET = None
+
+
+def foot(name):
+    """The footer lines for FEET[name] on this display."""
+    parts = FEET[name] if FEET else ("A:yes R:no",) if name == "yes" else ("A:yes R:no", "L:all")
+    one = " ".join(parts)
+    return [one] if len(one) <= W else [x[:W] for x in parts]
+
+
+def win(footer):
+    """Rows of body a page shows above this footer (a str: one line)."""
+    return H - 1 - (1 if type(footer) is str else len(footer))
+
+
+def wrap(s, width=None, max_lines=40):
+    """Hard-wrap escaped text (one char = one column)."""
+    width = width or W
+    lines = []
+    while s and len(lines) < max_lines:
+        lines.append(s[:width])
+        s = s[width:]
+    return lines
+
+
+def short_key(bech):
+    # npub1abcd..vwxyz: 16 columns, enough of both ends to compare with a client's view
+    return bech[:W - 7] + ".." + bech[-5:] if len(bech) > W else bech
+
+
+def kind_name(k):
+    return KINDS.get(k, "event")
+
+
 def _seg_n(seg):
     return len(seg) // W if type(seg) is str else seg[3]
 
@@ -336,25 +356,27 @@ def rows(body):
 
 def page(title, body, footer, scroll, waiting, at=False):
     """H lines: title (+N others waiting, scroll marks), body window, footer. body: a
-    list of lines, pack()ed rows or a tuple of segments. at: once scrolled, say where
-    ("120/340": the window's last row of all rows)."""
+    list of lines, pack()ed rows or a tuple of segments. footer: a line, or foot()'s
+    lines. at: once scrolled, say where ("120/340": the window's last row of all rows)."""
     n = rows(body)
-    top = max(0, n - BODY)
+    foot_ = [footer] if type(footer) is str else footer
+    nb = H - 1 - len(foot_)
+    top = max(0, n - nb)
     scroll = max(0, min(scroll, top))
     marks = ("^" if scroll > 0 else "") + ("v" if scroll < top else "")
     head = (title + (" +%d" % waiting if waiting else ""))[:W - 3]
     if at and scroll:
-        marks = "%d/%d %s" % (scroll + BODY, n, marks)
+        marks = "%d/%d %s" % (scroll + nb, n, marks)
         head = head[:max(0, W - 1 - len(marks))]
     if marks:
         head += " " * (W - len(head) - len(marks)) + marks
     if type(body) is tuple:
-        win = _window(body, scroll, min(n, scroll + BODY))
+        shown = _window(body, scroll, min(n, scroll + nb))
     elif type(body) is str:
-        win = [body[i * W:i * W + W].rstrip() for i in range(scroll, min(n, scroll + BODY))]
+        shown = [body[i * W:i * W + W].rstrip() for i in range(scroll, min(n, scroll + nb))]
     else:
-        win = body[scroll:scroll + BODY]
-    return [head] + win + [""] * (BODY - len(win)) + [footer]
+        shown = body[scroll:scroll + nb]
+    return [head] + shown + [""] * (nb - len(shown)) + foot_
 
 
 def who(name, client_npub):
@@ -365,34 +387,29 @@ def who(name, client_npub):
     return ["client", short_key(client_npub)]
 
 
-def summary(method, op, peer_npub):
-    """One line (wrapped later) saying what a DM request would do (sign_event: kinds)."""
-    who_ = short_key(peer_npub)
-    if method == "nip44_get_key":
-        return "nip44 key with %s: client can read all DMs with them" % who_
-    if method.endswith("encrypt"):
-        return "encrypt %s to %s: %s" % (method[:5], who_, esc(op["text"], 160))
-    return "decrypt %s from %s: %s" % (method[:5], who_, esc(op["text"], 160))
-
-
 def request(item, client_name, client_npub, peer_npub, ctx=None):
     """Title, body, footer for a keyed request waiting for approval. A sign_event's body
     is ui.kinds' layout as segments (the summary packed, content and tags lazy: they
-    refer to the template, which the prompt keeps anyway); ctx: "npub" fn(32 bytes) -> bech32, "now", "root" (where the
-    last signed follow list is kept). The caller keeps the result for the prompt's
-    life and drops ui.kinds* after (see app.redraw)."""
+    refer to the template, which the prompt keeps anyway); the others' is
+    ui.prompt_text's. ctx: "npub" fn(32 bytes) -> bech32, "now", "root" (where the
+    last signed follow list is kept), "pubkey" (the signer's, hex). The caller keeps
+    the result for the prompt's life and drops ui.kinds* after (see app.redraw)."""
     m = item["method"]
     body = who(client_name, client_npub)
     if m == "nip44_get_key":
         body.append("!! KEY EXPORT !!")
-        title, foot = "EXPORT KEY?", FOOT
+        title, ft = "EXPORT KEY?", foot("yes")
     else:
         body.append(m[:W])
-        title, foot = "APPROVE?", FOOT_RULE
-    if m != "sign_event":
-        return title, body + wrap(summary(m, item["op"], peer_npub)), foot
-    from ui import kinds
+        title, ft = "APPROVE?", foot("rule")
     ctx = ctx or {}
+    npub = ctx.get("npub")
+    short = (lambda h: short_key(npub(unhexlify(h)))) if npub else None
+    if m != "sign_event":
+        from ui import prompt_text
+        return title, prompt_text.body(m, item["op"], body, client_npub, peer_npub,
+                                       {"npub": short, "pubkey": ctx.get("pubkey")}), ft
+    from ui import kinds
     f = None
     tpl = item["op"]["tpl"]
     big = tpl.get("content")
@@ -409,10 +426,9 @@ def request(item, client_name, client_npub, peer_npub, ctx=None):
     if tpl.get("kind") == 3 and ctx.get("root"):
         from ui import kinds_follows
         f = kinds_follows.last(ctx["root"])
-    npub = ctx.get("npub")
     try:
         parts = kinds.layout(tpl, {
-            "npub": (lambda h: short_key(npub(unhexlify(h)))) if npub else None,
+            "npub": short,
             "now": ctx.get("now") or None, "last_follows": f, "w": W})
     finally:
         if f:
@@ -431,7 +447,7 @@ def request(item, client_name, client_npub, peer_npub, ctx=None):
             segs.append(segment(x, W))
     if body:
         segs.append(pack(body))
-    return title, tuple(segs), foot
+    return title, tuple(segs), ft
 
 
 def rule(r):
@@ -441,31 +457,6 @@ def rule(r):
     if r.startswith("sign_event:"):
         k = int(r[11:])
         return ("sign %d %s" % (k, kind_name(k)))[:W]
+    if r.endswith("_decrypt"):
+        return (r + "!")[:W]  # reads every DM with anyone, unasked
     return r[:W]
-
-
-def connect(meta, secret_state, rules, client_npub, relays=None):
-    """Title, body, footer for a connect (bunker) or, with relays, a nostrconnect pairing."""
-    body = who(meta.get("name"), client_npub)
-    if meta.get("url"):
-        body += wrap(esc(meta["url"], 64), max_lines=2)
-    if secret_state:
-        body.append({"ok": "secret ok", "none": "NO SECRET!", "bad": "WRONG SECRET!"}[secret_state])
-    if rules:
-        body.append("asks to allow:")
-        for r in rules:
-            body.append(rule(r))
-    else:
-        body.append("no auto-allow")
-    if relays:
-        body.append("relays:")
-        for r in relays:
-            body += wrap(esc(r, 64), max_lines=2)
-    return ("PAIR?" if relays else "CONNECT?"), body, FOOT
-
-
-def provision(npub, replacing):
-    body = ["new key:"] + wrap(npub)
-    if replacing:
-        body += ["REPLACES the", "current key and", "forgets clients"]
-    return "IMPORT KEY?", body, FOOT

@@ -30,6 +30,13 @@ CHOICES = (("new 12 words", "new", 12), ("new 24 words", "new", 24), ("restore 1
 CANDIDATES = 6  # offered for each checked word: the right one and 5 others
 
 
+def _ft(app, k, sim):
+    # this board's footer k (boards/common.py feet: its own gestures), else the
+    # simulator's keys (bridge/demo.py: a approve, r reject)
+    f = getattr(app.board, "feet", None)
+    return f.get(k, sim) if f else sim
+
+
 def _wl():
     # loaded while words are shown or picked; _forget() when the flow leaves them
     from keystore import wordlist
@@ -65,27 +72,27 @@ def draw(app, st):
     if v == "choose":
         head = ["ADD A KEY", ""] if st["add"] else ["NOSTR SIGNER", "no key yet:"]
         return head + [("> " if i == st["i"] else "  ") + CHOICES[i][0] for i in range(len(CHOICES))] + \
-            ["A:ok" + (" R:back" if st["add"] else "")]
+            [_ft(app, "ok", "A:ok R:back") if st["add"] else _ft(app, "okonly", "A:ok")]
     if v == "show":
         n = st["n"]
         i = st["w"]
-        return ["WRITE DOWN", "word %d/%d:" % (i + 1, n), "", "  " + st["m"].split()[i], "", st["msg"],
-                "tap:<> R:next", "L:back"]
+        return ["WRITE DOWN", "word %d/%d:" % (i + 1, n), "", "  " + st["m"].split()[i], "", st["msg"]] + \
+            list(_ft(app, "show", ("tap:<> A:next", "R:back")))
     if v == "check":
         q = st["q"][st["k"]]
         c = st["c"]
         return ["CHECK %d/2" % (st["k"] + 1), "word #%d is?" % (q + 1), "",
-                "< %s >" % _wl()[st["cands"][c]], "  (%d/%d)" % (c + 1, CANDIDATES), st["msg"],
-                "tap:<> R:pick", "L:words again"]
+                "< %s >" % _wl()[st["cands"][c]], "  (%d/%d)" % (c + 1, CANDIDATES), st["msg"]] + \
+            list(_ft(app, "check", ("tap:<> A:pick", "R:words again")))
     if v == "word":
         ch = _letters(st["p"])[st["c"]]
         pick = "=" + st["p"] if ch == "=" else ch
         return ["RESTORE", "word %d/%d:" % (len(st["words"]) + 1, st["n"]), "> " + st["p"] + "_",
-                "letter: < %s >" % pick, "matches: %d" % _count(st["p"]), st["msg"], "tap:<> R:add",
-                "L:delete"]
+                "letter: < %s >" % pick, "matches: %d" % _count(st["p"]), st["msg"]] + \
+            list(_ft(app, "letter", ("tap:<> A:add", "R:delete")))
     if v == "import":
         return ["IMPORT KEY", "on the computer:", "python -m bridge", "  provision", "then confirm", "here.",
-                "", "L:back"]
+                "", _ft(app, "back", "R:back")]
     if v == "done":
         return ["KEY STORED", st["npub"][:12] + "..", ".." + st["npub"][-12:], "", "hold right"]
     return ["", st["msg"]]

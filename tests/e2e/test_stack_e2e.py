@@ -17,12 +17,14 @@ def follows(n):
     return [["p", "%064x" % (i + 1)] for i in range(n)]
 
 
-def test_follow_lists_of_8_9_and_40_p_tags_are_signed_at_128k(tmp_path):
+def test_follow_lists_of_8_9_40_and_100_p_tags_are_signed_at_128k(tmp_path):
+    # 100: its template was copied without its content into one block of the tags' size,
+    # which the fragmented 128 KB heap did not have ("too large" with 43 KB free)
     async def body():
         async with signer_on_relay(tmp_path, heap="128K") as s:
             async with WsClient([s.relay.url], bytes.fromhex(s.pub)) as c:
                 assert (await c.call("connect", [s.pub]))["result"] == "ack"
-                for n in (8, 9, 40):
+                for n in (8, 9, 40, 100):
                     tpl = {"kind": 3, "content": "", "tags": follows(n), "created_at": int(time.time())}
                     r = await c.call("sign_event", [json.dumps(tpl)])
                     assert "error" not in r, (n, r, s.bridge.lines[-5:])

@@ -13,7 +13,7 @@ import framebuf
 
 from crypto import secp256k1
 from signer import envelope
-from ui import screens
+from boards import common
 
 SK = bytes(range(1, 33))
 CLIENT_SK = bytes(range(33, 65))
@@ -34,6 +34,8 @@ class Display:
 
 class Board:
     name = "test"
+    # a hardware board's footers (boards/common.py), from the default keymap
+    feet = common.feet(common.DEFAULTS["keymap"])
 
     def __init__(self, w, h, root):
         self.display = Display(w, h)
@@ -77,7 +79,8 @@ def test_tft_grid_shows_16_lines_of_30_columns():
     assert len(lines) == 16 and max(len(s) for s in lines) == 30, lines
     assert lines[0].startswith("APPROVE?") and lines[0].endswith("v"), lines
     assert lines[1:6] == ["Coracle", "(unverified)", "sign_event", "note", "gm from a bigger screen: thirt"], lines
-    assert lines[6] == "y columns a line" and lines[-1] == screens.FOOT_RULE, lines
+    # 30 columns: the footer's parts on one line
+    assert lines[6] == "y columns a line" and lines[-1] == "hold >:yes <:no both:always", lines
 
 
 def test_tft_grid_draws_every_line_on_the_framebuffer():
@@ -106,4 +109,17 @@ def test_oled_grid_stays_16_by_8():
     a, client = _app(128, 64)
     lines = _sign(a, client, NOTE)
     assert len(lines) == 8 and max(len(s) for s in lines) <= 16, lines
-    assert lines[4:7] == ["note", "gm from a bigger", " screen: thirty"], lines
+    # a hardware board's "rule" footer does not fit 16 columns: two lines, and a body
+    # window one line shorter that still scrolls to the event's last tag
+    assert lines[4:6] == ["note", "gm from a bigger"] and lines[6:] == ["hold >:yes <:no", "both:always"], lines
+    for _ in range(40):
+        a.press("down")
+    lines = a.board.display.lines
+    assert lines[5] == "t x11" and lines[0].endswith("^") and lines[6] == "hold >:yes <:no", lines
+
+
+def test_a_hardware_boards_menu_names_its_holds():
+    a, client = _app(128, 64)
+    a.press("approve")  # hold right on idle: the menu
+    lines = a.board.display.lines
+    assert lines[0].startswith("MENU") and lines[-1] == "hold >:ok <:exit", lines
