@@ -447,6 +447,4 @@ class App:
 
     # ---- requests and the approval queue: signer/requests.py ------------------------
 
-    def _enqueue(self, item, size):
-        requests.enqueue(self, item, size)
 

@@ -6,6 +6,7 @@ import json
 from crypto.nip01 import json_string
 from signer import perms, clients as cl
 from signer.rpc import Refuse
+from signer import requests  # resident already (app imports it): its queue
 
 
 def status(a, msg):
@@ -77,7 +78,7 @@ def connect(a, req, params):
     req.update({"type": "connect", "secret_state": state,
                 "rules": perms.parse(params[2]) if len(params) > 2 else [], "meta": meta,
                 "perms": params[2] if len(params) > 2 else ""})
-    a._enqueue(req, 512)
+    requests.enqueue(a, req, 512)
 
 
 def admit(a, client, meta, rules, relays):

@@ -101,11 +101,23 @@ def answer(a, rid, client, text, t0, scheme="nip44"):
 
 def too_large(a, rid, ev, text, client, t0, scheme):
     """A request the heap could not decrypt (ev: checked, its content where it lies) or
-    parse (text: its decrypted body, MAC already checked): refused under its own id."""
+    parse (text: its decrypted body, MAC already checked): refused under its own id, or
+    dropped (logged) when that cannot be read either."""
+    try:
+        _too_large(a, rid, ev, text, client, t0, scheme)
+    except (Drop, MemoryError) as e:
+        ev = text = None
+        import gc
+        gc.collect()
+        a._done(rid, "dropped: " + (e.args[0] if type(e) is Drop else "too large"),
+                client, None, None, a._since(t0))
+
+
+def _too_large(a, rid, ev, text, client, t0, scheme):
     if text is not None and client:
         head = text[0:HEAD] if type(text) is str else _text(bytes(memoryview(text)[0:HEAD]))
         return answer(a, rid, client, head, t0, scheme)
-    if ev is None:
+    if not ev:
         raise Drop("too large")
     c = ev["content"]
     pieces = c if type(c) is tuple else (c,)

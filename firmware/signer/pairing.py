@@ -9,6 +9,7 @@ from binascii import hexlify, unhexlify
 from crypto import secp256k1, bech32
 from signer import envelope, rpc, perms, clients as cl
 from signer.rpc import Refuse
+from signer import requests  # resident already (app imports it): its queue
 
 
 def nostrconnect(a, msg):
@@ -25,7 +26,7 @@ def nostrconnect(a, msg):
         # the signer's own key as the client: refused, whatever name it claims (its
         # responses would come back to it as requests: issue 11, break 5)
         return a._done(rid, "invalid uri: own key", None, "connect", None, a._since(t0))
-    a._enqueue({"type": "nostrconnect", "rid": rid, "t0": t0, "client": u["pubkey"],
+    requests.enqueue(a, {"type": "nostrconnect", "rid": rid, "t0": t0, "client": u["pubkey"],
                 "method": "connect", "kind": None, "secret": u["secret"], "relays": u["relays"],
                 "rules": perms.parse(u["perms"]), "perms": u["perms"],
                 "meta": {"name": u["name"], "url": u["url"], "image": u["image"]}}, 1024)
@@ -51,7 +52,7 @@ def provision(a, msg):
     if sk is None or not secp256k1.seckey_valid(sk):
         # the reason only, never the value
         return a._done(rid, "invalid key", None, "provision", None, a._since(t0))
-    a._enqueue({"type": "provision", "rid": rid, "t0": t0, "sk": sk, "client": None,
+    requests.enqueue(a, {"type": "provision", "rid": rid, "t0": t0, "sk": sk, "client": None,
                 "npub": bech32.encode("npub", secp256k1.pubkey(sk)), "method": "provision", "kind": None}, 256)
 
 

@@ -74,13 +74,7 @@ def on_event(a, msg):
         # too big to decrypt or parse here: answered "too large" under its own id, read
         # where it lies (signer/oversize.py), not dropped unanswered
         gc.collect()
-        try:
-            return _app._lazy("signer.oversize").too_large(a, rid, ev if checked else None, text, client, t0, scheme)
-        except (Drop, MemoryError) as e:
-            ev = text = None
-            gc.collect()
-            return a._done(rid, "dropped: " + (e.args[0] if type(e) is Drop else "too large"),
-                           client, None, None, a._since(t0))
+        return _app._lazy("signer.oversize").too_large(a, rid, checked and ev, text, client, t0, scheme)
     except Refuse as e:
         req["id"] = e.rid
         return a._refuse(req, e)
@@ -213,27 +207,8 @@ def resolve_request(a, req, how, t1):
 
 
 def run(a, req):
-    # the approved (or rule-allowed) operation -> req["result"]. A kind 3 that gets
-    # signed becomes the follow list the next one is compared with: written beside
-    # the current one before signing (the template is freed as the event is built),
-    # put in its place once signed (ui/kinds_follows.py)
-    f3 = req["kind"] == 3 and req["method"] == "sign_event"
-    root = a.id_root
-    if f3:
-        try:
-            _app._lazy("ui.kinds_follows").begin(root, req["op"]["tpl"])
-        except (OSError, MemoryError):
-            _app._lazy("ui.kinds_follows").forget(root)  # no stale list to compare against
-            f3 = False
-        _app._drop("ui.kinds_follows")
-    ok = False
-    try:
-        req["result"] = methods.run(req["method"], req.pop("op"), a.sk)
-        ok = True
-    finally:
-        if f3:
-            _app._lazy("ui.kinds_follows").commit(root, ok)
-            _app._drop("ui.kinds_follows")
-            for q in a.queue:  # a waiting kind 3 must compare with this one
-                if q.get("kind") == 3 and q.pop("scr", None) and q is a.queue[0]:
-                    a.redraw()
+    # the approved (or rule-allowed) operation -> req["result"]; a kind 3 becomes the
+    # follow list the next one is compared with (ui/kinds_follows.py run)
+    if req["kind"] == 3 and req["method"] == "sign_event":
+        return _app._lazy("ui.kinds_follows").run(a, req, methods)
+    req["result"] = methods.run(req["method"], req.pop("op"), a.sk)

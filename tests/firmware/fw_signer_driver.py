@@ -89,6 +89,7 @@ def main():
     except ImportError:
         pass
     import app
+    from link import Link, PIECE
     a = app.App(board, out_msg)
     n = 0
     while True:
@@ -96,20 +97,41 @@ def main():
         if not head:
             return
         is_msg = head[0] == 0x6D  # b"m": a host message, as main.dispatch takes one
-        buf = bytearray(int(head[1:] if is_msg else head))
-        mv = memoryview(buf)
-        got = 0
-        while got < len(buf):
-            k = sys.stdin.buffer.readinto(mv[got:])
-            if not k:
-                return
-            got += k
-        mv = None
-        if is_msg:
-            # main.dispatch's way: a large message's event content stays in buf
-            cmd = {"msg": a.loads(memoryview(buf)) if len(buf) > 1024 else json.loads(buf)}
+        total = int(head[1:] if is_msg else head)
+        if is_msg and total > 2 * PIECE:
+            # as the link takes a big message (link.Link._pieces): in PIECE-sized pieces
+            # and, first, one block to decode it into if the heap has one; never as one
+            # block of its own size, which a device never needs
+            ps = Link._pieces(None, total)
+            if ps is None:
+                raise MemoryError("no room for a %d-byte message" % total)
+            at = 0
+            for p in ps:
+                if type(p) is bytearray:
+                    break
+                while at < total and len(p):
+                    k = sys.stdin.buffer.readinto(p)
+                    if not k:
+                        return
+                    at += k
+                    p = p[k:]
+            cmd = {"msg": a.loads(ps)}
+            ps = p = None
         else:
-            cmd = json.loads(buf)
+            buf = bytearray(total)
+            mv = memoryview(buf)
+            got = 0
+            while got < len(buf):
+                k = sys.stdin.buffer.readinto(mv[got:])
+                if not k:
+                    return
+                got += k
+            mv = None
+            if is_msg:
+                # main.dispatch's way: a large message's event content stays in buf
+                cmd = {"msg": a.loads(memoryview(buf)) if len(buf) > 1024 else json.loads(buf)}
+            else:
+                cmd = json.loads(buf)
         buf = None
         gc.collect()
         t0 = time.ticks_us()
