@@ -87,7 +87,7 @@ def relays(a, msg):
     for r in new:
         body += screens.wrap(screens.esc(r, 256), max_lines=4)
     body += ["clients use", "them from now"]
-    a._enqueue({"type": "relays", "rid": rid, "t0": t0, "client": None, "method": "relays",
+    requests.enqueue(a, {"type": "relays", "rid": rid, "t0": t0, "client": None, "method": "relays",
                 "kind": None, "relays": new, "scr": ("SET RELAYS?", body, screens.foot("yes"))}, 512)
 
 
