@@ -53,4 +53,8 @@ def print_bunker(pubkey_hex, relays, secret=None, out=print, qr=True):
     out(url)
     if qr:
         out(qr_text(url))
+    if not secret:
+        # the device keeps its secret from the host (issue 11): its own QR carries it
+        out("(no secret in it: the device shows \"NO SECRET!\" when a client connects with it;"
+            " the QR on the device, menu -> Pair, carries one)")
     return url

@@ -191,7 +191,10 @@ def _read_pid(path):
 
 
 def _die_with_parent():
-    # In the child before exec: SIGKILL us when the launcher dies.
+    # In the child before exec: SIGKILL us when the launcher dies; and everything the
+    # firmware writes (flash/: the key, clients, the bunker secret; screen.*) is the
+    # user's alone, 0600 and 0700: MicroPython's os has no chmod or umask of its own.
+    os.umask(0o077)
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
@@ -219,7 +222,7 @@ class Sim:
         if rom is None:
             rom = compiled and not extra_src
         self.state = os.path.abspath(state)
-        os.makedirs(self.state, exist_ok=True)
+        os.makedirs(self.state, 0o700, exist_ok=True)
         self._lock = open(os.path.join(self.state, "sim.lock"), "w")
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -251,7 +254,8 @@ class Sim:
             e = rom_.env(e)
         else:
             e["MICROPYPATH"] = mpy_path(compiled, extra_src)
-        self._log = open(os.path.join(self.state, "sim.log"), "ab")
+        self._log = os.fdopen(os.open(os.path.join(self.state, "sim.log"), os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+                                      0o600), "ab")
         self.proc = subprocess.Popen(firmware_cmd(self.state, args, heap, entry, rom), stdin=master, stdout=master,
                                      stderr=self._log, env=e, cwd=self.state, close_fds=True,
                                      preexec_fn=_die_with_parent)

@@ -34,14 +34,15 @@ from signer.rpc import Refuse
 FW = "0.1.0"
 PROTO = 1
 QUEUE_MAX = 8
-# presses this soon after a waiting prompt replaced an answered one are ignored, so a
-# double press cannot approve a request the person has not seen
+# presses this soon after any prompt came up are ignored, so a double press cannot
+# approve a request the person has not seen: not one that was waiting, nor one the host
+# hands over the instant it sees the last `done` (issue 11)
 GUARD_MS = 400
 # rare host requests handled by signer/pairing.py; "relays": the host proposes the
 # device's own relay list, kept once the person approves it
 _PAIRING = ("nostrconnect", "provision", "relays")
 _KINDS = ("ui.kinds", "ui.kinds_more", "ui.kinds_follows")  # sign_event prompts' summaries
-_PRELOAD = ("ui.screens", "signer.admin", "signer.auth", "signer.audit")
+_PRELOAD = ("ui.screens", "signer.admin", "signer.auth", "signer.audit", "signer.perms")
 # what signer/audit.py logs: what uses the key, and who gets admitted or leaves
 _AUDITED = methods.KEYED + ("connect", "logout", "switch_relays")
 
@@ -203,8 +204,10 @@ class App:
         return envelope.loads(raw)
 
     def hello(self):
+        # no bunker secret: the host would pair a key of its own with it ("secret ok");
+        # it is shown only in the device's own QR (ui/menu_pair.py)
         return {"proto": PROTO, "fw": FW, "board": self.board.name, "pubkey": self.pubhex,
-                "relays": self.conf["relays"], "secret": self.conf["secret"], "features": ["auth"],
+                "relays": self.conf["relays"], "features": ["auth"],
                 "locked": self.locked,
                 "limits": {"max_frame": 512, "max_message": self.cfg.get("max_message", 65536), "stream": 2048,
                            "queue": QUEUE_MAX}}
@@ -263,7 +266,7 @@ class App:
         if button == "up" or button == "down":
             self.scroll = max(0, min(self.scroll + (1 if button == "down" else -1), item.get("smax", 0)))
             self.redraw()
-        elif item.get("guard") and self._since(item["shown"]) < GUARD_MS:
+        elif self._since(item["shown"]) < GUARD_MS:
             return
         elif button == "approve":
             requests.resolve(self, "approve")
@@ -395,6 +398,7 @@ class App:
                 break
         else:
             _drop("signer.admin")
+            _drop("signer.perms")  # admin's and pairing's parse: no copy left mid-heap
         for q in self.queue:
             if q["type"] in _PAIRING:
                 return

@@ -7,7 +7,7 @@ import urllib.parse
 
 import pytest
 
-from bridge.qr import bunker_url, qr_text
+from bridge.qr import bunker_url, print_bunker, qr_text
 
 pytestmark = pytest.mark.timeout(60)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -24,6 +24,17 @@ def test_bunker_url_encoding():
     for bad in (("ab" * 31, ["ws://x"]), ("zz" * 32, ["ws://x"]), (pk, [])):
         with pytest.raises(ValueError):
             bunker_url(*bad)
+
+
+def test_a_url_without_secret_says_where_the_secret_is():
+    # the device keeps its bunker secret from the host: the banner says the URL has none
+    out = []
+    url = print_bunker("ab" * 32, ["ws://x"], None, out=out.append, qr=False)
+    assert out[:2] == ["bunker URL: " + url, url] and "secret" not in url
+    assert len(out) == 3 and "NO SECRET!" in out[2] and "menu -> Pair" in out[2]
+    out = []
+    print_bunker("ab" * 32, ["ws://x"], "s", out=out.append, qr=False)
+    assert len(out) == 2
 
 
 def test_qr_text_is_square_half_blocks():

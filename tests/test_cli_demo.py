@@ -80,7 +80,7 @@ def test_refusing_the_import_keeps_the_demo_and_the_wait_counts_down(env, tmp_pa
     d = Demo(env, state, "--prompt-timeout", "30")
     try:
         d.wait_line("30 s left")
-        d.press_when("import", "reject")
+        d.press_when("import key?", "reject")
         d.wait_line("No key imported (rejected)")
         assert "create one on the device" in d.text().lower()
         time.sleep(1.5)
@@ -90,7 +90,7 @@ def test_refusing_the_import_keeps_the_demo_and_the_wait_counts_down(env, tmp_pa
         p = bridge(env, "url")
         assert p.returncode == 2 and "not connected yet" in p.stderr, p.stderr
         prov = provision_bg(env, "%064x\n" % 0xC0FFEE)
-        d.press_when("import", "approve")
+        d.press_when("import key?", "approve")
         out, err = prov.communicate(timeout=60)
         assert prov.returncode == 0 and out.startswith("npub1"), (out, err)
         url = wait_for(lambda: [ln for ln in d.lines if ln.startswith("bunker://")], 30, "the bunker URL")[0]
@@ -107,7 +107,7 @@ def test_commands_beside_a_running_demo(env, tmp_path):
     state = str(tmp_path / "demo")
     d = Demo(env, state)
     try:
-        d.press_when("import", "approve")
+        d.press_when("import key?", "approve")
         url = wait_for(lambda: [ln for ln in d.lines if ln.startswith("bunker://")], 60, "the bunker URL")[0]
         pub = url[len("bunker://"):][:64]
         # a second `make run` beside it: one line, and the first one carries on
@@ -132,7 +132,7 @@ def test_commands_beside_a_running_demo(env, tmp_path):
         sk = "%064x" % 0xC0FFEE
         n = len(d.lines)
         prov = provision_bg(env, sk + "\n")
-        d.press_when("import", "approve")
+        d.press_when("import key?", "approve")
         out, err = prov.communicate(timeout=60)
         assert prov.returncode == 0 and out.startswith("npub1"), (out, err)
         assert "through the running bridge" in err and sk not in out + err
@@ -144,7 +144,7 @@ def test_commands_beside_a_running_demo(env, tmp_path):
         assert p.stdout.strip() == new_url.strip()
         # refused on the device: exit 1, and no prompt is left behind
         prov = provision_bg(env, "%064x\n" % 0xBEEF)
-        d.press_when("import", "reject")
+        d.press_when("import key?", "reject")
         out, err = prov.communicate(timeout=60)
         assert prov.returncode == 1 and "rejected" in err, (out, err)
         time.sleep(1)

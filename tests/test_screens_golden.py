@@ -68,13 +68,18 @@ class Signer:
         _wait(state, "NOSTR SIGNER")
         rid = self.lk.request({"t": "provision", "key": SK.hex()})
         _wait(state, "IMPORT KEY?")
+        time.sleep(0.5)  # a prompt ignores presses in its first moments (app.GUARD_MS)
         S.press(state, "approve")
         self.lk.answer(rid, 20)
         self.client = rc.Client(CLIENT_SK)
-        ev = self.client.request(PUB, "connect", [PUB.hex(), self.lk.device_hello.get("secret") or "", "",
+        # the secret off the device's own QR (the host is never told it): read from its flash
+        with open(os.path.join(state, "flash", "signer.json")) as f:
+            secret = json.load(f)["secret"]
+        ev = self.client.request(PUB, "connect", [PUB.hex(), secret, "",
                                                   json.dumps({"name": "Coracle"})])
         rid = self.lk.request({"t": "event", "event": rc.strip(ev)})
         _wait(state, "CONNECT?")
+        time.sleep(0.5)  # a prompt ignores presses in its first moments (app.GUARD_MS)
         S.press(state, "approve")
         self.lk.answer(rid, 20)
         _wait(state, "NOSTR SIGNER")
@@ -86,6 +91,7 @@ class Signer:
         _wait(self.state, "APPROVE?")
 
         def answer(button):
+            time.sleep(0.5)  # a prompt ignores presses in its first moments (app.GUARD_MS)
             S.press(self.state, button)
             done = self.lk.answer(rid, 20)
             _wait(self.state, "NOSTR SIGNER")
@@ -99,6 +105,7 @@ class Signer:
         _wait(self.state, first)
 
         def answer(button):
+            time.sleep(0.5)  # a prompt ignores presses in its first moments (app.GUARD_MS)
             S.press(self.state, button)
             done = self.lk.answer(rid, 20)
             _wait(self.state, "NOSTR SIGNER")

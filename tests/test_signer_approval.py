@@ -172,9 +172,39 @@ def test_double_press_does_not_approve_the_next_prompt_unseen(dev, client):
     r1, e1, _ = call(dev, client, "nip44_encrypt", [peer, "one"])
     r2, e2, _ = call(dev, client, "nip44_encrypt", [peer, "two"])
     assert of(dev.press("approve"), "publish", r1)
-    assert dev.press("approve") == []  # within the guard: ignored
+    assert dev.press("approve", look_ms=0) == []  # within the guard: ignored
     dev.sleep(500)
-    assert of(dev.press("approve"), "publish", r2)
+    assert of(dev.press("approve", look_ms=0), "publish", r2)
+
+
+def test_double_press_does_not_approve_a_prompt_injected_after_done(dev, client):
+    # the host sees the first prompt's `done` and hands over the next request at once,
+    # so it is the only one (nothing was waiting): the second press of a double press
+    # must still not approve it (issue 11, also fix)
+    pair(dev, client)
+    peer = rc.Client().pubhex
+    r1, e1, _ = call(dev, client, "nip44_encrypt", [peer, "one"])
+    msgs = dev.press("approve")
+    assert of(msgs, "publish", r1) and done(msgs, r1)["outcome"] == "ok"
+    r2, e2, msgs = call(dev, client, "nip44_encrypt", [peer, "two"])
+    assert msgs == [] and dev.screen[0] == "APPROVE?"
+    assert dev.press("approve", look_ms=0) == []  # the double press's second half
+    assert dev.press("long-approve", look_ms=0) == []
+    assert dev.press("reject", look_ms=0) == []
+    dev.sleep(500)
+    assert of(dev.press("approve", look_ms=0), "publish", r2)
+
+
+def test_a_pairing_injected_after_done_needs_a_fresh_press(dev, client):
+    pair(dev, client)
+    r1, e1, _ = call(dev, client, "sign_event", [note()])
+    assert of(dev.press("approve"), "publish", r1)
+    other = rc.Client()
+    r2, e2, msgs = call(dev, other, "connect", [SIGNER_PUB.hex(), "", "", "{}"])
+    assert msgs == [] and dev.screen[0].startswith("CONNECT?")
+    assert dev.press("approve", look_ms=0) == []
+    dev.sleep(500)
+    assert of(dev.press("approve", look_ms=0), "publish", r2)
 
 
 def test_ping_and_get_public_key_are_answered_while_a_prompt_is_open(dev, client):
@@ -221,6 +251,44 @@ def test_long_approve_adds_a_rule_for_that_method_and_kind(dev, client):
     assert json.loads(answer(client, msgs, rid, ev)[0]["result"])["content"] == "again"
     rid, ev, msgs = call(dev, client, "sign_event", [note(kind=3)])
     assert msgs == []  # another kind still asks
+
+
+def test_always_on_an_encrypt_to_one_peer_does_not_cover_another(dev, client):
+    pair(dev, client)
+    a, b = rc.Client().pubhex, rc.Client().pubhex
+    for method in ("nip44_encrypt", "nip04_encrypt"):
+        rid, ev, _ = call(dev, client, method, [a, "to A"])
+        assert answer(client, dev.press("long-approve"), rid, ev)[0]["result"]
+        rid, ev, msgs = call(dev, client, method, [a, "to A again"])
+        assert answer(client, msgs, rid, ev)[0]["result"]  # the rule: no prompt
+        rid, ev, msgs = call(dev, client, method, [b, "to B"])
+        assert msgs == [] and dev.screen[0] == "APPROVE?"  # B is asked for
+        assert of(dev.press("reject"), "publish", rid)
+
+
+def test_always_says_its_terms_and_lapses_after_an_hour(dev, client):
+    pair(dev, client)
+    rid, ev, _ = call(dev, client, "sign_event", [note()])
+    answer(client, dev.press("long-approve"), rid, ev)
+    assert "always: for 1 h," in dev.screen and "at most 60/hour" in dev.screen
+    rid, ev, msgs = call(dev, client, "sign_event", [note("inside the hour")])
+    assert answer(client, msgs, rid, ev)[0]["result"]
+    dev.sleep(3601 * 1000)  # the device's clock runs an hour on (the host agrees below)
+    t = int(time.time()) + 3601
+    ev = client.request(SIGNER_PUB, "sign_event", [note("an hour later", created_at=t)], now=t)
+    rid, msgs = dev.event(ev, now=t)
+    assert msgs == [] and dev.screen[0] == "APPROVE?"
+
+
+def test_always_answers_at_most_60_an_hour_then_asks(dev, client):
+    pair(dev, client)
+    rid, ev, _ = call(dev, client, "sign_event", [note()])
+    answer(client, dev.press("long-approve"), rid, ev)
+    for i in range(60):
+        rid, ev, msgs = call(dev, client, "sign_event", [note("n%d" % i)])
+        assert of(msgs, "publish", rid), i
+    rid, ev, msgs = call(dev, client, "sign_event", [note("the 61st")])
+    assert msgs == [] and dev.screen[0] == "APPROVE?"
 
 
 def test_long_approve_on_nip44_get_key_adds_no_rule(dev, client):

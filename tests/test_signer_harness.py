@@ -6,6 +6,7 @@ tests/test_signer_*.py files import Device, SIGNER_SK and the helpers from here.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -115,8 +116,17 @@ class Device:
     def send(self, msg):
         return self._cmd({"msg": msg})
 
-    def press(self, button):
-        return self._cmd({"press": button})
+    def press(self, button, look_ms=500):
+        """A person's press: a decision on a prompt ("APPROVE?", "CONNECT?", ...) comes
+        after looking at it for look_ms (a prompt ignores them in its first moments,
+        app.GUARD_MS); look_ms=0 for the second half of a double press. Scrolling and
+        the menus' own screens are at once."""
+        s = self.screen
+        # a prompt: its title ("APPROVE?", cut short once scrolled) or its footer says so
+        look = look_ms and button not in ("up", "down") and s and (
+            re.match(r"[A-Z][A-Z ]*\?", s[0]) or s[-1].startswith("A:yes R:no"))
+        got = self.sleep(look_ms) if look else []
+        return got + self._cmd({"press": button})
 
     def sleep(self, ms):
         return self._cmd({"sleep": ms})

@@ -54,6 +54,7 @@ def wait_screen(sim, first, timeout=10):
 
 
 def press(sim, button, first_after=None):
+    time.sleep(0.5)  # a prompt ignores presses in its first moments (app.GUARD_MS)
     S.press(sim.state, button)
 
 

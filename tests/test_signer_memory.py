@@ -117,6 +117,7 @@ def sign_through_the_link(tmp_path, heap, size, tpl=None):
             deadline = time.time() + 15
             while "CONNECT" not in (state / "screen.txt").read_text() and time.time() < deadline:
                 time.sleep(0.05)
+            time.sleep(0.5)  # a prompt ignores presses in its first moments (app.GUARD_MS)
             bsim.press(str(state), "approve")
             assert lk.answer(rid, 20)["outcome"] == "ok"
             if tpl is None:
@@ -127,6 +128,7 @@ def sign_through_the_link(tmp_path, heap, size, tpl=None):
                 deadline = time.time() + 30
                 while "APPROVE" not in (state / "screen.txt").read_text() and time.time() < deadline:
                     time.sleep(0.05)
+                time.sleep(0.5)  # a prompt ignores presses in its first moments (app.GUARD_MS)
                 bsim.press(str(state), "approve")
             pub = None
             while True:

@@ -13,7 +13,24 @@ from test_signer_harness import (SIGNER_PUB, SIGNER_SK, Device, answer, ask, cal
 
 
 def secret_of(dev):
-    return dev.hello()["secret"]
+    # what the person reads off the device's own QR (ui/menu_pair.py): the host is
+    # never told it, so the test reads the device's flash as the QR does
+    dev.hello()  # the device is up (it writes signer.json at its first boot)
+    with open(os.path.join(dev.storage, "signer.json")) as f:
+        return json.load(f)["secret"]
+
+
+def test_the_host_never_learns_the_bunker_secret(dev, client):
+    secret = secret_of(dev)
+    assert len(secret) >= 16
+    h = dev.hello()
+    st = of(dev.send({"t": "status", "rid": 1}), "status")[0]
+    assert "secret" not in h and "secret" not in st
+    # so a key of the host's own cannot pair with "secret ok" by asking for it
+    connect(dev, client, "")
+    assert "NO SECRET!" in dev.screen and "secret ok" not in dev.screen
+    dev.press("approve")
+    assert not [ln for ln in dev.raw if secret in ln]  # nothing the device said holds it
 
 
 def connect(dev, client, secret, perms="", meta=None):

@@ -73,6 +73,35 @@ def test_real_firmware_boots_at_128k(tmp_path):
         s.stop()
 
 
+def test_flash_and_screen_files_are_private_to_the_user(tmp_path):
+    """The simulator's flash (the key, clients, secrets) and its screen mirror are written
+    0600, their directories 0700, whatever umask the launching shell has (issue 11)."""
+    import stat as st
+    old = os.umask(0o022)  # a usual login shell's: group and others may read new files
+    try:
+        s = S.Sim(str(tmp_path / "state"), heap="128K")
+    finally:
+        os.umask(old)
+    try:
+        with L.DeviceLink(s.tty) as lk:
+            lk.hello(timeout=10)
+            rid = lk.request({"t": "provision", "key": SK})
+            _wait(lambda: "IMPORT" in _screen(s.state), what="the import prompt")
+            time.sleep(0.5)  # a prompt ignores presses in its first moments (app.GUARD_MS)
+            S.press(s.state, "approve")
+            assert lk.answer(rid, 20)["outcome"] == "ok"
+        flash = os.path.join(s.state, "flash")
+        files = [os.path.join(flash, f) for f in os.listdir(flash)]
+        files += [os.path.join(s.state, f) for f in ("screen.txt", "screen.png", "sim.log")]
+        assert os.path.join(flash, "key.json") in files and os.path.join(flash, "signer.json") in files
+        modes = {f: st.S_IMODE(os.stat(f).st_mode) for f in files}
+        assert {f: m for f, m in modes.items() if m & 0o077 and not os.path.isdir(f)} == {}
+        for d in [flash] + [f for f in files if os.path.isdir(f)]:
+            assert st.S_IMODE(os.stat(d).st_mode) & 0o077 == 0, d
+    finally:
+        s.stop()
+
+
 @pytest.fixture(params=_kinds())
 def kind(request):
     return request.param

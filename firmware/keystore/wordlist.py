@@ -155,35 +155,51 @@ class Wordlist:
     """Read-only sequence of the 2048 words: len, [i], index(w), `in`, iteration."""
 
     def __init__(self, blob):
+        # where each word starts, in blocks of 256 (512 B each): one 4 KB array grown
+        # by appends needs its old and new copies at once, more than a fragmented
+        # 128 KB heap may hold in one piece (a restore after some use of the device)
         self._blob = blob
-        starts = array("H", [0])
+        blocks = []
+        cur = array("H", range(256))
+        cur[0] = 0
+        j = 1
         for i in range(len(blob) - 1):  # a final newline starts no word
             if blob[i] == 10:
-                starts.append(i + 1)
-        self._starts = starts
+                if j == 256:
+                    blocks.append(cur)
+                    cur = array("H", range(256))
+                    j = 0
+                cur[j] = i + 1
+                j += 1
+        blocks.append(cur[:j] if j < 256 else cur)
+        self._b = blocks
+        self._n = 256 * (len(blocks) - 1) + len(blocks[-1])
+
+    def _at(self, i):
+        return self._b[i >> 8][i & 255]
 
     def __len__(self):
-        return len(self._starts)
+        return self._n
 
     def _end(self, i):
-        if i + 1 < len(self._starts):
-            return self._starts[i + 1] - 1
+        if i + 1 < self._n:
+            return self._at(i + 1) - 1
         return len(self._blob) - (self._blob[-1] == 10)
 
     def __getitem__(self, i):
         if i < 0:
-            i += len(self._starts)
-        if not 0 <= i < len(self._starts):
+            i += self._n
+        if not 0 <= i < self._n:
             raise IndexError("word index")
-        return self._blob[self._starts[i]:self._end(i)].decode()
+        return self._blob[self._at(i):self._end(i)].decode()
 
     def index(self, word):
         # the list is sorted: binary search
         w = word.encode() if isinstance(word, str) else word
-        lo, hi = 0, len(self._starts)
+        lo, hi = 0, self._n
         while lo < hi:
             mid = (lo + hi) // 2
-            cur = self._blob[self._starts[mid]:self._end(mid)]
+            cur = self._blob[self._at(mid):self._end(mid)]
             if cur < w:
                 lo = mid + 1
             elif cur > w:
@@ -196,10 +212,10 @@ class Wordlist:
         """Index of the first word >= prefix (the words starting with a prefix are a
         run from here: the list is sorted). Used to pick words with two buttons."""
         w = prefix.encode()
-        lo, hi = 0, len(self._starts)
+        lo, hi = 0, self._n
         while lo < hi:
             mid = (lo + hi) // 2
-            if self._blob[self._starts[mid]:self._end(mid)] < w:
+            if self._blob[self._at(mid):self._end(mid)] < w:
                 lo = mid + 1
             else:
                 hi = mid
@@ -213,7 +229,7 @@ class Wordlist:
             return False
 
     def __iter__(self):
-        for i in range(len(self._starts)):
+        for i in range(self._n):
             yield self[i]
 
 

@@ -10,8 +10,8 @@ from signer import requests  # resident already (app imports it): its queue
 
 
 def status(a, msg):
-    a.send({"t": "status", "rid": msg.get("rid"), "pubkey": a.pubhex,
-            "relays": a.conf["relays"], "secret": a.conf["secret"],
+    # never the bunker secret (see app.hello)
+    a.send({"t": "status", "rid": msg.get("rid"), "pubkey": a.pubhex, "relays": a.conf["relays"],
             "clients": cl.summary(a.clients), "queue": len(a.queue), "locked": a.locked,
             "auths": getattr(a, "auths", []),  # recent NIP-42 AUTHs (signer/auth.py)
             "heap": heap()})

@@ -92,3 +92,47 @@ def summary(clients):
     """What `status` reports: no rules or secrets, just who is paired."""
     return [{"pubkey": k, "name": c.get("name", ""), "last_used": c.get("last_used", 0),
              "relays": c.get("relays", [])} for k, c in clients.items()]
+
+
+# ---- rules (signer/perms.py makes them; these two run on every keyed request) ----
+
+RULE_METHODS = ("sign_event", "nip04_encrypt", "nip04_decrypt", "nip44_encrypt", "nip44_decrypt")
+
+
+def scoped(method, kind, peer):
+    if method == "sign_event":
+        return None if kind is None else "sign_event:%d" % kind
+    return method + ":" + hexlify(peer).decode() if peer else None
+
+
+def allows(c, method, kind=None, peer=None, now=0):
+    """Does client record c have a rule for this request (peer: the other party's key,
+    bytes, for encrypt/decrypt)? Counts the use against the rule's terms."""
+    rules = c.get("rules")
+    if method not in RULE_METHODS or not rules:
+        return False
+    if method in rules:
+        return True
+    r = scoped(method, kind, peer)
+    if r not in rules:
+        return False
+    terms = c.get("terms") or {}
+    t = terms.get(r)
+    if t is None:  # a connect's
+        return True
+    if now >= t[0]:  # lapsed
+        rules.remove(r)
+        terms.pop(r)
+        return False
+    if now - t[1] >= 3600:  # a new hour
+        t[1] = now
+        t[2] = 0
+    if t[2] >= 60:  # perms.PER_H
+        return False
+    t[2] += 1
+    return True
+
+
+def rejects(conf, method, kind):
+    r = conf.get("reject")
+    return method == "sign_event" and kind is not None and type(r) is list and kind in r

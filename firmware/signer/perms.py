@@ -6,7 +6,11 @@
 # nip44_get_key is never a rule: handing out a conversation key lets the client read
 # every past and future message with that peer, so each one is asked for, loudly.
 
-RULE_METHODS = ("sign_event", "nip04_encrypt", "nip04_decrypt", "nip44_encrypt", "nip44_decrypt")
+# Loaded when needed and dropped (resident code budget); what runs on every keyed
+# request (allows, rejects) is in signer/clients.py, resident: a big request can leave
+# no room to load code while it is held.
+from signer.clients import RULE_METHODS, allows, rejects, scoped as _scoped  # noqa: F401
+
 MAX_RULES = 32
 
 
@@ -44,27 +48,43 @@ def parse(text):
     return rules
 
 
-def allows(rules, method, kind=None):
-    if method not in RULE_METHODS or not rules:
-        return False
-    if method in rules:
-        return True
-    return method == "sign_event" and kind is not None and ("sign_event:%d" % kind) in rules
+# "Always" (a long press on a prompt) makes a narrower rule than a connect's perms: for
+# that kind, or for that peer (an "always" on an encrypt to A must not cover B), and
+# with terms: it lapses after TTL_S and answers at most PER_H an hour without asking;
+# past either the prompt comes back. The terms are the client record's "terms"
+# {rule: [expires, hour start, count]}, the count kept in RAM and written with other
+# changes (a reboot restarts the hour's count, never the expiry: the device's time
+# only goes forward, signer/replay.py). The idle screen says so once made (NOTE).
+# A connect's rules (listed on the pairing screen the person approved) have no terms.
+TTL_S = 3600
+PER_H = 60  # (the count itself is in clients.allows)
+NOTE = ("always: for 1 h,", "at most 60/hour")
 
 
-def rule_for(method, kind=None):
+def rule_for(method, kind=None, peer=None):
     """The rule a long-press "always allow" adds, or None where none may exist."""
     if method not in RULE_METHODS:
         return None
-    if method == "sign_event":
-        return None if kind is None else "sign_event:%d" % kind
-    return method
+    return _scoped(method, kind, peer)
 
 
-def add(rules, rule):
-    if rule and rule not in rules and len(rules) < MAX_RULES:
+def add(c, rule, now):
+    """Client record c gets rule (from "always") with fresh terms; lapsed ones go."""
+    rules = c.setdefault("rules", [])
+    terms = c.setdefault("terms", {})
+    for r in list(terms):
+        if type(terms[r]) is not list or now >= terms[r][0] or r not in rules:
+            terms.pop(r)
+            if r in rules:
+                rules.remove(r)
+    if not rule or (rule in rules and rule not in terms):
+        return False  # none may exist, or a connect's rule already covers it for good
+    if rule not in rules:
+        if len(rules) >= MAX_RULES:
+            return False
         rules.append(rule)
-
+    terms[rule] = [now + TTL_S, now, 0]
+    return True
 
 
 # Auto-reject: kinds this device refuses to sign for any client, without asking.
@@ -74,11 +94,6 @@ def add(rules, rule):
 # that client a rule. It wins over every rule, a bare "sign_event" included. Kept in
 # the signer settings (signer.json, "reject": [kinds]), which are loaded anyway.
 MAX_REJECT = 16
-
-
-def rejects(conf, method, kind):
-    r = conf.get("reject")
-    return method == "sign_event" and kind is not None and type(r) is list and kind in r
 
 
 def set_reject(conf, kind, on):

@@ -11,7 +11,7 @@ import gc
 import time
 import app as _app  # (loaded first: app imports this module; used at call time only)
 from crypto import nip01
-from signer import envelope, rpc, methods, perms, clients as cl, replay
+from signer import envelope, rpc, methods, clients as cl, replay
 from signer.envelope import Drop
 from signer.rpc import Refuse, NoId
 
@@ -123,9 +123,9 @@ def dispatch(a, req, method, params):
     params[:] = []  # parsed into op: the raw text is garbage now
     req["op"] = op
     req["kind"] = op.get("kind")
-    if perms.rejects(a.conf, method, req["kind"]):  # auto-reject, set in the menu
+    if cl.rejects(a.conf, method, req["kind"]):  # auto-reject, set in the menu
         raise Refuse("rejected", "auto-rejected")
-    if method != "nip44_get_key" and perms.allows(c.get("rules"), method, req["kind"]):
+    if method != "nip44_get_key" and cl.allows(c, method, req["kind"], op.get("peer"), a.now()):
         op = None
         req["rule"] = True
         run(a, req)
@@ -153,15 +153,14 @@ def enqueue(a, item, size):
     item["ms"] = a._since(item["t0"])
     a.queue.append(item)
     if len(a.queue) == 1:
-        activate(a, False)
+        activate(a)
     a.redraw()
 
 
-def activate(a, guard):
+def activate(a):
     item = a.queue[0]
     now = a._ticks()
     item["shown"] = now
-    item["guard"] = guard
     item["deadline"] = time.ticks_add(now, int(a.cfg.get("prompt_timeout_s", 60) * 1000))
     a.scroll = 0
 
@@ -170,7 +169,7 @@ def resolve(a, how):
     item = a.queue.pop(0)
     a.scroll = 0
     if a.queue:
-        activate(a, True)
+        activate(a)
     # the next prompt (or idle) goes on screen before the slow part below
     a.redraw()
     t1 = a._ticks()
@@ -194,16 +193,21 @@ def resolve_request(a, req, how, t1):
     c = a.clients.get(req["client"])
     if c is None:  # logged out while waiting
         return a._refuse(req, Refuse("unauthorized"), t1)
-    if how == "always":
-        rule = perms.rule_for(req["method"], req["kind"])  # None for nip44_get_key
-        if rule:
-            perms.add(c.setdefault("rules", []), rule)
-            cl.save(a.id_root, a.clients)
+    peer = req["op"].get("peer")
     try:
         run(a, req)
     except Refuse as e:
         return a._refuse(req, e, t1)
     a._reply(req, started=t1)
+    if how == "always":
+        # the rule after the answer, once the request's big parts are freed: its code
+        # (signer/perms.py) is loaded for it and dropped
+        p = _app._lazy("signer.perms")
+        if p.add(c, p.rule_for(req["method"], req["kind"], peer), a.now()):
+            cl.save(a.id_root, a.clients)
+            a.seen_ev.lines = p.NOTE  # the idle screen's notice, until a press
+        p = None
+        _app._drop("signer.perms")
 
 
 def run(a, req):

@@ -19,7 +19,7 @@
 import sys
 from binascii import unhexlify
 from crypto import bech32
-from signer import clients as cl, perms
+from signer import clients as cl
 from ui import screens
 
 MAIN = (("Clients", "clients"), ("Auto-reject", "reject"), ("Audit log", "audit"),
@@ -333,7 +333,11 @@ def _select(app, st, a):
         st["i"] = 0
         return _go(app, st, "clients")
     if v == "reject":
-        if perms.set_reject(app.conf, a, a not in (app.conf.get("reject") or ())):
+        # signer/perms.py is loaded for this and dropped: a copy left behind in the
+        # middle of the heap splits the block a BIP-39 restore needs later
+        m = sys.modules["app"]
+        if m._lazy("signer.perms").set_reject(app.conf, a, a not in (app.conf.get("reject") or ())):
             cl.save_conf(app.root, app.conf)
+        m._drop("signer.perms")
         return st
     return st

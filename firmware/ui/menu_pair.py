@@ -11,7 +11,12 @@
 # still fit. When it does not: first fewer relays (the signer listens on all of them;
 # a client needs one), the screen saying how many are left out; then the first relay
 # without the secret (the connect is still approvable, marked "NO SECRET!" on its
-# prompt), saying "secret: on host". Past that, no QR: the text says to use the host.
+# prompt), saying "secret: none". Past that, no QR: the text says to use the host.
+#
+# The secret is the device's own: never sent to the host (app.hello), so laptop
+# malware cannot pair a key of its own with "secret ok". This QR is the only place it
+# shows; the URL the host prints carries none, and the screen says so
+# ("secret: none (host URL)").
 #
 # Polarity: the quiet zone and the light modules are lit and the dark modules unlit,
 # so the screen reads as dark-on-light like paper (many scanners do not try inverted
@@ -50,15 +55,18 @@ def max_version(height):
     return min(v, qr.MAX_VERSION)
 
 
+HOST_URL = ["secret:", "none", "(host", "URL)"]  # the host's printed URL has none
+
+
 def choose(pub_hex, relays, secret, cap):
     """-> (url or None, notes): the fullest URL of at most cap bytes."""
     for n in range(len(relays), 0, -1):
         u = url(pub_hex, relays[:n], secret)
         if len(u) <= cap:
-            return u, (["+%d relays" % (len(relays) - n), "on host"] if n < len(relays) else [])
+            return u, (["+%d relays" % (len(relays) - n), "on host"] if n < len(relays) else []) + HOST_URL
     u = url(pub_hex, relays[:1])
     if len(u) <= cap:
-        return u, ["secret:", "on host"]
+        return u, ["secret:", "none"]
     return None, ["URL too", "long:", "use the", "host"]
 
 
@@ -83,7 +91,10 @@ def draw(app, size, mods, notes):
     if size:
         fb.fill_rect(x0, y0, side, side, 1)
         qr.draw(fb, size, mods, x0 + QUIET, y0 + QUIET, 1, 0)
-    txt = (["PAIR", "scan it", "in a", "client", ""] if size else ["PAIR", ""]) + notes
+    head = ["PAIR", "scan it", "in a", "client", ""] if len(notes) < 3 else ["PAIR", "scan it", ""][:7 - len(notes)]
+    if not size:
+        head = ["PAIR", ""]
+    txt = head + notes
     txt = txt[:7] + [""] * (7 - len(txt)) + [_ft(app, "back", "R:back")]
     col = 64  # 8 columns on the right: the symbol is at most 61 px wide
     for i in range(8):

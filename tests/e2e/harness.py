@@ -57,7 +57,7 @@ class Person:
                     # once per prompt: a redraw of the same prompt is not a new question
                     pressed = lines
                     self.seen.append(lines)
-                    time.sleep(0.05)
+                    time.sleep(0.5)  # a prompt ignores presses in its first moments (app.GUARD_MS)
                     sim.press(self.state, self.decide(lines))
             time.sleep(0.05)
 

@@ -71,7 +71,7 @@ def device(tmp_path_factory, node_client):
 
 
 def bunker_url(d):
-    # the device rotates the one-time secret after each connection; the bridge prints the new URL
+    # the URL the bridge printed last (it carries no secret: the device keeps it)
     return [ln.split("bunker URL: ", 1)[1] for ln in d.bridge.lines if "bunker URL: " in ln][-1]
 
 

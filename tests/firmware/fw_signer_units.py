@@ -24,16 +24,60 @@ def test_perms_parse_keeps_known_methods_and_sign_kinds():
 
 
 def test_perms_allow_by_method_and_kind():
-    r = ["sign_event:1", "nip04_encrypt"]
-    assert perms.allows(r, "sign_event", 1) and not perms.allows(r, "sign_event", 2)
-    assert perms.allows(r, "nip04_encrypt") and not perms.allows(r, "nip04_decrypt")
-    assert perms.allows(["sign_event"], "sign_event", 30023)
+    c = {"rules": ["sign_event:1", "nip04_encrypt"]}
+    assert perms.allows(c, "sign_event", 1) and not perms.allows(c, "sign_event", 2)
+    assert perms.allows(c, "nip04_encrypt") and not perms.allows(c, "nip04_decrypt")
+    assert perms.allows({"rules": ["sign_event"]}, "sign_event", 30023)
 
 
 def test_perms_never_make_a_rule_for_nip44_get_key():
-    assert perms.rule_for("nip44_get_key") is None
-    assert not perms.allows(["nip44_get_key"], "nip44_get_key")
+    assert perms.rule_for("nip44_get_key", None, b"\x01" * 32) is None
+    assert not perms.allows({"rules": ["nip44_get_key"]}, "nip44_get_key")
     assert perms.rule_for("sign_event", 7) == "sign_event:7"
+
+
+A = b"\xaa" * 32
+B = b"\xbb" * 32
+
+
+def test_perms_always_on_an_encrypt_is_for_that_peer_only():
+    c = {"rules": []}
+    r = perms.rule_for("nip44_encrypt", None, A)
+    assert r == "nip44_encrypt:" + "aa" * 32 and perms.rule_for("nip44_encrypt") is None
+    assert perms.add(c, r, 1000)
+    assert perms.allows(c, "nip44_encrypt", None, A, 1001)
+    assert not perms.allows(c, "nip44_encrypt", None, B, 1001)
+    assert not perms.allows(c, "nip44_decrypt", None, A, 1001)
+
+
+def test_perms_always_lapses_after_an_hour():
+    c = {"rules": []}
+    perms.add(c, "sign_event:1", 1000)
+    assert perms.allows(c, "sign_event", 1, None, 1000 + perms.TTL_S - 1)
+    assert not perms.allows(c, "sign_event", 1, None, 1000 + perms.TTL_S)
+    assert c["rules"] == [] and c["terms"] == {}  # gone, not just idle
+
+
+def test_perms_always_answers_at_most_60_an_hour():
+    c = {"rules": []}
+    perms.add(c, "sign_event:1", 1000)
+    perms.TTL_S, ttl = 3 * 3600, perms.TTL_S  # a longer life shows the hour's window
+    try:
+        perms.add(c, "sign_event:1", 1000)
+    finally:
+        perms.TTL_S = ttl
+    n = 0
+    while perms.allows(c, "sign_event", 1, None, 1010) and n < 100:
+        n += 1
+    assert n == perms.PER_H == 60
+    assert not perms.allows(c, "sign_event", 1, None, 1000 + 3599)
+    assert perms.allows(c, "sign_event", 1, None, 1010 + 3600)  # the next hour
+
+
+def test_perms_always_does_not_put_terms_on_a_connect_rule():
+    c = {"rules": ["sign_event:1"]}
+    assert not perms.add(c, "sign_event:1", 1000)
+    assert perms.allows(c, "sign_event", 1, None, 10 ** 9)
 
 
 def test_uri_parses_the_nip46_example():
