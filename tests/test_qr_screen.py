@@ -163,6 +163,7 @@ def test_pair_qr_follows_relays_set_from_the_host_and_confirmed(sim_for):
         link.hello(timeout=15)
         rid = link.request({"t": "relays", "relays": new})
         _wait_screen(sim.state, _has("SET RELAYS?"))
+        time.sleep(0.6)      # a prompt ignores presses in its first moments
         S.press(sim.state, "approve")
         assert link.answer(rid, 20)["relays"] == new
     finally:
