@@ -7,7 +7,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["sim", "press", "provision", "localrelay", "run", "demo", "cli"]
+COMMANDS = ["sim", "press", "provision", "localrelay", "run", "demo", "cli", "relayscmd"]
 
 
 def main(argv=None):

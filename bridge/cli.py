@@ -25,10 +25,14 @@ def add_parser(sub):
             p.add_argument("uri", metavar="NOSTRCONNECT_URI")
         p.add_argument("--device", default="auto", help='"sim", "auto" (default: find it on USB) or a serial port')
         p.add_argument("--state", help="state directory (the simulator's, and where a running bridge's socket is)")
-        p.add_argument("--relay", action="append", default=[], metavar="URL",
-                       help="another relay on top of the device's own (repeatable)")
+        if name != "url":   # the URL names the device's own relays only (`relays set`)
+            p.add_argument("--relay", action="append", default=[], metavar="URL",
+                           help="another relay to listen on besides the device's own (repeatable)")
         if name == "url":
             p.add_argument("--qr", action="store_true", help="also print the URL as a QR code")
+            p.add_argument("--wait", type=float, nargs="?", const=120.0, metavar="SECONDS",
+                           help="wait (default 120 s) for a bridge subscribed on one of the device's "
+                                "relays: a client that connects once this prints gets answers")
         if name == "status":
             p.add_argument("--json", action="store_true", help="print the status as JSON")
         p.set_defaults(func=globals()["cmd_" + name])
@@ -96,15 +100,30 @@ def _relays(hello, extra):
 
 # ---- url ----------------------------------------------------------------------------
 
+def _wait_url(args):
+    # a script may start the bridge and ask at once: wait for its socket, then its URL
+    import time
+    deadline = time.monotonic() + args.wait
+    while True:
+        left = deadline - time.monotonic()
+        rep = _ask_running(args, {"cmd": "url", "wait": max(left, 0.1)}) if left > 0 else None
+        if rep is not None or left <= 0:
+            return rep or {"ok": False, "error": "no bridge subscribed on a relay after %g s" % args.wait}
+        time.sleep(0.2)
+
+
 def cmd_url(args):
     try:
-        rep = _ask_running(args, {"cmd": "url"})
+        rep = _wait_url(args) if args.wait else _ask_running(args, {"cmd": "url"})
     except RuntimeError as e:
         return _fail("url", e)
     if rep is not None:
         if not rep.get("ok"):
             return _fail("url", rep.get("error"))
         url = rep["url"]
+        if rep.get("live") == []:
+            print("url: the bridge is not subscribed on any of these relays yet (`url --wait` waits)",
+                  file=sys.stderr)
     else:
         try:
             link, h = _device_hello(args)
@@ -113,7 +132,7 @@ def cmd_url(args):
         link.close()
         if not h.get("pubkey"):
             return _fail("url", "the device has no key yet: provision it first")
-        url = bunker_url(h["pubkey"], _relays(h, args.relay), h.get("secret") or None)
+        url = bunker_url(h["pubkey"], _relays(h, ()), h.get("secret") or None)
     print(url, flush=True)     # a line of its own, to copy
     if args.qr:
         print(qr_text(url))

@@ -5,7 +5,11 @@ terminal ask it instead of opening the device. One JSON line per request, one JS
 back, then the connection closes:
 
     {"cmd": "status"}                 -> {"ok": true, "device": {...}, "relays": [...], "clients": [...], "queue": n, ...}
-    {"cmd": "url"}                    -> {"ok": true, "url": "bunker://..."}
+    {"cmd": "url"}                    -> {"ok": true, "url": "bunker://...", "live": [relays subscribed]}
+    {"cmd": "url", "wait": S}         -> the same once the bridge is subscribed on one of its relays
+                                         (the URL is printed then too), or ok false after S seconds
+    {"cmd": "relays", "relays": [..]} -> {"ok": true, "outcome": "ok", "relays": [...]} once the
+                                         person confirmed the device's new relay list on it
     {"cmd": "connect", "uri": "nostrconnect://..."}
                                       -> {"ok": true, "outcome": "ok"} once the person decided on the device
     {"cmd": "provision", "key": HEX}  -> {"ok": true, "outcome": "ok", "pubkey": HEX} likewise
@@ -117,10 +121,31 @@ async def answer(courier, req):
     c = courier
     if cmd == "provision":     # also before the device has a key (demo.KeyWait)
         return await _provision(c, req)
+    if cmd == "url" and req.get("wait"):
+        live = getattr(c, "url_live", None)
+        try:
+            if live is not None:
+                await asyncio.wait_for(live.wait(), float(req["wait"]))
+        except (asyncio.TimeoutError, TypeError, ValueError):
+            return {"ok": False, "error": "not subscribed on any of the device's relays yet"}
     if c.hello is None:
         return {"ok": False, "error": "device not connected yet"}
     if cmd == "url":
-        return {"ok": True, "url": bunker_url(c.hello["pubkey"], c.device_relays, c.hello.get("secret") or None)}
+        rep = {"ok": True, "url": bunker_url(c.hello["pubkey"], c.device_relays, c.hello.get("secret") or None)}
+        if hasattr(c, "live_relays"):
+            rep["live"] = c.live_relays()   # which of them the bridge is subscribed on
+        return rep
+    if cmd == "relays":
+        from .relays import normalize_url
+        want = req.get("relays")
+        try:
+            if not isinstance(want, list) or not want:
+                raise ValueError("relays must be a list of ws:// or wss:// URLs")
+            want = [normalize_url(u) for u in want]
+        except ValueError as e:
+            return {"ok": False, "error": str(e)}
+        outcome = await c.set_relays(want)
+        return {"ok": outcome == "ok", "outcome": outcome, "relays": c.device_relays}
     if cmd == "status":
         st = await c.request({"t": "status"}, 10)
         ok = bool(st and st.get("t") == "status")

@@ -30,6 +30,15 @@ REFORWARD_AGE = 120     # s: after a device reset, re-send unanswered requests y
 QUEUE_AGE = 120         # s
 QUEUE_BYTES = 64 << 20  # bytes of event JSON
 PUBLISHED_MAX = 4096    # ids of events already published, so a replayed `publish` isn't sent twice
+PROPOSE_TIMEOUT = 130.0  # s: the device's prompt times out after 60 s by default
+_LOOPBACK_HOSTS = ("127.", "localhost", "[::1]", "0.0.0.0")
+
+
+def loopback_only(relays):
+    """True when every relay is on this machine: a URL with only these works for clients
+    on this machine alone (a phone scanning the device's QR reaches nobody)."""
+    hosts = [u.partition("://")[2].lower() for u in relays]
+    return bool(hosts) and all(h.startswith(_LOOPBACK_HOSTS) for h in hosts)
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -64,10 +73,14 @@ class Courier:
     """State that outlives one device connection: the pool, requests in flight, what's published."""
 
     def __init__(self, link, extra_relays=(), out=print, qr=True, publish_timeout=10.0,
-                 handshake_timeout=10.0, pool_options=None, connect_uris=()):
+                 handshake_timeout=10.0, pool_options=None, connect_uris=(), propose=()):
         self.link = link
         self.connect_uris = list(connect_uris)
+        # extra: listened on as well, never in the URL (the device's list is the one list);
+        # propose: asked of the device as its own list (confirmed on its screen)
         self.extra = [normalize_url(u) for u in extra_relays]
+        self.propose = [normalize_url(u) for u in propose]
+        self.proposing = False
         self.out = out
         self.qr = qr
         self.publish_timeout = publish_timeout
@@ -89,6 +102,8 @@ class Courier:
         self.auths = deque(maxlen=8)    # recent NIP-42 AUTHs the device signed or refused, for `status`
         self.held = deque(maxlen=64)    # (event, monotonic) the device refused while locked
         self._printed = None            # (pubkey, relays, secret) of the bunker URL last printed
+        self.hardware = False           # a real device (run.py): loopback-only URLs are warned about
+        self.url_live = asyncio.Event()  # set once the URL is printed (a relay in it is subscribed)
 
     def say(self, line):
         self.out(time.strftime("%H:%M:%S ") + line)
@@ -104,7 +119,7 @@ class Courier:
         self.hello = hello
         pk = hello["pubkey"]
         relays = []
-        for u in list(hello.get("relays") or []) + self.extra:
+        for u in list(hello.get("relays") or []):
             try:
                 u = normalize_url(u)
             except ValueError as e:
@@ -112,19 +127,26 @@ class Courier:
                 continue
             if u not in relays:
                 relays.append(u)
+        listen = relays + [u for u in self.extra if u not in relays]
         self.say("device: fw %s, board %s, key %s..., %d relay(s)" % (
             short(hello.get("fw")), short(hello.get("board")), pk[:12], len(relays)))
         if hello.get("locked"):
             self.say("device is locked: enter the PIN on the device (requests are refused until then)")
         if first:
             signer = self.auth_signer if "auth" in (hello.get("features") or []) else None
-            self.pool = RelayPool(relays, self.on_relay_event, pubkey=pk, auth_signer=signer,
-                                  **self.pool_options)
+            self.pool = RelayPool(listen, self.on_relay_event, pubkey=pk, auth_signer=signer,
+                                  on_live=self.on_live, **self.pool_options)
+            if self.propose and self.propose != relays:
+                # `run --relay`: the person's relays become the device's own (its QR,
+                # AUTH and get_relays follow), once confirmed on its screen; until then
+                # no URL is printed, so none names a relay nobody runs
+                self.proposing = True
+                self.tasks_add(self.set_relays(self.propose))
         else:
-            for u in relays:
+            for u in listen:
                 self.pool.add_relay(u)
             for u in self.device_relays:
-                if u not in relays:
+                if u not in listen:
                     self.tasks_add(self.pool.remove_relay(u))
             if pk != old_pk:
                 # another key: requests in flight were for the old one
@@ -137,13 +159,61 @@ class Courier:
         # printed there only, never in a log line.
         self.show_bunker()
 
+    def live_relays(self):
+        """The device's relays on which the bridge is subscribed now (EOSE received)."""
+        live = self.pool.live_urls() if self.pool is not None else []
+        return [u for u in self.device_relays if u in live]
+
+    def on_live(self, url):
+        if url in self.device_relays:
+            self.show_bunker()
+
     def show_bunker(self):
+        """Print the bunker URL (again if it changed), but only once the bridge is
+        subscribed on one of its relays: relays do not keep kind-24133 events, so a
+        client that sends its connect the moment it sees the URL would be heard by nobody."""
         h = self.hello
+        if h is None or self.proposing:
+            return
+        live = self.live_relays()
+        if not live:
+            return          # on_live prints it when a relay's EOSE comes
         shown = (h["pubkey"], self.device_relays, h.get("secret"))
         if shown != self._printed:
             self._printed = shown
+            down = [u for u in self.device_relays if u not in live]
+            self.say("listening on %s%s" % (", ".join(live), "; not yet on " + ", ".join(down) if down else ""))
             print_bunker(h["pubkey"], self.device_relays, secret=h.get("secret") or None,
                          out=self.out, qr=self.qr)
+            if self.hardware and loopback_only(self.device_relays):
+                self.say("WARNING: every relay in this bunker URL (and the device's QR) is on this "
+                         "machine (%s): a phone or any other computer cannot reach the signer through it. "
+                         "Set public relays: python -m bridge relays set wss://... (confirm on the device)"
+                         % ", ".join(self.device_relays))
+            self.url_live.set()
+
+    async def set_relays(self, relays):
+        """Ask the device to take `relays` as its own list (it shows SET RELAYS? and the
+        person decides). -> the device's outcome. On "ok" the pool and URL follow."""
+        self.proposing = True
+        self.say("relays: asking the device to use %s: confirm SET RELAYS? on the device" % ", ".join(relays))
+        try:
+            msg = await self.request({"t": "relays", "relays": list(relays)}, PROPOSE_TIMEOUT)
+        finally:
+            self.proposing = False
+        if msg is None:
+            outcome = "no answer from the device"
+        elif msg.get("t") == "done":
+            outcome = short(msg.get("outcome"), 60)
+        else:
+            outcome = "refused: " + short(msg.get("error"), 60)
+        if outcome == "ok" and isinstance(msg.get("relays"), list) and self.hello is not None:
+            self.say("relays: the device now uses %s" % ", ".join(short(u, 80) for u in msg["relays"]))
+            self.adopt(dict(self.hello, relays=msg["relays"]))
+        else:
+            self.say("relays: %s; the device keeps %s" % (outcome, ", ".join(self.device_relays)))
+            self.show_bunker()
+        return outcome
 
     # ---- relay -> device --------------------------------------------------------------
 

@@ -203,7 +203,7 @@ def add_parser(sub):
     p = sub.add_parser("demo", help="local relay + simulated device + bridge, screen in the terminal")
     p.add_argument("--state", default="state/demo", help="simulator state directory (kept between runs)")
     p.add_argument("--port", type=int, default=7777, help="port of the local relay (make run PORT=...)")
-    p.add_argument("--relay", action="append", default=[], metavar="URL", help="another relay (repeatable)")
+    p.add_argument("--relay", action="append", default=[], metavar="URL", help="another relay for the device's list (repeatable; confirm on the device)")
     p.add_argument("--heap", default=S.HEAP, help="the simulated device's heap (default %s)" % S.HEAP)
     p.add_argument("--prompt-timeout", type=int, default=60,
                    help="seconds a prompt on the simulated device waits (default 60)")
@@ -244,7 +244,7 @@ def run(args):
             try:
                 console.say("simulated device: %s (MicroPython unix port, -X heapsize=%s, state in %s)"
                             % (sim.tty, args.heap, state))
-                return await _serve(console, sim, args, loop, control, Courier, serve)
+                return await _serve(console, sim, args, loop, control, Courier, serve, url)
             finally:
                 sim.stop()
         finally:
@@ -274,7 +274,7 @@ async def _first_key(console, sim, args, loop, control, sock):
         lk.close()
 
 
-async def _serve(console, sim, args, loop, control, Courier, serve):
+async def _serve(console, sim, args, loop, control, Courier, serve, url):
     restore = _cbreak(console, loop)
     loop.add_signal_handler(signal.SIGTERM, console.quit.set)
     try:
@@ -283,7 +283,9 @@ async def _serve(console, sim, args, loop, control, Courier, serve):
         if pub is None:
             return 0
         link = L.AsyncDeviceLink(lambda: L.DeviceLink(sim.tty))
-        courier = Courier(link, args.relay, out=console.say, qr=True, handshake_timeout=30.0)
+        # the device's list is this relay (and --relay): its flash may remember another
+        # port from an earlier run, which nobody runs now; it is proposed (SET RELAYS?)
+        courier = Courier(link, out=console.say, qr=True, handshake_timeout=30.0, propose=[url] + args.relay)
         tasks = [asyncio.create_task(console.watch_screen())]
         # `python -m bridge connect|url|status` from another terminal (found without --state)
         ctl = await control.start(courier, sock, announce_state=sim.state)

@@ -210,6 +210,9 @@ class RelayConn:
             if msg[1] == self.pool.sub_id:
                 self.eose = True
                 self.sub_backoff = 0
+                # subscribed: from now on a request sent here reaches us (the pool's caller
+                # prints the bunker URL only then)
+                self.pool.live(self)
         elif t == "CLOSED":
             self.on_closed(msg[1], str(msg[2]) if len(msg) > 2 else "")
         elif t == "NOTICE":

@@ -48,8 +48,9 @@ class RelayPool:
     def __init__(self, urls=(), on_event=None, *, pubkey=None, auth_signer=None, auth_eager=False,
                  overlap=OVERLAP, max_history=MAX_HISTORY, seen_max=SEEN_MAX,
                  backoff_min=0.5, backoff_max=30.0, open_timeout=10.0, idle_close=300.0,
-                 clock=time.time):
+                 clock=time.time, on_live=None):
         self.on_event = on_event
+        self.on_live = on_live  # on_live(url): a relay's subscription is live (its EOSE came)
         self.queue = asyncio.Queue(maxsize=1000)
         self.pubkey = pubkey
         self.auth_signer = auth_signer
@@ -130,6 +131,17 @@ class RelayPool:
         now = self.clock()
         base = r.last_seen if r.last_seen is not None else self.started_at
         return int(max(min(base, now) - self.overlap, now - self.max_history))
+
+    def live(self, r):
+        if self.on_live is not None and r.subscribe:
+            try:
+                self.on_live(r.url)
+            except Exception:
+                log.exception("on_live failed")
+
+    def live_urls(self):
+        """Relays whose NIP-46 subscription is up (EOSE received)."""
+        return [r.url for r in self._relays.values() if r.subscribe and r.connected and r.eose]
 
     def deliver(self, ev, url):
         """Hand a new event to the caller; False if this id was seen already (from any relay)."""

@@ -111,9 +111,10 @@ async def warn_down_relays(c, wait):
         await asyncio.sleep(0.1)
     for r in c.pool.status():
         if r["member"] and not r["connected"]:
-            c.say("WARNING: relay %s is down (%s); it is in the bunker URL, but no request reaches "
+            where = "it is in the bunker URL" if r["url"] in c.device_relays else "it is listened on"
+            c.say("WARNING: relay %s is down (%s); %s, but no request reaches "
                   "the device through it until it is up (retrying)" % (
-                      r["url"], short(r.get("last_error") or "no connection yet", 80)))
+                      r["url"], short(r.get("last_error") or "no connection yet", 80), where))
 
 
 async def _sleep_or(stop, delay):
@@ -144,7 +145,8 @@ def add_parser(sub):
     p.add_argument("--device", required=True, help='"sim", "auto" (find it on USB by VID/PID) or a serial port such as /dev/ttyACM0')
     p.add_argument("--state", help="state directory: the simulator's (with --device sim), and where the control socket goes")
     p.add_argument("--relay", action="append", default=[], metavar="URL",
-                   help="another relay on top of the device's own (repeatable)")
+                   help="a relay for the device's own list (repeatable): proposed to the device, "
+                        "used once confirmed on its screen")
     p.add_argument("--connect", action="append", default=[], metavar="NOSTRCONNECT_URI",
                    help="pair with a client's nostrconnect:// URI (approve on the device)")
     p.add_argument("--no-qr", action="store_true", help="print the bunker URL without a QR code")
@@ -183,8 +185,9 @@ def run(args):
 
 def _serve_until_stopped(args, out, control, AsyncDeviceLink, open_link):
     link = AsyncDeviceLink(lambda: open_link(args.device, args.state))
-    courier = Courier(link, args.relay, out=out, qr=not args.no_qr, publish_timeout=args.publish_timeout,
-                      handshake_timeout=30.0, connect_uris=args.connect)
+    courier = Courier(link, out=out, qr=not args.no_qr, publish_timeout=args.publish_timeout,
+                      handshake_timeout=30.0, connect_uris=args.connect, propose=args.relay)
+    courier.hardware = args.device != "sim"
 
     async def main():
         stop = asyncio.Event()

@@ -38,8 +38,9 @@ QUEUE_MAX = 8
 # approve a request the person has not seen: not one that was waiting, nor one the host
 # hands over the instant it sees the last `done` (issue 11)
 GUARD_MS = 400
-DEFAULT_RELAYS = ("ws://127.0.0.1:7777",)
-_PAIRING = ("nostrconnect", "provision")
+# rare host requests handled by signer/pairing.py; "relays": the host proposes the
+# device's own relay list, kept once the person approves it
+_PAIRING = ("nostrconnect", "provision", "relays")
 _KINDS = ("ui.kinds", "ui.kinds_more", "ui.kinds_follows")  # sign_event prompts' summaries
 _PRELOAD = ("ui.screens", "signer.admin", "signer.auth", "signer.audit", "signer.perms")
 # what signer/audit.py logs: what uses the key, and who gets admitted or leaves
@@ -85,7 +86,7 @@ def _drop(name):
 
 
 class App:
-    types = ("event", "nostrconnect", "provision", "status", "auth", "big", "more")  # main.py dispatches these
+    types = ("event", "nostrconnect", "provision", "status", "auth", "relays", "big", "more")  # main.py dispatches these
     pieces = True  # loads() reads a big message in the link's pieces (link.PIECE)
 
     def __init__(self, board, send):
@@ -99,7 +100,7 @@ class App:
         sk, pub = _lazy("keystore.ids").boot(self)  # sets id_n, id_root
         _drop("keystore.ids")
         _drop("keystore.vault")
-        self.clients, self.conf = cl.load(self.root, self.cfg.get("relays", DEFAULT_RELAYS), board.rng,
+        self.clients, self.conf = cl.load(self.root, self.cfg.get("relays", ("ws://127.0.0.1:7777",)), board.rng,
                                           self.id_root)
         self._set_key(sk, pub)
         sk = None
@@ -328,7 +329,7 @@ class App:
             item = self.queue[0]
             cnpub = _npub(unhexlify(item["client"])) if item["client"] else ""
             screens.grid(self.board.display, getattr(self.board, "feet", None))
-            if item["type"] == "request":
+            if "scr" in item or item["type"] == "request":  # a relays prompt comes built
                 # built once per prompt (ui.kinds reads the event, and for a kind 3 the
                 # last signed follow list from flash), kept while it is up; the kinds
                 # code is dropped at once

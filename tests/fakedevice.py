@@ -30,6 +30,7 @@ class FakeDevice:
         self.features = []
         self.secret = "pair-secret"
         self.connects = 0
+        self.relays_answer = "ok"   # what the person answers on SET RELAYS? ("ok", "rejected")
 
     def hello(self):
         return {"t": "hello", "proto": 1, "fw": "fake-0", "board": "test", "pubkey": self.pubkey,
@@ -57,6 +58,14 @@ class FakeDevice:
         elif msg.get("t") == "status":
             self.emit({"t": "status", "rid": msg["rid"], "pubkey": self.pubkey, "relays": self.relays,
                        "secret": self.secret, "clients": [], "queue": len(self.held)})
+        elif msg.get("t") == "relays":
+            # the device's own relay list, as firmware/signer/pairing.py: kept once approved
+            done = {"t": "done", "rid": msg["rid"], "client": None, "method": "relays", "kind": None,
+                    "outcome": self.relays_answer, "ms": 1}
+            if self.relays_answer == "ok":
+                self.relays = list(msg["relays"])
+                done["relays"] = self.relays
+            self.emit(done)
         elif msg.get("t") == "auth":
             ev = make_event(self.sk, 22242, "", [["relay", msg["relay"]], ["challenge", msg["challenge"]]])
             self.emit({"t": "auth", "rid": msg["rid"], "event": ev})

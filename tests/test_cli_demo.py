@@ -155,3 +155,28 @@ def test_commands_beside_a_running_demo(env, tmp_path):
     assert rc == 0, d.text()[-2000:]
     gone(env, state)
     assert control.sock_path(state) and not os.path.exists(control.sock_path(state))
+
+
+def test_a_demo_on_another_port_proposes_its_relay_and_no_url_names_the_old_one(env, tmp_path):
+    # issue 13 item 2: the device's flash remembered the first run's relay, which nobody
+    # runs any more; the URL named it
+    state = str(tmp_path / "demo")
+    d = Demo(env, state)
+    try:
+        d.press_when("import", "approve")
+        first = wait_for(lambda: [ln for ln in d.lines if ln.startswith("bunker://")], 60, "the bunker URL")[0]
+    finally:
+        assert d.stop() == 0, d.text()[-2000:]
+    old = first.split("relay=")[1].split("&")[0]
+    d = Demo(env, state)
+    try:
+        d.press_when("set relays?", "approve")
+        url = wait_for(lambda: [ln for ln in d.lines if ln.startswith("bunker://")], 60, "the bunker URL")[0]
+        new = d.wait_line("local relay: ").split("local relay: ")[1].split(" ")[0]
+        enc = new.replace(":", "%3A").replace("/", "%2F")
+        assert "relay=" + enc in url and old not in url, (old, url)
+        assert not [ln for ln in d.lines if "bunker" in ln and old in ln], d.text()[-3000:]
+        assert d.wait_line("listening on " + new)
+    finally:
+        assert d.stop() == 0, d.text()[-2000:]
+    gone(env, state)

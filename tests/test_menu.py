@@ -70,10 +70,10 @@ def test_hold_right_on_idle_opens_the_menu(dev):
     assert dev.screen[0].startswith("MENU")
     assert cursor(dev) == "Clients"
     seen = []
-    for _ in range(7):
+    for _ in range(8):
         seen.append(cursor(dev))
         dev.press("down")
-    assert seen == ["Clients", "Auto-reject", "Audit log", "Pair (QR)", "Keys", "PIN", "Exit"]
+    assert seen == ["Clients", "Auto-reject", "Audit log", "Pair (QR)", "Relays", "Keys", "PIN", "Exit"]
 
 
 def test_keys_entry_opens_the_keys_flow(dev):

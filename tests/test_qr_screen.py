@@ -150,3 +150,23 @@ def test_largest_symbol_with_quiet_zone_fits_64_rows(fw):
     v = fw.call("ui.menu_pair", "max_version", 64)
     assert v == 9 and 17 + 4 * v + 2 * 4 <= 64 < 17 + 4 * (v + 1) + 2 * 4
     assert fw.call("ui.qr", "capacity", v, "L") == 230
+
+
+def test_pair_qr_follows_relays_set_from_the_host_and_confirmed(sim_for):
+    # issue 13 item 2: the device's QR said 127.0.0.1 whatever relays the bridge used
+    from bridge.link import DeviceLink
+    sim = sim_for(["ws://127.0.0.1:7777"])
+    _wait_screen(sim.state, _has("NOSTR SIGNER"))
+    new = ["wss://relay.nsec.app", "wss://nos.lol"]
+    link = DeviceLink(sim.tty)
+    try:
+        link.hello(timeout=15)
+        rid = link.request({"t": "relays", "relays": new})
+        _wait_screen(sim.state, _has("SET RELAYS?"))
+        time.sleep(0.6)      # a prompt ignores presses in its first moments
+        S.press(sim.state, "approve")
+        assert link.answer(rid, 20)["relays"] == new
+    finally:
+        link.close()
+    _open_pair(sim)
+    assert _decode(sim.state).text == bunker_url(PUB, new, SECRET)

@@ -351,10 +351,10 @@ def test_relays_down_at_start_are_warned_about():
     async def body():
         async with LocalRelayServer() as a:
             dead = "ws://127.0.0.1:%d" % _closed_port()
-            device = FakeDevice([a.url])
+            device = FakeDevice([a.url, dead])
             link = FakeLink(device)
             lines, stop = [], asyncio.Event()
-            courier = Courier(link, [dead], out=lines.append, qr=False, pool_options=FAST, handshake_timeout=1)
+            courier = Courier(link, out=lines.append, qr=False, pool_options=FAST, handshake_timeout=1)
             courier.relay_warn_after = 1.0
             task = asyncio.create_task(serve(link, stop=stop, courier=courier))
             await wait_until(lambda: any("WARNING" in ln for ln in lines), timeout=10, what="the warning")

@@ -45,6 +45,8 @@ DEFAULTS = {
     "long_ms": 1000,
     "debounce_ms": 20,
     "brightness": 80,
+    # the device's relays until the person sets its own from the host (kept in signer.json)
+    "relays": ["ws://127.0.0.1:7777"],
     "keymap": {"left": "up", "right": "down", "left-hold": "reject",
                "right-hold": "approve", "both-hold": "long-approve"},
 }

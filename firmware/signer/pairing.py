@@ -1,4 +1,4 @@
-# nostrconnect:// pairing and provisioning a key. These are rare next to signing, so
+# nostrconnect:// pairing, provisioning a key, and the device's own relay list. These are rare next to signing, so
 # app.py imports this module when one arrives and drops it again once no such prompt
 # is waiting: its code does not sit in the 128 KB heap while the device signs (see
 # app.py, _lazy).
@@ -56,12 +56,53 @@ def provision(a, msg):
                 "npub": bech32.encode("npub", secp256k1.pubkey(sk)), "method": "provision", "kind": None}, 256)
 
 
+def relays(a, msg):
+    """The host proposes the device's relays (bridge `relays set`, `run --relay`): the
+    list its QR, the bunker URL, get_relays/switch_relays and AUTH all use. Kept only
+    once the person approves it on the screen: a host that could change it silently
+    could steer new clients to relays it controls, and get AUTH signed for them."""
+    t0 = a._ticks()
+    rid = msg.get("rid")
+    from signer import uri
+    v = msg.get("relays")
+    new = []
+    if type(v) is list and len(v) <= uri.MAX_RELAYS:
+        for r in v:
+            if type(r) is not str or not uri.relay_ok(r):
+                new = []
+                break
+            if r not in new:
+                new.append(r)
+    if not new:
+        return a._done(rid, "invalid relays", None, "relays", None, a._since(t0))
+    if new == a.conf["relays"]:
+        return a._done(rid, "ok", None, "relays", None, a._since(t0), relays=new)
+    # the SET RELAYS? prompt, built once (app.redraw shows a queued item's "scr"): every
+    # relay in full, wrapped: where new clients will be sent
+    import sys
+    __import__("ui.screens")  # as app._lazy: app._tidy drops it again
+    screens = sys.modules["ui.screens"]
+    screens.grid(a.board.display, getattr(a.board, "feet", None))  # this board's width and gestures
+    body = ["new relays:"]
+    for r in new:
+        body += screens.wrap(screens.esc(r, 256), max_lines=4)
+    body += ["clients use", "them from now"]
+    requests.enqueue(a, {"type": "relays", "rid": rid, "t0": t0, "client": None, "method": "relays",
+                "kind": None, "relays": new, "scr": ("SET RELAYS?", body, screens.foot("yes"))}, 512)
+
+
 def resolve(a, item, how, t1):
-    """The person answered (or the timeout did) a nostrconnect or provision prompt."""
+    """The person answered (or the timeout did) a nostrconnect, provision or relays prompt."""
     k = item["type"]
     rid = item["rid"]
     yes = how in ("approve", "always")
     outcome = "ok" if yes else ("rejected" if how == "reject" else "timed out")
+    if k == "relays":
+        if not yes:
+            return a._done(rid, outcome, None, "relays", None, item["ms"] + a._since(t1))
+        a.conf["relays"] = item["relays"]
+        cl.save_conf(a.root, a.conf)
+        return a._done(rid, outcome, None, "relays", None, item["ms"] + a._since(t1), relays=item["relays"])
     if k == "provision":
         sk = item.pop("sk")
         if yes:

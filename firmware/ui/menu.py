@@ -9,6 +9,8 @@
 #   Auto-reject  kinds this device refuses to sign for anyone (signer/perms.py)
 #   Audit log    the last answered requests, newest first (signer/audit.py)
 #   Pair         the bunker:// URL as a QR code (ui/menu_pair.py, loaded for it)
+#   Relays       the device's own relay list (set from the host, approved on a prompt:
+#                signer/pairing.py): what the QR, hello, get_relays and AUTH use
 #   Keys, PIN    other flows (ui/keys.py, ui/pin.py), listed when shipped
 #
 # The state is a small dict; client records are looked up by key on every press and
@@ -21,7 +23,7 @@ from signer import clients as cl
 from ui import screens
 
 MAIN = (("Clients", "clients"), ("Auto-reject", "reject"), ("Audit log", "audit"),
-        ("Pair (QR)", "pair"), ("Keys", "keys"), ("PIN", "pin"), ("Exit", "exit"))
+        ("Pair (QR)", "pair"), ("Relays", "relays"), ("Keys", "keys"), ("PIN", "pin"), ("Exit", "exit"))
 _FLOWS = {"keys": ("ui.keys",), "pin": ("ui.pin", "change")}
 # offered in Auto-reject besides the kinds recently asked for (from the audit log)
 COMMON_KINDS = (0, 1, 3, 4, 5, 6, 7, 1984, 9734, 10002, 30023)
@@ -131,8 +133,15 @@ def _reject(app, st):
     return "AUTO-REJECT", items, _ft(app, "set", "A:set R:back")
 
 
+def _relays(app, st):
+    items = []
+    for r in app.conf["relays"]:
+        items += [(x, None) for x in screens.wrap(screens.esc(r, 256), max_lines=4)]
+    return "RELAYS %d" % len(app.conf["relays"]), items + [("set: host", None)], _ft(app, "back", "R:back")
+
+
 _VIEWS = {"main": _main, "clients": _clients, "client": _client, "confirm": _confirm,
-          "reject": _reject}
+          "reject": _reject, "relays": _relays}
 
 
 def _first(items, i=0, step=1):
@@ -243,7 +252,7 @@ def _back(app, st):
         st.pop("kinds", None)
     parent = _PARENT.get(v, "main")
     cur = {"clients": "clients", "client": "clients", "confirm": "client", "reject": "reject",
-           "audit": "audit", "pair": "pair"}[v]
+           "audit": "audit", "pair": "pair", "relays": "relays"}[v]
     _go(app, st, parent)
     # put the cursor back on the entry we came from
     items = _VIEWS[parent](app, st)[1]

@@ -101,3 +101,46 @@ def test_commands_without_and_with_a_running_bridge(tmp_path):
                     person.stop()
                 holder["sim"].stop()
     run_body(body)
+
+
+def test_relays_set_through_the_running_bridge_moves_the_device_and_the_url(tmp_path):
+    # issue 13 items 2 and 7: the person sets the device's relays from the host, confirms
+    # them on the device; the bridge, the URL and the device all follow that one list
+    state = str(tmp_path / "state")
+    dev = ["--device", "sim", "--state", state]
+
+    async def body():
+        async with LocalRelayServer() as a, LocalRelayServer() as b:
+            holder = {"sim": sim.Sim(state, args=["--relay", a.url], heap=HEAP)}
+            person = None
+            try:
+                pub = provision(holder["sim"], state)
+                bridge = Bridge(holder)
+                await bridge.ready()
+                sock = control.sock_path(state)
+                ctl = await control.start(bridge.courier, sock)
+                person = Person(state)
+                try:
+                    rc, out, err = await cli("relays", "set", b.url, *dev)
+                    assert rc == 0 and "relays: ok" in out and b.url in out, (out, err)
+                    assert any(p[0].startswith("SET RELAYS?") for p in person.seen), person.seen
+                    rc, out, err = await cli("url", "--wait", "20", *dev)
+                    assert rc == 0, err
+                    url = out.strip()
+                    q = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+                    assert q["relay"] == [b.url], url
+                    assert bridge.lines[-1].endswith(url) or any(url in ln for ln in bridge.lines)
+                    async with WsClient([b.url], bytes.fromhex(pub)) as c:
+                        assert (await c.call("connect", [pub]))["result"] == "ack"
+                        assert (await c.call("get_relays", []))["result"] == json.dumps(
+                            {b.url: {"read": True, "write": True}}, separators=(",", ":"))
+                    rc, out, err = await cli("relays", *dev)
+                    assert rc == 0 and out.split() == [b.url], (out, err)
+                finally:
+                    await control.stop(ctl, sock)
+                assert await bridge.close() == 0
+            finally:
+                if person:
+                    person.stop()
+                holder["sim"].stop()
+    run_body(body)

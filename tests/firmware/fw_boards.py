@@ -588,6 +588,15 @@ def test_config_file_overrides_known_keys_only():
     os.remove(path)
 
 
+def test_config_file_sets_the_devices_first_relays():
+    # issue 13 item 2: `relays` was not a key config.json could set
+    path = TMP + "/config.json"
+    with open(path, "w") as f:
+        f.write('{"relays": ["wss://nos.lol"]}')
+    assert common.load_config({}, path)["relays"] == ["wss://nos.lol"]
+    os.remove(path)
+
+
 def test_holding_left_at_power_up_enters_maintenance():
     machine.set_level(pins.PICO_BTN_LEFT, 0)
     try:
