@@ -39,7 +39,13 @@ class Person:
     def _watch(self):
         path = os.path.join(self.state, "screen.txt")
         last = pressed = None
+        at = 0.0
         while not self._stop.is_set():
+            if pressed is not None and time.monotonic() - at > 3:
+                # the same prompt still up 3 s after a press: as a person would, press
+                # again (a press inside a new prompt's guard, app.GUARD_MS, is ignored)
+                at = time.monotonic()
+                sim.press(self.state, self.decide(pressed))
             try:
                 st = os.stat(path)
                 stamp = (st.st_mtime_ns, st.st_size)
@@ -59,6 +65,7 @@ class Person:
                     self.seen.append(lines)
                     time.sleep(0.5)  # a prompt ignores presses in its first moments (app.GUARD_MS)
                     sim.press(self.state, self.decide(lines))
+                    at = time.monotonic()
             time.sleep(0.05)
 
     def stop(self):
