@@ -230,12 +230,9 @@ def _p_tagged(tags, who):
     return False
 
 
-def check(ev, signer_hex, now, max_age, max_future, seen, clients):
-    """Raise Drop(reason) unless ev is a new, well-signed request to signer_hex, fresh or
-    from an admitted client (in clients). seen: replay.Seen (the request id is
-    checked once decrypted: requests.py). -> None for a stranger's;
-    for an admitted client's, True if fresh, False if stale: a request the client
-    really sent, refused in words (the caller's job) rather than left to time out."""
+def check_head(ev, signer_hex, now, max_age, max_future, seen, clients):
+    """check() without the id and signature, which need the content (signer/oversize.py
+    takes a request in pieces and checks those as the content arrives). -> stale."""
     try:
         nip01.validate(ev, True)
     except ValueError:
@@ -255,13 +252,24 @@ def check(ev, signer_hex, now, max_age, max_future, seen, clients):
         raise Drop("from the future")
     if seen.seen(ca, admitted):
         raise Drop("replayed")  # may have been answered: its key fell out of the ring
+    return stale
+
+
+def check(ev, signer_hex, now, max_age, max_future, seen, clients):
+    """Raise Drop(reason) unless ev is a new, well-signed request to signer_hex, fresh or
+    from an admitted client (in clients). seen: replay.Seen (the request id is
+    checked once decrypted: requests.py). -> None for a stranger's;
+    for an admitted client's, True if fresh, False if stale: a request the client
+    really sent, refused in words (the caller's job) rather than left to time out."""
+    stale = check_head(ev, signer_hex, now, max_age, max_future, seen, clients)
     if nip01.event_id(ev) != ev["id"]:
         raise Drop("bad id")
     if not secp256k1.schnorr_verify(unhexlify(ev["id"]), unhexlify(ev["pubkey"]), unhexlify(ev["sig"])):
         raise Drop("bad signature")
     # its request's key goes in (requests.py) only now the signature holds, so forged
     # events cannot evict real ones; and in the ring of who really sent it
-    seen.add(None, ca, admitted, now - max_age)
+    admitted = ev["pubkey"] in clients
+    seen.add(None, ev["created_at"], admitted, now - max_age)
     return (not stale) if admitted else None
 
 

@@ -181,26 +181,9 @@ def _begin(a, msg, t0):
     if ev.get("pubkey") == a.pubhex:
         raise Drop("own key")
     ev["content"] = ""
-    try:
-        nip01.validate(ev, True)
-    except ValueError:
-        raise Drop("invalid event")
-    # envelope.check's other checks, all but the id and signature: those need the content
-    if ev["kind"] != envelope.KIND:
-        raise Drop("wrong kind")
-    if not envelope._p_tagged(ev["tags"], a.pubhex):
-        raise Drop("wrong p tag")
-    now = a.now()
-    if not now:
-        raise Drop("no time")
+    envelope.check_head(ev, a.pubhex, a.now(), a.cfg.get("max_age_s", 300),
+                        a.cfg.get("max_future_s", 60), a.seen_ev, a.clients)
     ca = ev["created_at"]
-    admitted = ev["pubkey"] in a.clients
-    if ca < now - a.cfg.get("max_age_s", 300) and not admitted:
-        raise Drop("stale")
-    if ca > now + a.cfg.get("max_future_s", 60):
-        raise Drop("from the future")
-    if a.seen_ev.seen(ca, admitted):
-        raise Drop("replayed")
     h = kdf.sha256(nip01.serialize(ev["pubkey"], ca, ev["kind"], ev["tags"], "")[0:-2])
     del ev["content"]
     a.big = {"rid": msg.get("rid"), "ev": ev, "n": n, "got": 0, "h": h, "t0": t0,

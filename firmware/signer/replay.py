@@ -164,12 +164,16 @@ class Seen:
             self.t0 = ticks
 
     def save(self):
+        """Write the rings and clock -> False if the flash refused: a full or failing
+        flash must not stop the signer, so they stay in RAM, still marked changed, and
+        the next save (commit, or tick's lazy one) tries again."""
         struct.pack_into(">4sIHHIHHI", self.buf, 0, b"RPL1", *self.data)
         try:
             store.write_atomic(self.root, "seen.bin", self.buf)
-            self.flags &= 4
         except OSError:
-            pass  # a full or failing flash must not stop the signer: kept in RAM
+            return False
+        self.flags &= 4
+        return True
 
     # ---- the clock
 
