@@ -209,7 +209,8 @@ def build():
     return OUT
 
 
-OPS = ["sign", "verify", "verify_fresh_key", "ecdh", "ecdh_fresh_key", "nip44_1k", "request"]
+OPS = ["sign", "verify", "verify_fresh_key", "ecdh", "ecdh_again", "ecdh_fresh_key", "nip44_1k",
+       "request"]
 # what the chip measured for today's code (FIELD-NOTES.md), and the goals (issue 12)
 CHIP_MEASURED_MS = {"sign": 139, "verify": 266, "verify_fresh_key": 550, "ecdh_fresh_key": 490,
                     "nip44_1k": 27, "request": 735}

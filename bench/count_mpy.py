@@ -16,7 +16,12 @@ AUX = bytes(32)
 
 
 def _ec():
-    from crypto import secp256k1 as ec
+    from crypto import secp256k1 as ec, ecmult
+    # the chip reads the big comb in place (ROMFS or frozen): here the firmware is loaded
+    # from a filesystem, where ecmult picks the small one
+    if ecmult.comb()[1] != 4:
+        from crypto.ecmult_table4 import COMB
+        ecmult._comb = ecmult._layout(COMB, 4, 8)
     return ec
 
 
@@ -54,7 +59,14 @@ def op_verify_fresh_key():  # more keys than the caches hold: lift_x + tables ea
     return _cycle(lambda c: ec.schnorr_verify(MSG, c[0], c[1]), cases)
 
 
-def op_ecdh():  # a known peer
+def op_ecdh():  # a known peer (its tables hot), the x not kept: two secret keys in turn
+    ec = _ec()
+    pub = ec.pubkey(CLIENT)
+    ec.ecdh_x(SK, pub)
+    return _cycle(lambda sk: ec.ecdh_x(sk, pub), [SK, CLIENT])
+
+
+def op_ecdh_again():  # the same peer again (methods.py's nip04/nip44 for a peer)
     ec = _ec()
     pub = ec.pubkey(CLIENT)
     ec.ecdh_x(SK, pub)

@@ -211,7 +211,7 @@ def main_profile():
     k1, k2 = em.glv_split(e)
     _t("  wnaf_sched x2", lambda: (em.wnaf_sched(k1, tb, [None] * 130),
                                    em.wnaf_sched(k2, tb, [None] * 130, True)))
-    _t("  comb_sched", lambda: em.comb_sched(s, [None] * 40))
+    _t("  comb_sched", lambda: em.comb_sched(s, [None] * 40, em.comb()))
     sched = [None] * em._sched_len(tb)
     em.wnaf_sched(k1, tb, sched)
     em.wnaf_sched(k2, tb, sched, True)

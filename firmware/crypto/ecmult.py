@@ -7,17 +7,17 @@
 # So: Jacobian coordinates, affine addends (mixed additions), one inversion per multiply,
 # doubling inlined in one loop, few field operations, little else live on the heap.
 #
-# - fixed base G: a signed comb (ecmult_table.COMB, 1 block x 8 teeth x 32 spacing, 8 KB):
-#   31 doublings + 32 additions. (2 blocks x 16 spacing would save 16 doublings in sign
-#   for another 8 KB of heap; verify's loop has the doublings anyway.)
+# - fixed base G: a signed comb, 4 blocks x 8 teeth x 8 spacing (ecmult_table4, 32 KB of
+#   bytes read in place from ROMFS/flash): 7 doublings + 32 additions; 1 x 8 x 32 (8 KB,
+#   31 + 32) where the big one would sit on the heap (comb()). 24 doublings ~ 26 ms a sign
+#   on the chip.
 # - variable base: GLV endomorphism (lambda*(x, y) = (beta*x, y)) splits the scalar into two
 #   128-bit halves, each in width-5 wNAF over 8 odd multiples of Q, 2^32*Q, 2^64*Q, 2^96*Q
 #   (tables(), cached per public key by crypto.secp256k1): 33 doublings, ~43 additions.
 # - verify (s*G + e*P): the two run in one doubling loop; the comb columns go in its last
-#   32 steps, so a verify with a known key is 33 doublings + ~75 additions.
+#   8 steps (32 with the small comb), so a verify with a known key is 33 doublings + ~75
+#   additions.
 # None of this is constant time (bignum arithmetic never is in MicroPython).
-from crypto.ecmult_table import COMB
-
 P = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 G = (0x79BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798,
@@ -32,9 +32,7 @@ _A2 = 0x114CA50F7A8E2F3F657C1108D9D44CFD8
 _B2 = _A1
 
 WNAF_W = 5            # digits odd in [-15, 15]: tables of 8 odd multiples
-COMB_BLOCKS = 1      # comb layout: must match ecmult_table.py
-COMB_TEETH = 8
-COMB_SPACING = 32
+COMB_TEETH = 8       # both combs (ecmult_table*.py): a block's pattern is a byte
 _COMB_OFS = (1 << 256) - 1      # signed-digit comb recoding: k = 2d - (2^256 - 1)
 _HALF = (N + 1) // 2
 # p = 2^256 - _C: x == (x & _M) + (x >> 256) * _C (mod p), "a fold"
@@ -94,16 +92,15 @@ def jdbl(X, Y, Z, p=P):
 
 
 def jdbl_n(X, Y, Z, n, p=P):
-    """2^n * (X, Y, Z): jdbl in a loop without a call per doubling (folds as in run)."""
+    """2^n * (X, Y, Z): jdbl in a loop without a call per doubling (folds as in run, whose
+    bounds hold for X, Y, Z in [0, p))."""
     M = _M
     C = _C
     for _ in range(n):
         t = Y * Y
-        t = (t & M) + (t >> 256) * C
-        B = t - (t >> 256) * p
+        B = (t & M) + (t >> 256) * C
         t = X * X
-        t = (t & M) + (t >> 256) * C
-        E = (t - (t >> 256) * p) * 3
+        E = ((t & M) + (t >> 256) * C) * 3
         t = X * B << 2
         t = (t & M) + (t >> 256) * C
         D = t - (t >> 256) * p
@@ -168,12 +165,19 @@ def batch_affine(pts, p=P):
 
 
 # A schedule lists, per bit index, the table points to add there, as small ints (no heap):
-# code = (block << 6) | (entry << 2) | (endo << 1) | neg, where block indexes
-# srcs = COMB + tables (1 KB / 512 B blocks of packed x || y), entry is the point's slot
-# in it, endo means lambda*point = (beta*x, y), neg means -point = (x, p - y).
+# code = (src << 11) | (entry << 2) | (endo << 1) | neg, where src indexes srcs = (the
+# comb, tables()' blocks...), bytes of packed x || y (64 bytes an entry), entry is the
+# point's slot in it, endo means lambda*point = (beta*x, y), neg means -point = (x, p - y).
 # Decoding at the addition, not before, keeps a multiply's transient heap to a few KB:
 # 75 decoded points waiting in a schedule held ~12 KB.
-_NCOMB = len(COMB)   # tables() blocks come after the comb's in srcs
+# Two combs for G, one chosen when this module is imported (comb(), at the end):
+# ecmult_table4 (4 blocks x 8 teeth x spacing 8, 32 KB: 7 doublings a k*G) where its
+# bytes are read in place (ROMFS or frozen: a board, the simulator), else ecmult_table
+# (1 x 8 x 32, 8 KB: 31 doublings): loaded from a filesystem .mpy the big one would put
+# 32 KB on the heap. A variable-base multiply (ECDH) reads no comb (_NO_COMB). Each comb
+# is one bytes object: in place, one small header on the heap, not one a chunk.
+_NO_COMB = (None,)
+_comb = None
 
 
 def run(sched, srcs, p=P, beta=BETA, fb=int.from_bytes, M=_M, C=_C, zs=_ZS):
@@ -182,21 +186,22 @@ def run(sched, srcs, p=P, beta=BETA, fb=int.from_bytes, M=_M, C=_C, zs=_ZS):
     Z == 0 is infinity.
 
     Reduction inside the loop is the fold for p = 2^256 - C: x == (x & M) + (x >> 256)*C,
-    and the second fold as t - (t >> 256)*p (the same value, one object fewer: t >> 256
-    is a few digits there). Two folds of a
-    product give a value in (-2^75, 2^256 + 2^75) that is congruent, not canonical, and
-    every product of two such values stays under 2^519, which two folds bring back. On
-    the chip two folds cost 110 us against 198 for `% p`. Only the returned coordinates
-    are made canonical."""
+    and a second fold as t - (t >> 256)*p (the same value, one object fewer: t >> 256 is
+    a few digits there). On the chip two folds cost ~110 us against 198 for `% p`, and
+    each fold left out saves three bignum objects (~48 us). Values are congruent, not
+    canonical; their bounds (docs/speed.md, "Lazy folds"): the loop's X, Y, Z and H are
+    two-folded, D = (-2^146, 2^256 + 2^146); a product of two D values folded once is S,
+    |S| < 2^293, and one of S x D folded once is S2, |S2| < 2^328. A value is folded once
+    only when it is a factor of (or a term in) a product folded twice next, which brings
+    anything under 2^590 back into D; so every product stays under 2^590, H is 0 mod p
+    only at 0 or +-p, and only the returned coordinates need `% p`."""
     X = Y = Z = 0
     for i in range(len(sched) - 1, -1, -1):
         if Z:  # jdbl, inlined: a call costs as much as a field multiply and a half
             t = Y * Y
-            t = (t & M) + (t >> 256) * C
-            B = t - (t >> 256) * p
+            B = (t & M) + (t >> 256) * C                 # S
             t = X * X
-            t = (t & M) + (t >> 256) * C
-            E = (t - (t >> 256) * p) * 3
+            E = ((t & M) + (t >> 256) * C) * 3           # 3 S
             t = X * B << 2
             t = (t & M) + (t >> 256) * C
             D = t - (t >> 256) * p
@@ -213,43 +218,37 @@ def run(sched, srcs, p=P, beta=BETA, fb=int.from_bytes, M=_M, C=_C, zs=_ZS):
         if adds is None:
             continue
         for c in adds:
-            t = srcs[c >> 6]
-            o = (c & 0x3C) << 4
+            t = srcs[c >> 11]
+            o = (c & 0x7FC) << 4
             x2 = fb(t[o:o + 32], "big")
             y2 = fb(t[o + 32:o + 64], "big")
             if c & 2:
                 t = beta * x2
-                t = (t & M) + (t >> 256) * C
-                x2 = t - (t >> 256) * p
+                x2 = (t & M) + (t >> 256) * C            # S
             if c & 1:
                 y2 = p - y2
             if not Z:
-                X, Y, Z = x2, y2, 1
+                X, Y, Z = x2 % p, y2, 1
                 continue
             # mixed addition (Z2 = 1), madd-2004-hmv shape
             t = Z * Z
-            t = (t & M) + (t >> 256) * C
-            ZZ = t - (t >> 256) * p
+            ZZ = (t & M) + (t >> 256) * C                # S
             t = x2 * ZZ
             t = (t & M) + (t >> 256) * C
             H = t - (t >> 256) * p - X
             t = ZZ * Z
-            t = (t & M) + (t >> 256) * C
-            t = y2 * (t - (t >> 256) * p)
+            t = y2 * ((t & M) + (t >> 256) * C)          # y2 x S2
             t = (t & M) + (t >> 256) * C
             R = t - (t >> 256) * p - Y
             if H in zs:  # H == 0 mod p: same x, doubling or P + (-P); rare
                 X, Y, Z = jdbl(X % p, Y % p, Z % p) if not R % p else (0, 0, 0)
                 continue
             t = H * H
-            t = (t & M) + (t >> 256) * C
-            HH = t - (t >> 256) * p
+            HH = (t & M) + (t >> 256) * C                # S
             t = H * HH
-            t = (t & M) + (t >> 256) * C
-            HHH = t - (t >> 256) * p
+            HHH = (t & M) + (t >> 256) * C               # S2
             t = X * HH
-            t = (t & M) + (t >> 256) * C
-            V = t - (t >> 256) * p
+            V = (t & M) + (t >> 256) * C                 # S2
             t = R * R - HHH - (V << 1)
             t = (t & M) + (t >> 256) * C
             X = t - (t >> 256) * p
@@ -272,28 +271,57 @@ def _sched_add(sched, i, code):
 
 # ---- fixed base: signed comb ----------------------------------------------------------------
 
-# Gathering the comb's teeth: bit j + S*u of d (S = spacing, u = 0..BT-1 over all blocks)
-# lands at bit S*(BT-1) + u of ((d >> j) & _TEETH) * _GATHER; no two partial products
-# share a bit (S*(u-u') == (S-1)*(v-v') has no other solution while BT < S), so no carries.
-_BT = COMB_BLOCKS * COMB_TEETH
-_TOP = COMB_SPACING * (_BT - 1)
-_TEETH = 0
-_GATHER = 0
-for _u in range(_BT):
-    _TEETH |= 1 << (COMB_SPACING * _u)
-    _GATHER |= 1 << (_TOP - (COMB_SPACING - 1) * _u)
+# Gathering the comb's teeth: tooth u of block b for column j is bit j + S*(T*b + u) of d
+# (S = spacing, T = teeth). One product collects all blocks: ((d >> j) & teeth) * gather
+# puts that bit at S*T*b + S*(T-1) + u, and nothing else lands there and no two partial
+# products share a bit (S*du == (S-1)*dv has no other solution while T <= S), so no carries.
+# After >> S*(T-1), block b's pattern is byte S*T*b/8 of the little-endian bytes: one
+# to_bytes instead of a shift and a mask of a bignum per block.
 _HALF_T = 1 << (COMB_TEETH - 1)
 
 
-def comb_sched(k, sched):
-    """Add the comb additions for k*G to sched (indices 0..COMB_SPACING-1). The table
-    stores tooth patterns with the top tooth set; any other pattern is the negation of
-    its complement's entry. Entry i of the comb is code i << 2 (16 entries per block)."""
+def _layout(tbl, bases, n, T=COMB_TEETH):
+    # (names the module has already: each new one costs the interned-name pool)
+    teeth = gather = 0
+    for u in range(bases * T):
+        teeth |= 1 << (n * u)
+    top = n * (T - 1)
+    for u in range(T):
+        gather |= 1 << (top - (n - 1) * u)
+    return ((tbl,), bases, n, teeth, gather, top, T * n // 8,
+            (n * (bases * T - 1) + 9) // 8)
+
+
+def comb():
+    """The comb in use: (srcs, blocks, spacing, teeth mask, gather, shift, bytes between
+    blocks, gathered bytes). Where this module lies tells where the tables lie: ROMFS
+    (/rom/...) or frozen (no absolute path) is read in place."""
+    global _comb
+    if _comb is None:
+        try:
+            f = __file__
+        except NameError:
+            f = ""
+        if f[:1] != "/" or f[:5] == "/rom/":
+            from crypto.ecmult_table4 import COMB
+            _comb = _layout(COMB, 4, 8)
+        else:
+            from crypto.ecmult_table import COMB
+            _comb = _layout(COMB, 1, 32)
+    return _comb
+
+
+def comb_sched(k, sched, tbls):
+    """Add the comb additions for k*G to sched (indices 0..spacing-1). The
+    table stores tooth patterns with the top tooth set; any other pattern is the negation
+    of its complement's entry. Entry i of the comb is code i << 2.
+    tbls: comb()."""
+    _, blocks, spacing, teeth, gather, top, bb, vlen = tbls
     d = (k + _COMB_OFS) * _HALF % N   # sum_i (2*d_i - 1) 2^i == k (mod N)
-    for j in range(COMB_SPACING):
-        v = ((d >> j) & _TEETH) * _GATHER >> _TOP
-        for b in range(COMB_BLOCKS):
-            m = (v >> (b * COMB_TEETH)) & (2 * _HALF_T - 1)
+    for j in range(spacing):
+        v = (((d >> j) & teeth) * gather >> top).to_bytes(vlen, "little")
+        for b in range(blocks):
+            m = v[b * bb]
             if m & _HALF_T:
                 code = (b * _HALF_T + (m & (_HALF_T - 1))) << 2
             else:
@@ -303,9 +331,10 @@ def comb_sched(k, sched):
 
 def base_mul(k):
     """k*G as Jacobian (k any int; reduced mod N)."""
-    sched = [None] * COMB_SPACING
-    comb_sched(k % N, sched)
-    return run(sched, COMB)
+    cb = comb()
+    sched = [None] * cb[2]
+    comb_sched(k % N, sched, cb)
+    return run(sched, cb[0])
 
 
 # ---- variable base: GLV + wNAF ------------------------------------------------------------
@@ -383,7 +412,7 @@ _SHIFT = {1: 7, 2: 6, 4: 5, 8: 4}   # bases -> log2(128 / bases)
 
 def wnaf_sched(k, tbl, sched, endo=False):
     """Add the additions for k*Q (k signed, |k| < 2^128) from Q's tables (blocks
-    _NCOMB.. of srcs); with endo, for k*lambda*Q. With b bases of spacing s = 128/b, a
+    1.. of srcs); with endo, for k*lambda*Q. With b bases of spacing s = 128/b, a
     digit at bit i goes to base t = i // s at bit i - t*s (a wNAF carry into bit 128 stays
     on the top base)."""
     neg = k < 0
@@ -394,7 +423,7 @@ def wnaf_sched(k, tbl, sched, endo=False):
         t = i >> sh
         if t > top:
             t = top
-        code = ((_NCOMB + t) << 6) | ((abs(d) >> 1) << 2) | flags | ((d < 0) != neg)
+        code = ((1 + t) << 11) | ((abs(d) >> 1) << 2) | flags | ((d < 0) != neg)
         _sched_add(sched, i - (t << sh), code)
 
 
@@ -409,14 +438,19 @@ def point_mul(tbls, k):
     sched = [None] * _sched_len(tbls)
     wnaf_sched(k1, tbls, sched)
     wnaf_sched(k2, tbls, sched, True)
-    return run(sched, COMB + tbls)
+    return run(sched, _NO_COMB + tbls)
 
 
 def mul_add(a, b, tbls):
     """a*G + b*Q as Jacobian (Q given by tables(Q)): one shared doubling chain."""
     k1, k2 = glv_split(b % N)
-    sched = [None] * max(_sched_len(tbls), COMB_SPACING)
+    cb = comb()
+    sched = [None] * max(_sched_len(tbls), cb[2])
     wnaf_sched(k1, tbls, sched)
     wnaf_sched(k2, tbls, sched, True)
-    comb_sched(a % N, sched)
-    return run(sched, COMB + tbls)
+    comb_sched(a % N, sched, cb)
+    return run(sched, cb[0] + tbls)
+
+# chosen now, at boot: made during a request, the comb's few objects would stay in the
+# middle of the heap, between that request's temporaries, and split its free block
+comb()

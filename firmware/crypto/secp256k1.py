@@ -4,8 +4,9 @@
 # int tuples, None = infinity; the multiplication itself (Jacobian, comb for G, GLV + wNAF
 # otherwise) lives in crypto.ecmult.
 #
-# State kept between calls, both wiped by clear_cache(): the last secret key's keypair
-# (like libsecp256k1's keypair object) and the tables of recently used public keys.
+# State kept between calls, all wiped by clear_cache(): the last secret key's keypair
+# (like libsecp256k1's keypair object), the tables of recently used public keys and the
+# ECDH x of one secret key with its recent peers.
 try:
     import uhashlib as hashlib  # the port's own: lib/hashlib.py's shim costs 3 KB of heap
 except ImportError:  # CPython
@@ -167,8 +168,9 @@ def clear_cache():
     """Forget the cached keypair and lifted public keys (e.g. when the key is wiped)."""
     global _keypair
     _keypair = None
-    for c in (_hot, _hot_order, _new, _new_order):
+    for c in (_hot, _hot_order, _new, _new_order, _ecdh[1], _ecdh[2]):
         c.clear()
+    _ecdh[0] = None
 
 
 def pubkey(sk):
@@ -206,6 +208,7 @@ def settle(high):
     global _hot, _new
     _hot = _settle(_hot, _hot_order, high)
     _new = _settle(_new, _new_order, high)
+    _ecdh[1] = _settle(_ecdh[1], _ecdh[2], high)
 
 
 def _settle(c, order, high):
@@ -333,10 +336,37 @@ def schnorr_verify(msg, pub, sig):
         return False
 
 
+# ECDH x of the last secret key with its recent peers: a NIP-46 nip04/nip44 request for
+# a peer (signer/methods.py) does an ECDH each time, ~150 ms on the chip with the peer's
+# tables hot, ~360 ms without, and a conversation with a peer is many requests. It is
+# what envelope._CK keeps for clients, one step earlier: secret-derived, so RAM only,
+# bounded (8 peers, ~100 B of heap each on a 32-bit board), dropped when another secret
+# key asks, wiped by clear_cache(). One list, [secret key, {pub: (x,)}, [pub, ... most
+# recent last]], and no new function: every new name costs the interned-name pool.
+_ecdh = [None, {}, []]
+
+
 def ecdh_x(sk, pub):
     """x-coordinate (32 bytes) of sk * lift_x(pub), the shared secret NIP-04/NIP-44 use."""
+    c = _ecdh
+    if isinstance(sk, _BYTES) and isinstance(pub, _BYTES) and len(pub) == 32:
+        sk = bytes(sk)
+        pub = bytes(pub)
+        if sk == c[0]:
+            x = c[1].get(pub)
+            if x is not None:
+                if c[2][-1] != pub:
+                    c[2].remove(pub)
+                    c[2].append(pub)
+                return x[0]
     tbls = _pub_tables(pub)
     if tbls is None:
         raise ValueError("invalid public key")
     d = _seckey_int(sk)
-    return _i2b(_aff(_em.point_mul(tbls, d))[0])
+    x = _i2b(_aff(_em.point_mul(tbls, d))[0])
+    if sk != c[0]:
+        c[1].clear()
+        c[2].clear()
+        c[0] = sk
+    _lru_put(c[1], c[2], 8, pub, (x,))
+    return x

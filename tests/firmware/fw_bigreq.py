@@ -265,3 +265,24 @@ def test_loads_of_a_message_in_pieces_that_is_no_event_keeps_no_spare_block():
     raw = json.dumps({"t": "auth", "rid": 1, "challenge": "c" * 6000}).encode()
     msg = envelope.loads(pieces(raw) + [bytearray(len(raw))])
     assert msg["challenge"] == "c" * 6000 and envelope.spare is None
+
+
+def test_envelope_loads_leaves_a_large_content_in_the_buffer():
+    ev = {"id": "ab" * 32, "pubkey": "cd" * 32, "created_at": 1, "kind": 24133,
+          "tags": [["p", "ef" * 32]], "content": "QUJD+/" * 400 + "?iv=QUJDRA==", "sig": "01" * 64}
+    m = {"t": "event", "rid": 7, "now": 2, "event": ev}
+    raw = memoryview(bytearray(json.dumps(m).encode()))
+    got = envelope.loads(raw)
+    c = got["event"]["content"]
+    assert type(c) is memoryview and bytes(c) == ev["content"].encode()
+    got["event"]["content"] = ev["content"]
+    assert got == m
+
+
+def test_envelope_loads_parses_anything_unusual_the_plain_way():
+    ev = {"id": "ab" * 32, "pubkey": "cd" * 32, "created_at": 1, "kind": 24133,
+          "tags": [["p", "ef" * 32]], "content": "QUJD+/" * 400 + "?iv=QUJDRA==", "sig": "01" * 64}
+    for odd in ({"t": "auth", "event": ev}, {"t": "event", "event": dict(ev, content="a\\nb" * 400)},
+                {"t": "event", "event": ev, "x": {"content": "QUJD"}}):
+        raw = memoryview(bytearray(json.dumps(odd).encode()))
+        assert envelope.loads(raw) == odd

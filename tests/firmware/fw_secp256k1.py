@@ -287,3 +287,51 @@ def test_heap_per_op_fits():
     ec.ecdh_x(sk, pub)
     gc.collect()
     assert gc.mem_alloc() - before < 8 * 1024
+
+
+def test_shared_x_of_recent_peers_is_kept_for_the_key():
+    # methods.py's nip04/nip44 for a peer ask for the same ECDH request after request:
+    # the shared x is kept (RAM only, bounded, tied to the secret key, wiped by clear_cache)
+    from crypto import ecmult as em
+    ec.clear_cache()
+    a, b = bytes([7]) * 32, bytes([8]) * 32
+    peers = [ec.pubkey(bytes([i + 20]) * 32) for i in range(8 + 2)]
+
+    def ref(sk, p):
+        return _ref_mul(ec.lift_x(int.from_bytes(p, "big")), int.from_bytes(sk, "big"))[0].to_bytes(32, "big")
+    want = ref(a, peers[0])
+    assert ec.ecdh_x(a, peers[0]) == want
+    calls = [0]
+    real = em.point_mul
+
+    def counting(*args):
+        calls[0] += 1
+        return real(*args)
+    em.point_mul = counting
+    try:
+        assert ec.ecdh_x(a, peers[0]) == want
+        assert ec.ecdh_x(bytearray(a), memoryview(peers[0])) == want
+        assert calls[0] == 0
+        # another secret key: computed, and right
+        assert ec.ecdh_x(b, peers[0]) == ref(b, peers[0])
+        assert calls[0] == 1
+        # bounded, least recently used goes
+        for p in peers:
+            ec.ecdh_x(b, p)
+        assert len(ec._ecdh[1]) == 8
+        n = calls[0]
+        ec.ecdh_x(b, peers[-1])
+        assert calls[0] == n
+        ec.ecdh_x(b, peers[0])
+        assert calls[0] == n + 1
+        # bad inputs are still refused
+        for sk, pub in ((bytes(32), peers[-1]), (b, bytes(32)), (b, peers[-1][:31])):
+            try:
+                ec.ecdh_x(sk, pub)
+                assert False, (sk, pub)
+            except ValueError:
+                pass
+    finally:
+        em.point_mul = real
+    ec.clear_cache()
+    assert not ec._ecdh[1] and ec._ecdh[0] is None

@@ -1,0 +1,134 @@
+"""The lazy folds of crypto/ecmult.py's loops (docs/speed.md, "Lazy folds"): values there
+are congruent mod p, not canonical, and only their bounds keep the products small and
+the zero test of H (`H in zs`) exact. This runs the firmware's ecmult.py in CPython with
+every product and every H recorded (an `ast` rewrite of the module's source), checks
+results against libsecp256k1 (coincurve) and the recorded sizes against the bounds the
+docs derive: every product under 2^590, H in (-2^256 - 2^147, 2^256 + 2^147)."""
+import ast
+import os
+import random
+import sys
+import types
+
+import coincurve
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CRYPTO = os.path.join(os.path.dirname(HERE), "firmware", "crypto")
+N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+SEEN = {"mul": 0, "h_lo": 0, "h_hi": 0, "h": 0}
+
+
+def _mul(a, b):
+    r = a * b
+    if type(r) is int:
+        SEEN["mul"] = max(SEEN["mul"], abs(r).bit_length())
+    return r
+
+
+def _h(v):
+    SEEN["h"] += 1
+    SEEN["h_lo"] = min(SEEN["h_lo"], v)
+    SEEN["h_hi"] = max(SEEN["h_hi"], v)
+    return v
+
+
+class _Rec(ast.NodeTransformer):
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Mult):
+            return ast.Call(func=ast.Name(id="_mul", ctx=ast.Load()), args=[node.left, node.right],
+                            keywords=[])
+        return node
+
+    def visit_Assign(self, node):
+        self.generic_visit(node)
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and node.targets[0].id == "H":
+            node.value = ast.Call(func=ast.Name(id="_h", ctx=ast.Load()), args=[node.value], keywords=[])
+        return node
+
+
+def _load(name, rewrite=False):
+    with open(os.path.join(CRYPTO, name + ".py")) as f:
+        tree = ast.parse(f.read())
+    if rewrite:
+        tree = ast.fix_missing_locations(_Rec().visit(tree))
+    mod = types.ModuleType("crypto." + name)
+    mod._mul, mod._h = _mul, _h
+    exec(compile(tree, name, "exec"), mod.__dict__)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def em():
+    pkg = types.ModuleType("crypto")
+    pkg.__path__ = []
+    saved = {k: sys.modules.get(k) for k in ("crypto", "crypto.ecmult_table", "crypto.ecmult_table4")}
+    sys.modules["crypto"] = pkg
+    try:
+        t1 = _load("ecmult_table")
+        t4 = _load("ecmult_table4")
+        sys.modules["crypto.ecmult_table"] = t1
+        sys.modules["crypto.ecmult_table4"] = t4
+        em = _load("ecmult", rewrite=True)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                sys.modules.pop(k, None)
+            else:
+                sys.modules[k] = v
+    em.layouts = {1: em._layout(t1.COMB, 1, 32), 4: em._layout(t4.COMB, 4, 8)}
+    return em
+
+
+def _aff(em, j):
+    X, Y, Z = j
+    zi = em.inv(Z)
+    return X * zi * zi % em.P, Y * zi * zi * zi % em.P
+
+
+def _cc(k, pt=None):
+    if pt is None:
+        u = coincurve.PrivateKey(k.to_bytes(32, "big")).public_key
+    else:
+        u = coincurve.PublicKey(b"\x04" + pt[0].to_bytes(32, "big") + pt[1].to_bytes(32, "big"))
+        u = u.multiply(k.to_bytes(32, "big"))
+    f = u.format(compressed=False)
+    return int.from_bytes(f[1:33], "big"), int.from_bytes(f[33:], "big")
+
+
+def _scalars(rnd, n):
+    edge = [1, 2, 3, N - 1, N - 2, (N - 1) // 2, 1 << 128, (1 << 128) - 1, 1 << 255,
+            (1 << 256) - 1 - N, 0x5363AD4CC05C30E0A5261C028812645A122E22EA20816678DF02967C1B23BD72]
+    return edge + [rnd.randrange(1, N) for _ in range(n)] + [
+        rnd.getrandbits(rnd.choice((8, 64, 129, 200))) | 1 for _ in range(n // 4)]
+
+
+@pytest.mark.parametrize("blocks", [1, 4])
+def test_products_and_h_stay_in_their_bounds(em, blocks):
+    rnd = random.Random(12 + blocks)
+    em._comb = em.layouts[blocks]
+    for k in _scalars(rnd, 60):
+        assert _aff(em, em.base_mul(k)) == _cc(k), hex(k)
+    for k in _scalars(rnd, 20):
+        q = _cc(rnd.randrange(1, N))
+        for bases in (1, 4):
+            t = em.tables(q, bases)
+            assert _aff(em, em.point_mul(t, k)) == _cc(k, q), hex(k)
+            a = rnd.randrange(1, N)
+            want = coincurve.PublicKey.combine_keys([
+                coincurve.PublicKey(b"\x04" + b"".join(c.to_bytes(32, "big") for c in _cc(a))),
+                coincurve.PublicKey(b"\x04" + b"".join(c.to_bytes(32, "big") for c in _cc(k, q)))])
+            f = want.format(compressed=False)
+            assert _aff(em, em.mul_add(a, k, t)) == (int.from_bytes(f[1:33], "big"),
+                                                      int.from_bytes(f[33:], "big"))
+    # the same point added to itself in the loop (H == 0 mod p): a*G + b*G with G's tables
+    g = em.G
+    tg = em.tables(g, 4)
+    for a in (5, 1 << 70, N - 3):
+        assert _aff(em, em.mul_add(a, a, tg)) == _cc(2 * a % N)
+        assert em.mul_add(a, N - a, tg)[2] == 0       # a*G - a*G: infinity
+    print(SEEN)
+    assert SEEN["h"] > 1000
+    assert SEEN["mul"] < 590
+    assert -(1 << 256) - (1 << 147) < SEEN["h_lo"] and SEEN["h_hi"] < (1 << 256) + (1 << 147)
