@@ -232,12 +232,13 @@ def test_chunked_firmware_link_hands_over_a_big_message_in_pieces_with_a_spare_b
     got = []
     dev = fw.Link(lambda b: None, None, 65536, 0, True)
     dev.on_ready = lambda: got.append(dev.take())
-    data = bytes(random.Random(3).getrandbits(8) for _ in range(3 * fw.PIECE + 77))
+    n = fw.ONE_BLOCK + 77
+    data = bytes(random.Random(3).getrandbits(8) for _ in range(n))
     for f in msg_frames(data):
         dev.feed(f)
     (ps,) = got
     assert type(ps[-1]) is bytearray and len(ps[-1]) >= len(data) * 3 // 4
-    assert [len(p) for p in ps[:-1]] == [fw.PIECE] * 3 + [77]
+    assert [len(p) for p in ps[:-1]] == [fw.PIECE] * (n // fw.PIECE) + [n % fw.PIECE]
     assert b"".join(bytes(p) for p in ps[:-1]) == data
 
 
@@ -246,7 +247,7 @@ def test_chunked_firmware_link_takes_a_small_message_whole():
     got = []
     dev = fw.Link(lambda b: None, None, 65536, 0, True)
     dev.on_ready = lambda: got.append(dev.take())
-    data = b"x" * (2 * fw.PIECE)
+    data = b"x" * fw.ONE_BLOCK
     for f in msg_frames(data):
         dev.feed(f)
     assert type(got[0]) is memoryview and bytes(got[0]) == data

@@ -89,7 +89,7 @@ def main():
     except ImportError:
         pass
     import app
-    from link import Link, PIECE
+    from link import Link, ONE_BLOCK
     a = app.App(board, out_msg)
     n = 0
     while True:
@@ -98,7 +98,7 @@ def main():
             return
         is_msg = head[0] == 0x6D  # b"m": a host message, as main.dispatch takes one
         total = int(head[1:] if is_msg else head)
-        if is_msg and total > 2 * PIECE:
+        if is_msg and total > ONE_BLOCK:
             # as the link takes a big message (link.Link._pieces): in PIECE-sized pieces
             # and, first, one block to decode it into if the heap has one; never as one
             # block of its own size, which a device never needs
