@@ -130,6 +130,8 @@ class App:
                 break
             except MemoryError:
                 pass
+        # key tables and conversation keys for as many clients as the heap allows
+        envelope._CK_MAX = secp256k1.size_caches(gc.mem_free()) + 4
         # locked: the PIN; no key yet: the first-boot set-up (when shipped)
         if self.locked:
             self.open_flow("ui.pin", "unlock")

@@ -184,12 +184,28 @@ def pubkey(sk):
 # lift) in the NEW_KEYS cache; seen again, it moves to the HOT_KEYS cache with the 4-base
 # table (2 KB, 33 doublings: ~1.6 ms). Two caches, so that a stream of one-off keys (a
 # feed of events from many authors) cannot push the clients' keys out. Both LRU.
-HOT_KEYS = 2    # ~2.1 KB of heap each (a 128 KB heap: few clients at once)
+# Sizes set from the board's heap at boot (size_caches); these are the least.
+HOT_KEYS = 2    # ~2.1 KB of heap each
 NEW_KEYS = 2    # ~0.6 KB of heap each
+ECDH_PEERS = 8  # ~0.1 KB each (_ecdh below)
 _hot = {}
 _hot_order = []
 _new = {}
 _new_order = []
+
+
+def size_caches(free):
+    """Size the key caches from the heap free once the board is up (app boot): what
+    is beyond the ~48 KB a big request needs goes to them, up to ten clients' keys hot
+    and ten new. So on an RP2040 with ROMFS (~175 KB free) ten alternating clients
+    cost what one costs (issue 10, item 5); the 128 KB simulator (~55 KB free on this
+    64-bit port, whose objects are twice a board's) keeps 2 + 2. -> HOT_KEYS"""
+    global HOT_KEYS, NEW_KEYS, ECDH_PEERS
+    room = free - 48 * 1024
+    HOT_KEYS = max(2, min(10, room // 6144))
+    NEW_KEYS = max(2, min(10, room // 4096))
+    ECDH_PEERS = max(8, min(32, room // 2048))
+    return HOT_KEYS
 
 
 def _lru_put(cache, order, cap, key, val):
@@ -244,6 +260,10 @@ def _pub_tables(pub):
             return t  # the 1-base table works too, only slower
         del _new[pub]
         _new_order.remove(pub)
+        if len(_hot_order) >= HOT_KEYS:
+            # the hot key it displaces keeps its 1-base table (no lift_x next time)
+            k = _hot_order[0]
+            _lru_put(_new, _new_order, NEW_KEYS, k, _hot[k][:1])
         _lru_put(_hot, _hot_order, HOT_KEYS, pub, t4)
         return t4
     pt = lift_x(_b2i(pub))
@@ -340,7 +360,7 @@ def schnorr_verify(msg, pub, sig):
 # a peer (signer/methods.py) does an ECDH each time, ~150 ms on the chip with the peer's
 # tables hot, ~360 ms without, and a conversation with a peer is many requests. It is
 # what envelope._CK keeps for clients, one step earlier: secret-derived, so RAM only,
-# bounded (8 peers, ~100 B of heap each on a 32-bit board), dropped when another secret
+# bounded (ECDH_PEERS, ~100 B of heap each on a 32-bit board), dropped when another secret
 # key asks, wiped by clear_cache(). One list, [secret key, {pub: (x,)}, [pub, ... most
 # recent last]], and no new function: every new name costs the interned-name pool.
 _ecdh = [None, {}, []]
@@ -368,5 +388,5 @@ def ecdh_x(sk, pub):
         c[1].clear()
         c[2].clear()
         c[0] = sk
-    _lru_put(c[1], c[2], 8, pub, (x,))
+    _lru_put(c[1], c[2], ECDH_PEERS, pub, (x,))
     return x

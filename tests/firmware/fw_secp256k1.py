@@ -335,3 +335,50 @@ def test_shared_x_of_recent_peers_is_kept_for_the_key():
         em.point_mul = real
     ec.clear_cache()
     assert not ec._ecdh[1] and ec._ecdh[0] is None
+
+
+def test_key_caches_are_sized_from_the_heap():
+    # a 128 KB simulator (~55 KB free once up) as before; an RP2040 with ROMFS (~175 KB)
+    # ten clients hot
+    try:
+        assert ec.size_caches(55 * 1024) == 2 and (ec.NEW_KEYS, ec.ECDH_PEERS) == (2, 8)
+        assert ec.size_caches(175 * 1024) == 10 and (ec.NEW_KEYS, ec.ECDH_PEERS) == (10, 32)
+        assert ec.size_caches(0) == 2
+    finally:
+        ec.size_caches(0)
+
+
+def test_ten_alternating_clients_build_no_tables_once_warm_where_the_heap_allows():
+    from crypto import ecmult as em
+    keys = [bytes([i + 7]) * 32 for i in range(10)]
+    pubs = [ec.pubkey(k) for k in keys]
+    sigs = [ec.schnorr_sign(b"t", k, bytes(32)) for k in keys]
+    real = em.tables
+    built = []
+    ec.clear_cache()
+    ec.size_caches(175 * 1024)
+    try:
+        for _ in range(2):
+            for p, s in zip(pubs, sigs):
+                assert ec.schnorr_verify(b"t", p, s)
+        em.tables = lambda *a: built.append(1) or real(*a)
+        for _ in range(3):
+            for p, s in zip(pubs, sigs):
+                assert ec.schnorr_verify(b"t", p, s)
+        assert not built and sorted(ec._hot) == sorted(pubs)
+    finally:
+        em.tables = real
+        ec.size_caches(0)
+        ec.clear_cache()
+
+
+def test_a_displaced_hot_key_keeps_its_1_base_table():
+    ec.clear_cache()
+    keys = [bytes([i + 40]) * 32 for i in range(ec.HOT_KEYS + 1)]
+    pubs = [ec.pubkey(k) for k in keys]
+    sigs = [ec.schnorr_sign(b"u", k, bytes(32)) for k in keys]
+    for p, s in zip(pubs, sigs):
+        assert ec.schnorr_verify(b"u", p, s) and ec.schnorr_verify(b"u", p, s)
+    assert pubs[0] not in ec._hot and len(ec._new[pubs[0]]) == 1
+    assert ec.schnorr_verify(b"u", pubs[0], sigs[0]) and not ec.schnorr_verify(b"v", pubs[0], sigs[0])
+    ec.clear_cache()
