@@ -17,6 +17,8 @@ def write_atomic(root, name, data):
     _n[0] += 1
     print("write %d %s" % (_n[0], name), file=sys.stderr)
     if _n[0] == _at:
+        if type(data) is list:  # store.write_json's pieces
+            data = "".join(data)
         with open(root + "/" + name + ".tmp", "wb") as f:
             f.write(data[:len(data) // 2])
         os.system("kill -9 $PPID")
