@@ -192,6 +192,16 @@ class Courier:
                          % ", ".join(self.device_relays))
             self.url_live.set()
 
+    def reprint_bunker(self):
+        """Print the bunker URL shown last again (the demo's [u] key: screen redraws push it
+        off the terminal); or say why there is none yet."""
+        if self._printed is None:
+            self.say("no bunker URL yet: it is printed once the bridge is subscribed on one of "
+                     "the device's relays")
+            return None
+        pk, relays, secret = self._printed
+        return print_bunker(pk, relays, secret=secret or None, out=self.out, qr=self.qr)
+
     async def set_relays(self, relays):
         """Ask the device to take `relays` as its own list (it shows SET RELAYS? and the
         person decides). -> the device's outcome. On "ok" the pool and URL follow."""

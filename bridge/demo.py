@@ -24,7 +24,8 @@ from .localrelay import LocalRelayServer
 
 KEYS = {"a": "approve", "r": "reject", "l": "long-approve", "k": "up", "j": "down",
         "\x1b[A": "up", "\x1b[B": "down"}
-HELP = "keys: [a] approve  [r] reject  [l] always allow (long press)  [k]/[j] scroll  [q] quit"
+HELP = ("keys: [a] approve  [r] reject  [l] always allow (long press)  [k]/[j] scroll  "
+        "[u] bunker URL again  [q] quit")
 
 
 def screen_box(lines, width=16):
@@ -44,6 +45,7 @@ class Console:
         self.tty = hasattr(out, "isatty") and out.isatty()
         self._status = False
         self._first = True
+        self.courier = None     # set once the bridge runs: [u] reprints its bunker URL
 
     def say(self, line):
         if self._status:
@@ -87,6 +89,12 @@ class Console:
     def on_key(self, data):
         if data in ("q", "\x03", "\x04"):
             self.quit.set()
+            return
+        if data[:1] in ("u", "U"):
+            if self.courier is not None:
+                self.courier.reprint_bunker()
+            else:
+                self.say("no bunker URL yet: the device needs a key first")
             return
         button = KEYS.get(data) or KEYS.get(data[:1])
         if button:
@@ -219,6 +227,11 @@ def run(args):
     from .courier import Courier
     from .run import serve
 
+    try:
+        S.need_checkout()
+    except RuntimeError as e:
+        print("demo: %s" % e, file=sys.stderr)
+        return 1
     state = os.path.abspath(args.state)
     # a second `make run`: one line saying so, before anything is started
     if control.ask_sync(control.sock_path(state), {"cmd": "url"}, timeout=3) is not None:
@@ -286,6 +299,7 @@ async def _serve(console, sim, args, loop, control, Courier, serve, url):
         # the device's list is this relay (and --relay): its flash may remember another
         # port from an earlier run, which nobody runs now; it is proposed (SET RELAYS?)
         courier = Courier(link, out=console.say, qr=True, handshake_timeout=30.0, propose=[url] + args.relay)
+        console.courier = courier
         tasks = [asyncio.create_task(console.watch_screen())]
         # `python -m bridge connect|url|status` from another terminal (found without --state)
         ctl = await control.start(courier, sock, announce_state=sim.state)

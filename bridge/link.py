@@ -407,8 +407,10 @@ class AsyncDeviceLink:
 
 
 # USB IDs of the boards the firmware runs on: MicroPython's own on the Pico (RP2040 USB
-# CDC), and the USB-UART bridges of the usual ESP32 dev boards.
+# CDC), and the USB-UART bridges of the usual ESP32 dev boards (the T-Display's CH9102;
+# CP210x and CH340 on others). hardware/linux/60-nostr-signer.rules lists the same.
 USB_IDS = {(0x2E8A, 0x0005): "Raspberry Pi Pico (MicroPython)",
+           (0x1A86, 0x55D4): "CH9102 USB-UART (LilyGO T-Display, ESP32)",
            (0x10C4, 0xEA60): "CP210x USB-UART (ESP32)",
            (0x1A86, 0x7523): "CH340 USB-UART (ESP32)"}
 

@@ -10,10 +10,13 @@ from the device link (bridge/link.py's AsyncDeviceLink provides exactly this):
   await link.recv()    -> next device message (dict); raises (or returns None) when the link
                           is lost; safe to cancel
 """
+import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
+import time
 
 from .courier import Courier, LinkLost, check_hello, maybe, short
 
@@ -141,42 +144,175 @@ async def serve(link, relays=(), *, stop=None, out=print, qr=True, publish_timeo
 
 
 def add_parser(sub):
-    p = sub.add_parser("run", help="carry NIP-46 requests between relays and the device")
-    p.add_argument("--device", required=True, help='"sim", "auto" (find it on USB by VID/PID) or a serial port such as /dev/ttyACM0')
+    p = sub.add_parser("run", help="carry NIP-46 requests between relays and the device",
+                       description="Carry NIP-46 requests between relays and the device. Options not "
+                                   "given here come from the config file (--config; default %s), "
+                                   "then the defaults." % shown_path(default_config_path()))
+    p.add_argument("--device", help='"sim", "auto" (find it on USB by VID/PID; the default) or a serial '
+                                    'port such as /dev/ttyACM0')
+    p.add_argument("--config", metavar="PATH",
+                   help="the config file (TOML; default %s, read if it exists)" % shown_path(default_config_path()))
     p.add_argument("--state", help="state directory: the simulator's (with --device sim), and where the control socket goes")
     p.add_argument("--relay", action="append", default=[], metavar="URL",
                    help="a relay for the device's own list (repeatable): proposed to the device, "
                         "used once confirmed on its screen")
     p.add_argument("--connect", action="append", default=[], metavar="NOSTRCONNECT_URI",
                    help="pair with a client's nostrconnect:// URI (approve on the device)")
-    p.add_argument("--no-qr", action="store_true", help="print the bunker URL without a QR code")
-    p.add_argument("--publish-timeout", type=float, default=10.0, help="seconds to wait for relay OKs")
+    p.add_argument("--qr", action=argparse.BooleanOptionalAction, default=None,
+                   help="print the bunker URL as a QR code too (default: yes)")
+    p.add_argument("--log-file", metavar="PATH",
+                   help="also append the console's lines (never plaintext; not the QR drawing) to PATH")
+    p.add_argument("--publish-timeout", type=float, help="seconds to wait for relay OKs (default 10)")
     p.add_argument("-v", "--verbose", action="store_true", help="log relay connections")
     p.set_defaults(func=run)
 
 
+# ---- the config file ------------------------------------------------------------------
+
+# key -> (type(s), what it is); README's "Daily use" lists the same
+CONFIG_KEYS = {
+    "device": (str, '"auto", a serial port such as "/dev/ttyACM0", or "sim" (as --device)'),
+    "relays": (list, "the device's own relays, proposed to it and kept once confirmed on its screen (as --relay)"),
+    "log_file": (str, "append the console's lines to this file (as --log-file; ~ is expanded)"),
+    "qr": (bool, "print the bunker URL as a QR code too (as --qr / --no-qr)"),
+    "publish_timeout": ((int, float), "seconds to wait for relay OKs (as --publish-timeout)"),
+}
+DEFAULTS = {"device": "auto", "relays": [], "log_file": None, "qr": True, "publish_timeout": 10.0}
+
+
+def default_config_path():
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "nostr-signer", "bridge.toml")
+
+
+def shown_path(path):
+    home = os.path.expanduser("~")
+    return "~" + path[len(home):] if home != "/" and path.startswith(home + os.sep) else path
+
+
+def load_config(path, required=True):
+    """The config file's settings as a dict (only CONFIG_KEYS); {} when it does not exist
+    and was not asked for. ValueError naming the file and what is wrong."""
+    import tomllib
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        if required:
+            raise ValueError("config %s: no such file" % path) from None
+        return {}
+    except tomllib.TOMLDecodeError as e:
+        raise ValueError("config %s: not valid TOML (%s)" % (path, e)) from None
+    except OSError as e:
+        raise ValueError("config %s: %s" % (path, e.strerror or e)) from None
+    for key, value in data.items():
+        if key not in CONFIG_KEYS:
+            raise ValueError("config %s: unknown key %r (known: %s)" % (path, key, ", ".join(CONFIG_KEYS)))
+        want = CONFIG_KEYS[key][0]
+        if not isinstance(value, want) or (want is not bool and isinstance(value, bool)):
+            raise ValueError("config %s: %s must be %s" % (path, key, {
+                str: "a string", list: "a list of strings", bool: "true or false"}.get(want, "a number")))
+        if key == "relays" and not all(isinstance(u, str) for u in value):
+            raise ValueError("config %s: relays must be a list of strings" % path)
+    return data
+
+
+def apply_config(args):
+    """Fill what the command line left unset from the config file, then DEFAULTS: a flag
+    given on the command line always wins (--relay replaces the file's whole list)."""
+    conf = load_config(args.config, required=True) if args.config else \
+        load_config(default_config_path(), required=False)
+    for key, default in DEFAULTS.items():
+        attr = "relay" if key == "relays" else key
+        if getattr(args, attr) in (None, []):
+            setattr(args, attr, conf.get(key, default))
+    if args.log_file:
+        args.log_file = os.path.expanduser(args.log_file)
+    return args
+
+
+# ---- where the lines go ----------------------------------------------------------------
+
+_QR_CHARS = frozenset(" \xa0\u2580\u2584\u2588\n")
+
+
+def _is_qr_drawing(text):
+    # qr_text's block: many rows of half blocks only; a log line (time-stamped) never is
+    return text.count("\n") >= 10 and set(text) <= _QR_CHARS
+
+
+class Output:
+    """run's console (stdout for its lines, stderr for errors) and, with --log-file, the
+    same lines appended to that file (0600), except the QR drawing. The lines are the
+    courier's: client, method, kind, outcome, ms, never plaintext nor a key."""
+
+    def __init__(self, log_file=None):
+        self.log = None
+        if log_file:
+            d = os.path.dirname(os.path.abspath(log_file))
+            os.makedirs(d, mode=0o700, exist_ok=True)
+            fd = os.open(log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self.log = os.fdopen(fd, "a", encoding="utf-8", buffering=1)
+            from . import __version__
+            self._file("%s nostr-signer-bridge %s: run" % (time.strftime("%Y-%m-%d %H:%M:%S %z"), __version__))
+
+    def out(self, line):
+        print(line, flush=True)
+        self._file(line)
+
+    def err(self, line):
+        print(line, file=sys.stderr, flush=True)
+        self._file(line)
+
+    def _file(self, line):
+        if self.log is None or _is_qr_drawing(line):
+            return
+        try:
+            self.log.write(line.rstrip("\n") + "\n")
+        except (OSError, ValueError):
+            pass      # a full disk or a removed file must not stop the bridge
+
+    def close(self):
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+
+
 def run(args):
     """Serve until Ctrl-C / SIGTERM. SIGUSR1 prints relay health."""
+    try:
+        apply_config(args)
+        output = Output(args.log_file)
+    except (ValueError, OSError) as e:
+        print("run: %s" % e, file=sys.stderr)
+        return 2
+    try:
+        return _run(args, output)
+    finally:
+        output.close()
+
+
+def _run(args, output):
     from . import control
     from .link import AsyncDeviceLink, LinkError, open_link
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    out = lambda line: print(line, flush=True)  # noqa: E731
+    out = output.out
     from .checks import nostrconnect_problem
     for uri in args.connect:
         if nostrconnect_problem(uri):
-            print("run: --connect: invalid uri: %s" % nostrconnect_problem(uri), file=sys.stderr)
+            output.err("run: --connect: invalid uri: %s" % nostrconnect_problem(uri))
             return 2
     try:
         open_link(args.device, args.state, probe=True)   # a path that is no serial port fails now
         owned = own_sim(args, out) if args.device == "sim" else None
     except (LinkError, RuntimeError) as e:
-        print("run: %s" % e, file=sys.stderr)
+        output.err("run: %s" % e)
         return 2
     try:
         return _serve_until_stopped(args, out, control, AsyncDeviceLink, open_link)
     except ValueError as e:     # a bad --relay URL
-        print("run: %s" % e, file=sys.stderr)
+        output.err("run: %s" % e)
         return 2
     finally:
         if owned is not None:
@@ -185,7 +321,7 @@ def run(args):
 
 def _serve_until_stopped(args, out, control, AsyncDeviceLink, open_link):
     link = AsyncDeviceLink(lambda: open_link(args.device, args.state))
-    courier = Courier(link, out=out, qr=not args.no_qr, publish_timeout=args.publish_timeout,
+    courier = Courier(link, out=out, qr=args.qr, publish_timeout=args.publish_timeout,
                       handshake_timeout=30.0, connect_uris=args.connect, propose=args.relay)
     courier.hardware = args.device != "sim"
 

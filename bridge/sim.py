@@ -36,6 +36,16 @@ BUILD = os.path.join(ROOT, "build", "sim")
 MPY_FLAGS = []
 
 
+def need_checkout():
+    """RuntimeError unless the firmware is beside this bridge, as in a repository checkout.
+    An installed bridge (`pip install .`) carries no firmware: it drives a real device."""
+    if not os.path.isdir(FIRMWARE):
+        raise RuntimeError("the simulator needs a repository checkout: it runs the firmware from "
+                           "its firmware/ folder, and this bridge is installed without one (%s). "
+                           "Use `make run` in a clone, or `run --device /dev/ttyACM0` (or auto) "
+                           "for a real device" % os.path.dirname(os.path.abspath(__file__)))
+
+
 def micropython_bin():
     venv = os.path.join(ROOT, ".venv", "bin", "micropython")
     return venv if os.path.exists(venv) else "micropython"
@@ -219,6 +229,7 @@ class Sim:
         entry: the module to run; extra_src: source dirs put first on the path (tests);
         rom: run the compiled firmware in place from a ROMFS image, as a board does
         (bridge/rom.py; the default unless it is from source or extra_src must shadow it)."""
+        need_checkout()
         if rom is None:
             rom = compiled and not extra_src
         self.state = os.path.abspath(state)

@@ -66,6 +66,12 @@ class FakeDevice:
                 self.relays = list(msg["relays"])
                 done["relays"] = self.relays
             self.emit(done)
+        elif msg.get("t") == "provision":
+            # the person confirmed IMPORT KEY? on the device
+            self.sk = bytes.fromhex(msg["key"])
+            self.pubkey = pubkey_of(self.sk)
+            self.emit({"t": "done", "rid": msg["rid"], "client": None, "method": "provision",
+                       "kind": None, "outcome": "ok", "pubkey": self.pubkey, "ms": 1})
         elif msg.get("t") == "auth":
             ev = make_event(self.sk, 22242, "", [["relay", msg["relay"]], ["challenge", msg["challenge"]]])
             self.emit({"t": "auth", "rid": msg["rid"], "event": ev})

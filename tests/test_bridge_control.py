@@ -104,6 +104,7 @@ def test_find_device_by_usb_ids():
     assert find_device(others + [_port("/dev/ttyACM0", 0x2E8A, 0x0005)]) == "/dev/ttyACM0"
     assert find_device([_port("/dev/ttyUSB0", 0x10C4, 0xEA60)]) == "/dev/ttyUSB0"
     assert find_device([_port("/dev/ttyUSB1", 0x1A86, 0x7523)]) == "/dev/ttyUSB1"
+    assert find_device([_port("/dev/ttyACM1", 0x1A86, 0x55D4)]) == "/dev/ttyACM1"   # T-Display's CH9102
     with pytest.raises(LinkError, match="no signer found.*2e8a:0005"):
         find_device(others)
     with pytest.raises(LinkError, match="several.*ttyACM0.*ttyUSB0"):

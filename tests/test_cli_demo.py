@@ -180,3 +180,46 @@ def test_a_demo_on_another_port_proposes_its_relay_and_no_url_names_the_old_one(
     finally:
         assert d.stop() == 0, d.text()[-2000:]
     gone(env, state)
+
+
+def test_the_u_key_prints_the_bunker_url_again(tmp_path):
+    """Screen redraws push the bunker URL off the terminal: [u] prints it again (and the
+    help line under each screen says so); before the bridge runs it says why there is none."""
+    import asyncio
+    import io
+
+    from bridge import demo
+    from bridge.courier import Courier
+    from bridge.localrelay import LocalRelayServer
+    from bridge.run import serve
+    from fakedevice import FakeDevice, FakeLink
+    from nostrev import run as arun, wait_until
+    from test_run import FAST
+
+    assert "[u] bunker URL again" in demo.HELP
+    out = io.StringIO()
+    console = demo.Console(str(tmp_path), out=out)
+    console.on_key("u")
+    assert "no bunker URL yet" in out.getvalue()
+
+    async def body():
+        async with LocalRelayServer() as relay:
+            link = FakeLink(FakeDevice([relay.url]))
+            c = Courier(link, out=console.say, qr=True, pool_options=FAST, handshake_timeout=1)
+            console.courier = c
+            task = asyncio.create_task(serve(link, stop=console.quit, courier=c))
+            await wait_until(lambda: c.url_live.is_set(), what="the bunker URL")
+            first = out.getvalue()
+            (tmp_path / "screen.txt").write_text("a new screen\n")
+            console.draw_if_changed()
+            console.on_key("u")
+            again = out.getvalue()[len(first):]
+            console.on_key("q")
+            assert await asyncio.wait_for(task, 15) == 0
+            return first, again
+    first, again = arun(body())
+    url = [ln for ln in first.splitlines() if ln.startswith("bunker://")]
+    assert len(url) == 1
+    # after the redraw, the URL (alone on its line) and its QR come again
+    assert again.index("a new screen") < again.index("\n" + url[0] + "\n")
+    assert "\u2588" in again.split(url[0], 1)[1] or "\u2580" in again.split(url[0], 1)[1]
