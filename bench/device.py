@@ -28,11 +28,14 @@ N = 30
 
 
 def wait_screen(state, first, timeout=20):
+    """Until the screen shows `first`, and a person has looked at it: a prompt ignores
+    presses in its first moments (app.GUARD_MS, 400 ms)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             with open(os.path.join(state, "screen.txt")) as f:
                 if f.read().startswith(first):
+                    time.sleep(0.5)
                     return
         except FileNotFoundError:
             pass

@@ -226,7 +226,9 @@ class App:
             finally:
                 envelope.spare = None  # unused when the event was dropped before decryption
         elif t == "status":
-            _lazy("signer.admin").status(self, msg)
+            gc.collect()  # the free heap as it is, before admin's code and its probe take any
+            m = gc.mem_free()
+            _lazy("signer.admin").status(self, msg, m)
             self._tidy()
         elif t == "auth":  # NIP-42 for our relays: signer/auth.py, loaded for it and dropped
             _lazy("signer.auth").auth(self, msg)
