@@ -25,10 +25,12 @@ HEAP_LIMIT_K = 128
 
 
 def run_mpy(args, heap="%dK" % HEAP_LIMIT_K, timeout=600):
-    # embit's util folder goes last on the path: only `key` is taken from it
+    # embit's util folder goes last on the path: only `key` is taken from it. The chip's
+    # C stack, as every firmware run on the unix port (mpy.mpy_cmd: boards/simstack.py,
+    # docs/stack.md; SIGNER_STACK=0 for the x64 main thread's), the heap as given
     env = mpy.mpy_env()
     env["MICROPYPATH"] += ":" + EMBIT_UTIL
-    cmd = [mpy.micropython_bin(), "-X", "heapsize=" + heap, os.path.join(HERE, "bench_mpy.py")] + args
+    cmd = mpy.mpy_cmd(os.path.join(HERE, "bench_mpy.py"), heap) + args
     return subprocess.run(cmd, capture_output=True, env=env, timeout=timeout, cwd=ROOT)
 
 
