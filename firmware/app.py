@@ -416,8 +416,9 @@ class App:
         self.send(m)
         m = None
         # the device's own audit log (signer/audit.py), admitted clients only: a stranger
-        # must not be able to push what was signed out of it
-        if method in _AUDITED and client in self.clients:
+        # must not be able to push what was signed out of it; nor a relay replaying what
+        # the replay horizon holds ("busy": nothing happened, signer/requests.py)
+        if method in _AUDITED and client in self.clients and outcome != "busy":
             _lazy("signer.audit").add(self, outcome, client, method, kind, eid, rule)
             _drop("signer.audit")
 

@@ -207,6 +207,18 @@ def test_a_burst_in_one_second_is_answered_in_full_a_certain_replay_stays_silent
     assert answered(client, msgs, rid)["result"] == "pong"
     rid, msgs = dev.event(again, t + 1)  # and only once
     assert not of(msgs, "publish") and done(msgs, rid)["outcome"] == "dropped: replayed"
+    # a sign_event the horizon holds: "busy" at once, no prompt, and nothing logged: a
+    # relay replaying it again and again must neither flush the audit log nor wear the
+    # flash with it
+    log = os.path.join(box.path, "audit.log")
+    before = open(log, "rb").read() if os.path.exists(log) else None
+    ev = client.request(SIGNER_PUB, "sign_event", [note()], created_at=t)
+    for _ in range(3):
+        rid, msgs = dev.event(ev, t + 1)
+        resp = answered(client, msgs, rid)
+        assert resp and resp["error"].startswith(BUSY) and "sig" not in json.dumps(resp), msgs
+        assert done(msgs, rid)["outcome"] == "busy" and dev.screen[0] == "NOSTR SIGNER", dev.screen
+    assert (open(log, "rb").read() if os.path.exists(log) else None) == before
 
 
 def test_a_replayed_logout_after_restart_does_not_unpair_a_readmitted_client(box, client):

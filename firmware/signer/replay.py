@@ -19,9 +19,10 @@
 # raises the ring's horizon, and a request created at or before the horizon counts as
 # a possible replay: a key pushed out of the ring can never get a result again, however
 # the ring was flushed. Such a request not in the ring is answered "busy" (add -> None;
-# signer/requests.py), one in the ring is a certain replay and stays silent. (The clock only goes forward, across restarts too, so an entry
-# stale when overwritten stays stale and needs no horizon.) With fewer requests than
-# a ring holds in the freshness window, the horizon never moves.
+# signer/requests.py); one in the ring is a certain replay and stays silent. (The clock
+# only goes forward, across restarts too, so an entry stale when overwritten stays
+# stale and needs no horizon.) With fewer requests than a ring holds in the freshness
+# window, the horizon never moves.
 #
 # The clock. The device has none: the host says the time with each message and the
 # device runs it on with its ticks, trusted for freshness only, and bounded:
