@@ -90,7 +90,6 @@ class Board:
         # every request (docs/stack.md): main.dispatch resets it per request, status
         # reports it (signer/admin.py) against the thread's limit (boards/simstack.py)
         self.peak = 0
-        self.stack_limit = getattr(sys.modules.get("boards.simstack") or sys.modules.get("__main__"), "LIMIT", None)
         self.inp = sys.stdin.buffer
         self.out = sys.stdout.buffer
         self._one = bytearray(1)

@@ -21,9 +21,17 @@ def status(a, msg, free=None):
     a.send({"t": "status", "rid": msg.get("rid"), "pubkey": a.pubhex, "relays": a.conf["relays"],
             "clients": cl.summary(a.clients), "queue": len(a.queue), "locked": a.locked,
             "auths": getattr(a, "auths", []),  # recent NIP-42 AUTHs (signer/auth.py)
-            "heap": h, "stack": {"peak": p, "limit": getattr(a.board, "stack_limit", None)}})
+            "heap": h, "stack": {"peak": p, "limit": stack_limit(a.board)}})
     if p is not None:
         lk.peak = p  # this answer's own writes are not a request's
+
+
+def stack_limit(board):
+    # a board's own (boards/pico.py), or the simulator's thread's (boards/simstack.py,
+    # run as __main__ or from the ROM bootstrap): looked up here, not kept on the board
+    import sys
+    st = sys.modules.get("boards.simstack") or sys.modules.get("__main__")
+    return getattr(board, "stack_limit", None) or getattr(st, "LIMIT", None)
 
 
 def heap(free=None):
