@@ -25,10 +25,12 @@ HEAP_LIMIT_K = 128
 
 
 def run_mpy(args, heap="%dK" % HEAP_LIMIT_K, timeout=600):
-    # embit's util folder goes last on the path: only `key` is taken from it
+    # embit's util folder goes last on the path: only `key` is taken from it. The chip's
+    # C stack, as every firmware run on the unix port (mpy.mpy_cmd: boards/simstack.py,
+    # docs/stack.md; SIGNER_STACK=0 for the x64 main thread's), the heap as given
     env = mpy.mpy_env()
     env["MICROPYPATH"] += ":" + EMBIT_UTIL
-    cmd = [mpy.micropython_bin(), "-X", "heapsize=" + heap, os.path.join(HERE, "bench_mpy.py")] + args
+    cmd = mpy.mpy_cmd(os.path.join(HERE, "bench_mpy.py"), heap) + args
     return subprocess.run(cmd, capture_output=True, env=env, timeout=timeout, cwd=ROOT)
 
 
@@ -166,9 +168,24 @@ def main():
         goal = targets.get(k)
         mark = "" if goal is None or v is None else ("  (target <= %.2f: %s)" % (goal, "met" if v <= goal else "NOT met"))
         print("%-26s %s%s" % (k, v, mark))
-    for k in ("device", "e2e"):
-        if k in results:
-            print("\n%s: %s" % (k, json.dumps(results[k], indent=1)))
+    d = results.get("device") or {}
+    if "one_client" in d:
+        print("\ndevice (bench/device.py, %s heap, %d clients admitted; device ms p50):" % (d["heap"], d["clients_admitted"]))
+        for m in d["one_client"]:
+            print("  %-12s 1 client %6.1f   10 taking turns %6.1f   (%.2fx)" % (
+                m, d["one_client"][m]["device_ms_p50"], d["ten_clients_alternating"][m]["device_ms_p50"], d["ten_vs_one"][m]))
+        print("  largest that fits:")
+        for when, fit in d["largest_that_fits"].items():
+            hb = fit.get("heap_before") or {}
+            print("    %-14s (free %s, largest block %s) %s" % (when, hb.get("free"), hb.get("largest"), ", ".join(
+                "%s %s" % (k, v["largest"]) for k, v in fit.items() if k != "heap_before" and "largest" in v)))
+        print("  peak C stack (bytes of %s): %s" % (d.get("stack_limit_bytes"), json.dumps(d["stack_peak_bytes"])))
+        if d.get("unanswered"):
+            print("  ANSWERED NOTHING to: %s" % d["unanswered"])
+    elif d:
+        print("\ndevice: %s" % json.dumps(d, indent=1))
+    if "e2e" in results:
+        print("\ne2e: %s" % json.dumps(results["e2e"], indent=1))
     if errors:
         print("\nerrors:", errors)
     print("\nmin heap = smallest -X heapsize the operation runs in, imports and tables included;")

@@ -153,6 +153,8 @@ async def answer(courier, req):
                 "relays": c.pool.status() if c.pool else [],
                 "clients": st.get("clients", []) if ok else None,
                 "device_queue": st.get("queue") if ok else None,
+                # free heap, largest block, the last request's peak C stack (issue 10, 6)
+                "memory": {"heap": st.get("heap"), "stack": st.get("stack")} if ok else None,
                 "queue": len(c.queue), "inflight": len(c.inflight), "published": c.publishes,
                 "auths": list(getattr(c, "auths", []))}
     if cmd == "connect":

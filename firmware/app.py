@@ -228,7 +228,9 @@ class App:
             finally:
                 envelope.spare = None  # unused when the event was dropped before decryption
         elif t == "status":
-            _lazy("signer.admin").status(self, msg)
+            gc.collect()  # the free heap as it is, before admin's code and its probe take any
+            m = gc.mem_free()
+            _lazy("signer.admin").status(self, msg, m)
             self._tidy()
         elif t == "auth":  # NIP-42 for our relays: signer/auth.py, loaded for it and dropped
             _lazy("signer.auth").auth(self, msg)
@@ -416,8 +418,9 @@ class App:
         self.send(m)
         m = None
         # the device's own audit log (signer/audit.py), admitted clients only: a stranger
-        # must not be able to push what was signed out of it
-        if method in _AUDITED and client in self.clients:
+        # must not be able to push what was signed out of it; nor a relay replaying what
+        # the replay horizon holds ("busy": nothing happened, signer/requests.py)
+        if method in _AUDITED and client in self.clients and outcome != "busy":
             _lazy("signer.audit").add(self, outcome, client, method, kind, eid, rule)
             _drop("signer.audit")
 

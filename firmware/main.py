@@ -160,6 +160,8 @@ def dispatch(a, lk, board, raw):
         if t == "hello":
             lk.send_message(hello_message(a, board, lk))
         elif t in getattr(a, "types", APP_TYPES):
+            if t in ("event", "big", "nostrconnect"):  # a request: the C stack's peak is its
+                board.link.peak = 0  # own from here (boards' link write; status reports it)
             a.handle(msg)
         else:
             send_error(lk, rid, "invalid message: unknown t")

@@ -33,7 +33,8 @@ class StandIn:
     async def request(self, msg, timeout):
         self.sent.append(msg)
         if msg["t"] == "status":
-            return {"t": "status", "clients": [{"pubkey": "cd" * 32, "name": "x"}], "queue": 1}
+            return {"t": "status", "clients": [{"pubkey": "cd" * 32, "name": "x"}], "queue": 1,
+                    "heap": {"free": 60000, "largest": 40000}, "stack": {"peak": 5000, "limit": 10240}}
         if msg["t"] == "nostrconnect":
             return {"t": "done", "outcome": "rejected" if msg["uri"].endswith("reject")  else "ok"}
         if msg["t"] == "provision":
@@ -53,6 +54,8 @@ def test_socket_protocol(tmp_path):
             st = await control.ask(path, {"cmd": "status"})
             assert st["ok"] and st["device"]["pubkey"] == PK and st["clients"][0]["name"] == "x"
             assert st["queue"] == 2 and st["device_queue"] == 1 and st["published"] == 3
+            # the device's memory as it said it (issue 10, 6)
+            assert st["memory"] == {"heap": {"free": 60000, "largest": 40000}, "stack": {"peak": 5000, "limit": 10240}}
             ok = await control.ask(path, {"cmd": "connect", "uri": "nostrconnect://" + "cd" * 32 + "?relay=ws://x"})
             assert ok == {"ok": True, "outcome": "ok"}
             assert c.sent[-1]["t"] == "nostrconnect" and isinstance(c.sent[-1]["now"], int)

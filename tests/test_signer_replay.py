@@ -14,6 +14,7 @@ from test_signer_harness import SIGNER_PUB, Device, answer, ask, client, done, o
 
 STEP = 60  # signer/replay.py: written when the floor moved STEP/2; the floor on boot is +STEP
 MAX_AGE = 300
+BUSY = "busy: "  # signer/requests.py: what the replay horizon holds
 
 
 class Box:
@@ -168,8 +169,56 @@ def test_an_id_pushed_out_of_the_ring_is_still_never_answered_again(box, client)
     for i in range(140):  # the admitted clients' ring holds 96
         rid, ev, msgs = ping_at(dev, client, t + 1 + i // 10)
         assert answered(client, msgs, rid)["result"] == "pong"
+    # it may have been answered (it was), and the device cannot tell: never "pong" again,
+    # but an error the client can show ("busy"), not silence (issue 10, 3)
     rid, msgs = dev.event(first, t + 8)
+    resp = answered(client, msgs, rid)
+    assert resp and "pong" not in json.dumps(resp) and resp["error"].startswith(BUSY), msgs
+    assert done(msgs, rid)["outcome"] == "busy"
+
+
+def test_a_burst_in_one_second_is_answered_in_full_a_certain_replay_stays_silent(box, client):
+    # a burst created in one second (issue 10: 1000 requests from 10 clients): once the
+    # ring wraps, a request created in that second cannot be told from a replay of one
+    # pushed out. It is answered "busy" (the client may send it again), never dropped;
+    # one still in the ring was answered already and stays silent.
+    dev = box.dev
+    pair(dev, client)
+    t = int(time.time()) + 2  # after the pairing's second: the ring's first burst entry goes too
+    out = []
+    for i in range(110):  # the admitted clients' ring holds 96
+        rid, ev, msgs = ping_at(dev, client, t)
+        resp = answered(client, msgs, rid)
+        assert resp, "request %d not answered: %r" % (i, msgs)  # every one
+        out.append((ev, resp.get("result"), resp.get("error"), done(msgs, rid)["outcome"]))
+    results = [o for o in out if o[1] == "pong"]
+    busy = [o for o in out if o[2] and o[2].startswith(BUSY)]
+    assert len(results) + len(busy) == len(out), out
+    assert len(results) >= 90 and busy and all(o[3] == "busy" for o in busy), [o[1:] for o in out]
+    rid, msgs = dev.event(results[-1][0], t)  # in the ring: certain, and silent
     assert not of(msgs, "publish") and done(msgs, rid)["outcome"] == "dropped: replayed"
+    rid, msgs = dev.event(results[0][0], t)  # pushed out: maybe answered, so never "pong"
+    resp = answered(client, msgs, rid)
+    assert resp and resp.get("result") != "pong" and resp["error"].startswith(BUSY), resp
+    # the client sends the refused one again (same request id, a new event): answered
+    ev = busy[0][0]
+    again = client.request(SIGNER_PUB, "ping", [], created_at=t + 1, req_id=ev["_req_id"])
+    rid, msgs = dev.event(again, t + 1)
+    assert answered(client, msgs, rid)["result"] == "pong"
+    rid, msgs = dev.event(again, t + 1)  # and only once
+    assert not of(msgs, "publish") and done(msgs, rid)["outcome"] == "dropped: replayed"
+    # a sign_event the horizon holds: "busy" at once, no prompt, and nothing logged: a
+    # relay replaying it again and again must neither flush the audit log nor wear the
+    # flash with it
+    log = os.path.join(box.path, "audit.log")
+    before = open(log, "rb").read() if os.path.exists(log) else None
+    ev = client.request(SIGNER_PUB, "sign_event", [note()], created_at=t)
+    for _ in range(3):
+        rid, msgs = dev.event(ev, t + 1)
+        resp = answered(client, msgs, rid)
+        assert resp and resp["error"].startswith(BUSY) and "sig" not in json.dumps(resp), msgs
+        assert done(msgs, rid)["outcome"] == "busy" and dev.screen[0] == "NOSTR SIGNER", dev.screen
+    assert (open(log, "rb").read() if os.path.exists(log) else None) == before
 
 
 def test_a_replayed_logout_after_restart_does_not_unpair_a_readmitted_client(box, client):

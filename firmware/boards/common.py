@@ -35,6 +35,10 @@ import os
 import time
 import select
 import hashlib
+try:
+    from micropython import stack_use
+except ImportError:
+    stack_use = None
 
 DEFAULTS = {
     "prompt_timeout_s": 60,
@@ -107,6 +111,9 @@ class StdioLink:
         self._one = bytearray(1)
         self._poll = select.poll()
         self._poll.register(self.inp, select.POLLIN)
+        # the C stack's peak at the link's writes, the deepest leaf of every request
+        # (docs/stack.md): main.dispatch resets it per request, status reports it
+        self.peak = 0
 
     def pollable(self):
         return self.inp
@@ -125,6 +132,10 @@ class StdioLink:
         return n
 
     def write(self, data):
+        if stack_use:  # here, not in a wrapper: no frame added to the deepest path
+            u = stack_use()
+            if u > self.peak:
+                self.peak = u
         mv = memoryview(data)
         off = 0
         size = len(mv)

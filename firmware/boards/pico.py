@@ -26,6 +26,7 @@ def make_buttons(pins):
 
 class Board(common.Board):
     name = "pico"
+    stack_limit = 8192  # the RP2040 port's C stack (issue 10), for status against its peak
 
     def __init__(self, argv=()):
         opts = common.options(argv)

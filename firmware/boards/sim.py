@@ -20,6 +20,10 @@ import select
 import framebuf
 
 BUTTONS = ("approve", "reject", "long-approve", "up", "down")
+try:
+    from micropython import stack_use
+except ImportError:
+    stack_use = None
 
 
 def log(*a):
@@ -82,6 +86,10 @@ class Board:
         _mkdir(self.storage)
         self.max_message = c["max_message"]
         self.link = self  # read/write below
+        # the C stack's peak at the link's writes (write below), the deepest leaf of
+        # every request (docs/stack.md): main.dispatch resets it per request, status
+        # reports it (signer/admin.py) against the thread's limit (boards/simstack.py)
+        self.peak = 0
         self.inp = sys.stdin.buffer
         self.out = sys.stdout.buffer
         self._one = bytearray(1)
@@ -144,6 +152,10 @@ class Board:
         raise SystemExit(0)
 
     def write(self, data):
+        if stack_use:  # here, not in a wrapper: no frame added to the deepest path
+            u = stack_use()
+            if u > self.peak:
+                self.peak = u
         mv = memoryview(data)
         waited = 0
         while mv:

@@ -32,6 +32,7 @@ MARGIN = 8192
 # paths use 10,580 and 5,492 bytes. A minimal call then stops ~23 deep (the chip: 30-35):
 # real frames cost relatively more on the chip than minimal ones, so the stricter holds.
 STACK = 18432
+LIMIT = None  # the limit the firmware runs with, once run() started it (boards/sim.py's status)
 
 
 def size():
@@ -91,6 +92,8 @@ def run(fn, stack=None):
     stack = size() if stack is None else stack
     if not stack:
         return fn()
+    global LIMIT
+    LIMIT = stack - MARGIN
     out = [None, None]  # state: "retry", "done"; exception
 
     def body():

@@ -9,21 +9,39 @@ from signer.rpc import Refuse
 from signer import requests  # resident already (app imports it): its queue
 
 
-def status(a, msg):
+def status(a, msg, free=None):
+    # free: the heap app.handle read before this module was loaded for the status.
+    # stack: the C stack's peak at the link's writes (the deepest leaf, docs/stack.md)
+    # since the last request arrived (main.dispatch), and the limit where the board
+    # knows it; None where the port has no micropython.stack_use
+    lk = getattr(a.board, "link", None)
+    p = getattr(lk, "peak", None)
+    h = heap(free)
     # never the bunker secret (see app.hello)
     a.send({"t": "status", "rid": msg.get("rid"), "pubkey": a.pubhex, "relays": a.conf["relays"],
             "clients": cl.summary(a.clients), "queue": len(a.queue), "locked": a.locked,
             "auths": getattr(a, "auths", []),  # recent NIP-42 AUTHs (signer/auth.py)
-            "heap": heap()})
+            "heap": h, "stack": {"peak": p, "limit": stack_limit(a.board)}})
+    if p is not None:
+        lk.peak = p  # this answer's own writes are not a request's
 
 
-def heap():
+def stack_limit(board):
+    # a board's own (boards/pico.py), or the simulator's thread's (boards/simstack.py,
+    # run as __main__ or from the ROM bootstrap): looked up here, not kept on the board
+    import sys
+    st = sys.modules.get("boards.simstack") or sys.modules.get("__main__")
+    return getattr(board, "stack_limit", None) or getattr(st, "LIMIT", None)
+
+
+def heap(free=None):
     # free heap and the largest block one allocation can get (what bounds a request:
     # the link's buffer and the decrypted text are single blocks), found by halving
     import gc
     gc.collect()
     lo = 0
-    free = hi = gc.mem_free()  # read before the probing below leaves its garbage
+    hi = gc.mem_free()  # read before the probing below leaves its garbage
+    free = hi if free is None else free
     while hi - lo > 512:
         mid = (lo + hi) // 2
         gc.collect()  # the last probe's block is garbage: free, or this one fails beside it

@@ -17,10 +17,12 @@
 #
 # When an entry still inside the freshness window is overwritten, its created_at
 # raises the ring's horizon, and a request created at or before the horizon counts as
-# a possible replay: a key pushed out of the ring can never be answered again, however
-# the ring was flushed. (The clock only goes forward, across restarts too, so an entry
-# stale when overwritten stays stale and needs no horizon.) With fewer requests than
-# a ring holds in the freshness window, the horizon never moves.
+# a possible replay: a key pushed out of the ring can never get a result again, however
+# the ring was flushed. Such a request not in the ring is answered "busy" (add -> None;
+# signer/requests.py); one in the ring is a certain replay and stays silent. (The clock
+# only goes forward, across restarts too, so an entry stale when overwritten stays
+# stale and needs no horizon.) With fewer requests than a ring holds in the freshness
+# window, the horizon never moves.
 #
 # The clock. The device has none: the host says the time with each message and the
 # device runs it on with its ticks, trusted for freshness only, and bounded:
@@ -96,8 +98,9 @@ class Seen:
         self.lines = None  # the screen's notice after an ignored jump
         self.flags = 0  # bit r: ring r changed since written; 4: an admitted entry waits
         self.t0 = time.ticks_ms()  # (boot) a board's ticks are the chip's
-        self.t1 = [0, False, 0]  # the event add(None) announced: filled in place, for a
-        # new tuple per event would be a long-lived object in the middle of the heap
+        self.t1 = [0, False, 0, False]  # the event add(None) announced (created at,
+        # admitted, the window's start, held by the horizon): filled in place, for a new
+        # tuple per event would be a long-lived object in the middle of the heap
 
     # ---- answered ids
 
@@ -117,24 +120,32 @@ class Seen:
 
     def seen(self, t, ok):
         """Might a request created at t have been answered though its key is no longer
-        held (at or before the horizon)? ok: an admitted client's. Asked before the
-        signature check: it costs nothing."""
+        held (at or before the horizon)? ok: an admitted client's."""
         return t <= self.data[3 if ok else 6]
 
     def add(self, k, t=0, ok=False, low=0):
-        """Record request key k -> False if it is held already (a replay). k None:
-        the event the next keys come in, once its signature holds: created at t, an
-        admitted client's if ok; low: the freshness window's start now."""
+        """Record request key k -> True; False if it is held already (a replay, for
+        certain: answered, or being answered); None if the event is at or before its
+        ring's horizon and k is not held: it may have been answered once and pushed
+        out, or be new (a burst shares its second), and cannot be told. None is not
+        recorded: the signer answers it "busy" (signer/requests.py), an error that may
+        be repeated without harm, and a record would push out one of a real answer.
+        k None: the event the next keys come in, once its signature holds: created at
+        t, an admitted client's if ok; low: the freshness window's start now."""
         if k is None:
             t1 = self.t1
             t1[0] = t
             t1[1] = ok
             t1[2] = low
+            t1[3] = self.seen(t, ok)  # held by the horizon: decided now, once
             self.flags &= 3  # a new event: what waited for commit was not committed
             return True
         if self.find(k):
             return False
-        t, ok, low = self.t1
+        t1 = self.t1
+        if t1[3]:
+            return None
+        t, ok, low = t1[0], t1[1], t1[2]
         r = 0 if ok else 1
         d = self.data
         j = 1 + 3 * r

@@ -45,6 +45,25 @@ def test_replay_rings_keep_refusing_a_fresh_key_they_had_to_forget():
     assert not s.seen(100, True)
 
 
+def test_replay_rings_tell_a_certain_replay_from_one_the_horizon_holds():
+    # add() -> True: recorded; False: in a ring, answered already (a certain replay);
+    # None: created at or before the horizon and not held: it may have been answered,
+    # or not (a burst shares its second). The signer answers it "busy", and it is not
+    # recorded, so it pushes nothing out and moves no horizon.
+    root, s = _rings("held", 2, 2)
+    a, b, c, d = replay.key(b"a"), replay.key(b"b"), replay.key(b"c"), replay.key(b"d")
+    _add(s, a, 100, True)
+    _add(s, b, 100, True)
+    _add(s, c, 100, True)  # a falls out while still fresh: the horizon is 100
+    assert _add(s, a, 100, True) is None  # forgotten: cannot be told from a new one
+    assert _add(s, d, 100, True) is None  # a new one in the same second: the same
+    assert not s.find(d) and s.find(b) and s.find(c)  # neither was recorded
+    assert _add(s, b, 100, True) is False and _add(s, c, 101, True) is False  # certain
+    assert not s.seen(101, True)  # nothing held moved the horizon
+    assert _add(s, d, 101, True) is True  # after the horizon: answered as ever
+    assert _add(s, replay.key(b"e"), 100, False) is True  # the strangers' horizon is theirs
+
+
 def test_replay_rings_strangers_never_evict_admitted_keys():
     root, s = _rings("strangers", 2, 2)
     mine = replay.key(b"mine")
