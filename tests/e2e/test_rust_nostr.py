@@ -2,9 +2,11 @@
 real relay (nostr-sdk's LocalRelay) <-> the bridge's serve() <-> the simulator firmware,
 prompts answered on the simulator's screen. A second, independent client implementation
 besides nostr-tools: what one accepts and the other doesn't is an interop bug."""
+import asyncio
 import json
 import time
 from datetime import timedelta
+from urllib.parse import quote
 
 import coincurve
 import pytest
@@ -70,5 +72,31 @@ def test_rust_nostr_sees_a_rejection_as_an_error(tmp_path):
                 await signer.sign_event_async(unsigned)
             assert "reject" in str(e.value).lower()
             assert await bridge.close() == 0
+
+    run_body(body)
+
+
+def test_rust_nostr_pairs_by_its_own_nostrconnect_uri_and_signs(tmp_path):
+    # the client-initiated flow: rust-nostr makes the nostrconnect:// URI and waits; the
+    # person hands it to the device (bridge connect), approves the pairing on its screen,
+    # and the library learns the signer's key from the device's answer
+    async def body():
+        async with signer_on_relay(tmp_path) as s:
+            keys = Keys.generate()
+            uri = "nostrconnect://%s?relay=%s&secret=%s&metadata=%s" % (
+                keys.public_key().to_hex(), quote(s.relay.url, safe=""), "pair-rust-%d" % time.time(),
+                quote(json.dumps({"name": "rust-nostr e2e"}), safe=""))
+            signer = NostrConnect(NostrConnectUri.parse(uri), keys, timedelta(seconds=40), None)
+            waiting = asyncio.ensure_future(signer.get_public_key_async())
+            await asyncio.sleep(1.5)  # its subscription first: the device's answer is ephemeral
+            await s.bridge.courier.nostrconnect(uri)
+            got = await asyncio.wait_for(waiting, 90)
+            assert got.to_hex() == s.pub
+            unsigned = EventBuilder(Kind(1), "paired by nostrconnect").finalize_unsigned(got)
+            signed = await signer.sign_event_async(unsigned)
+            ok, ev = xonly_ok(signed.as_json())
+            assert ok and ev["pubkey"] == s.pub and ev["content"] == "paired by nostrconnect"
+            assert any("PAIR" in " ".join(p) or "CONNECT" in " ".join(p) for p in s.person.seen), s.person.seen
+            assert await s.bridge.close() == 0
 
     run_body(body)
