@@ -2,6 +2,7 @@
 can hold (a 30,000-character note: ~42 KB of NIP-44 at 128 KB of heap) is refused whole
 by the device, sent again in pieces by the bridge, and answered "too large" under its own
 id: the client hears at once instead of waiting forever."""
+import asyncio
 import json
 import time
 
@@ -19,7 +20,10 @@ def test_a_request_too_big_for_the_device_is_answered_too_large(tmp_path):
             async with WsClient([s.relay.url], bytes.fromhex(s.pub)) as c:
                 assert (await c.call("connect", [s.pub]))["result"] == "ack"
                 tpl = {"kind": 1, "content": "y" * 30000, "tags": [], "created_at": int(time.time())}
-                r = await c.call("sign_event", [json.dumps(tpl)], timeout=60)
+                try:
+                    r = await c.call("sign_event", [json.dumps(tpl)], timeout=60)
+                except asyncio.TimeoutError:
+                    raise AssertionError("no answer; the bridge said: %r" % s.bridge.lines[-12:])
                 assert (r.get("result"), r.get("error")) == ("error", "too large"), (r, s.bridge.lines[-6:])
                 # and the device goes on answering
                 assert (await c.call("ping", []))["result"] == "pong"
