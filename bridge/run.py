@@ -269,8 +269,11 @@ class Output:
             return
         try:
             self.log.write(line.rstrip("\n") + "\n")
-        except (OSError, ValueError):
-            pass      # a full disk or a removed file must not stop the bridge
+        except (OSError, ValueError) as e:
+            # a full disk or a removed file must not stop the bridge: say so once on the
+            # console, and go on without the file
+            self.log = None
+            print("log file: %s; logging to the console only" % e, file=sys.stderr, flush=True)
 
     def close(self):
         if self.log is not None:

@@ -204,3 +204,14 @@ def test_the_systemd_unit_and_the_launchd_plist_run_the_same_command():
     # what they run parses: the same options `run` has
     a = parse(*["/tmp/x.log" if o.startswith("%h") else o for o in unit[2:]])
     assert a.qr is False and a.log_file == "/tmp/x.log"
+
+
+def test_a_log_file_that_fails_is_said_once_and_the_console_goes_on(tmp_path, capsys):
+    o = R.Output(str(tmp_path / "bridge.log"))
+    o.log.close()  # as a removed or full file would fail the next write
+    o.out("first line after the failure")
+    o.out("second line")
+    cap = capsys.readouterr()
+    assert cap.out.splitlines() == ["first line after the failure", "second line"]
+    assert cap.err.count("log file:") == 1 and "console only" in cap.err
+    o.close()
