@@ -101,6 +101,8 @@ class Courier:
         self.publishes = 0              # events actually handed to the pool (tests count them)
         self.auths = deque(maxlen=8)    # recent NIP-42 AUTHs the device signed or refused, for `status`
         self.held = deque(maxlen=64)    # (event, monotonic) the device refused while locked
+        self.in_pieces = deque(maxlen=64)  # events the device took whole but asks for in pieces
+        self.pieced = deque(maxlen=256)    # ids of events sent so: never twice
         self._printed = None            # (pubkey, relays, secret) of the bunker URL last printed
         self.hardware = False           # a real device (run.py): loopback-only URLs are warned about
         self.url_live = asyncio.Event()  # set once the URL is printed (a relay in it is subscribed)
@@ -280,13 +282,28 @@ class Courier:
     async def forward(self):
         limit = (self.hello.get("limits") or {}).get("max_message") or 0
         while True:
-            ev = self._next()
+            # one the device held whole but had no room to answer goes first, in pieces
+            again = self.in_pieces.popleft() if self.in_pieces else None
+            ev = again or self._next()
             if ev is None:
                 self.wake.clear()
                 await self.wake.wait()
                 continue
             rid = self.next_rid()
             msg = {"t": "event", "rid": rid, "now": int(time.time()), "event": ev}
+            if again is not None:
+                self.pieced.append(ev.get("id"))
+                self.inflight[rid] = (ev, time.monotonic())
+                try:
+                    if not await self.send_in_pieces(rid, msg):
+                        self.inflight.pop(rid, None)
+                        self.say("request %s not taken by the device: too large, and it takes no pieces"
+                                 % str(ev.get("id"))[:8])
+                except asyncio.CancelledError:
+                    raise
+                except Exception as e:
+                    raise LinkLost("send: %s" % short(e, 120)) from e
+                continue
             # In flight from here: if the send fails or the device resets, requeue_unanswered
             # sends it again.
             self.inflight[rid] = (ev, time.monotonic())
@@ -358,7 +375,13 @@ class Courier:
             if rid is None:  # not about a request: an error on the device itself
                 self.say("device error: %s (shown on its screen)" % short(msg.get("error"), 120))
                 return
-            self.inflight.pop(rid, None)
+            sent = self.inflight.pop(rid, None)
+            if msg.get("error") == "too large" and self._may_piece(sent):
+                # it took the request whole but had no room to parse it: in pieces
+                self.in_pieces.append(sent[0])
+                self.wake.set()
+                self.say("device had no room for request %s whole: sending it in pieces" % str(sent[0].get("id"))[:8])
+                return
             self.say("device refused request %s: %s" % (rid, short(msg.get("error"))))
         elif t == "hello":
             # The device restarted without the port going away: same as a reconnect.
@@ -408,6 +431,9 @@ class Courier:
         line = "published %s to %d/%d relays" % (ev["id"][:8], len(ok), len(res))
         self.say(line + ("  (" + "; ".join(bad) + ")" if bad else ""))
 
+    def _may_piece(self, sent):
+        return sent is not None and sent[0].get("id") not in self.pieced
+
     def on_done(self, rid, msg):
         sent = self.inflight.pop(rid, None)
         client = msg.get("client")
@@ -425,6 +451,11 @@ class Courier:
             # the client is still waiting: hand it over again once the PIN is entered
             self.held.append((sent[0], time.monotonic()))
             line += " (kept until the device is unlocked)"
+        elif msg.get("pieces") is True and self._may_piece(sent):
+            # it arrived whole but left the device no room to read it: in pieces it needs
+            # a few hundred bytes (the device still checks every one: signer/oversize.py)
+            self.in_pieces.append(sent[0])
+            self.wake.set()
         self.say(line)
         if msg.get("method") == "connect" and msg.get("outcome") == "ok":
             # a bunker secret is single-use: the device rotates it, so print the new URL

@@ -237,6 +237,77 @@ def test_request_refused_as_too_large_does_not_drop_the_link():
     run(body())
 
 
+class Sent:
+    """A device link that takes every message and keeps it."""
+
+    def __init__(self):
+        self.msgs = []
+
+    async def send(self, msg):
+        self.msgs.append(msg)
+
+
+def sent_again_in_pieces(device_says):
+    """A request in flight to a device that takes pieces of 2048, then `device_says` about
+    it -> what the bridge sent the device next."""
+    async def body():
+        link = Sent()
+        c = Courier(link, out=lambda s: None, qr=False)
+        c.adopt({"t": "hello", "proto": 1, "fw": "0.1.0", "board": "sim", "pubkey": "ab" * 32,
+                 "relays": ["ws://127.0.0.1:1"], "limits": {"stream": 2048}})
+        ev = {"id": "11" * 32, "kind": 24133, "content": "QUJD" * 1300}
+        c.inflight[7] = (ev, time.monotonic())
+        c.handle(dict(device_says, rid=7))
+        task = asyncio.create_task(c.forward())
+        try:
+            await asyncio.sleep(0.2)
+        finally:
+            task.cancel()
+        return ev, link.msgs
+    return run(body())
+
+
+def test_a_request_the_device_took_whole_but_asks_for_in_pieces_is_sent_in_pieces():
+    ev, msgs = sent_again_in_pieces({"t": "done", "outcome": "too large: asked for in pieces",
+                                     "pieces": True, "client": None})
+    assert [m["t"] for m in msgs] == ["big", "more", "more", "more"]
+    assert msgs[0]["n"] == len(ev["content"]) and "content" not in msgs[0]["event"]
+    assert "".join(m["data"] for m in msgs[1:]) == ev["content"] and msgs[-1]["end"] is True
+
+
+def test_a_request_too_large_for_the_device_to_parse_is_sent_in_pieces():
+    ev, msgs = sent_again_in_pieces({"t": "error", "error": "too large"})
+    assert [m["t"] for m in msgs] == ["big", "more", "more", "more"]
+
+
+def test_a_request_is_sent_in_pieces_once_whatever_the_device_says_then():
+    async def body():
+        link = Sent()
+        c = Courier(link, out=lambda s: None, qr=False)
+        c.adopt({"t": "hello", "proto": 1, "fw": "0.1.0", "board": "sim", "pubkey": "ab" * 32,
+                 "relays": ["ws://127.0.0.1:1"], "limits": {"stream": 2048}})
+        ev = {"id": "11" * 32, "kind": 24133, "content": "QUJD" * 100}
+        c.inflight[7] = (ev, time.monotonic())
+        task = asyncio.create_task(c.forward())
+        try:
+            c.handle({"t": "error", "rid": 7, "error": "too large"})
+            await asyncio.sleep(0.1)
+            rid = link.msgs[-1]["rid"]
+            c.handle({"t": "error", "rid": rid, "error": "too large"})
+            await asyncio.sleep(0.1)
+        finally:
+            task.cancel()
+        return [m["t"] for m in link.msgs]
+    assert run(body()) == ["big", "more"]
+
+
+def test_a_request_the_device_answered_is_not_sent_again():
+    _, msgs = sent_again_in_pieces({"t": "done", "outcome": "too large", "client": "cd" * 32})
+    assert msgs == []
+    _, msgs = sent_again_in_pieces({"t": "error", "error": "invalid message: not JSON"})
+    assert msgs == []
+
+
 def test_bridge_says_when_the_device_is_locked():
     from bridge.courier import Courier
     said = []

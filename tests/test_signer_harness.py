@@ -34,14 +34,16 @@ EXTRA_PATH = tuple(p for p in os.environ.get("SIGNER_TEST_EXTRA_PATH", "").split
 
 
 def _compiled_driver():
+    # the driver and its heap-edge helpers (imported only by the tests that use them)
     out = os.path.join(mpy.ROOT, "build", "signer-test")
-    dst = os.path.join(out, "fw_signer_driver.mpy")
-    if not os.path.exists(dst) or os.path.getmtime(dst) < os.path.getmtime(DRIVER):
-        os.makedirs(out, exist_ok=True)
-        tmp = "%s.%d.tmp" % (dst, os.getpid())
-        march = ["-march=x64"] if os.uname().machine == "x86_64" else []
-        subprocess.run([bsim.mpy_cross_bin(), *march, "-o", tmp, DRIVER], check=True)
-        os.replace(tmp, dst)
+    for src in (DRIVER, os.path.join(os.path.dirname(DRIVER), "fw_signer_edge.py")):
+        dst = os.path.join(out, os.path.basename(src)[:-3] + ".mpy")
+        if not os.path.exists(dst) or os.path.getmtime(dst) < os.path.getmtime(src):
+            os.makedirs(out, exist_ok=True)
+            tmp = "%s.%d.tmp" % (dst, os.getpid())
+            march = ["-march=x64"] if os.uname().machine == "x86_64" else []
+            subprocess.run([bsim.mpy_cross_bin(), *march, "-o", tmp, src], check=True)
+            os.replace(tmp, dst)
     return out
 
 
@@ -133,6 +135,10 @@ class Device:
 
     def hello(self):
         return self._cmd({"hello": 1})[0]["hello"]
+
+    def hog(self, free):
+        """Hold the device's heap down to `free` bytes (None: let go) -> mem."""
+        return self._cmd({"mem": {"free": free}})[0]["mem"]
 
     def mem(self):
         return self._cmd({"mem": 1})[0]["mem"]

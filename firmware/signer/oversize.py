@@ -7,9 +7,12 @@
 #   base64 (the last with "end"). Its id is hashed, its MAC checked and its head
 #   decrypted as it arrives, in a few hundred bytes of heap;
 # - one that arrived whole, but whose decryption found no room: requests.on_event.
+# - one that arrived whole, but left no room to check or answer it: asked for in
+#   pieces (done with "pieces": the bridge sends it again the first way).
 # NIP-04 has no MAC to check a stream with: such a request is dropped, as before.
 # Loaded only for these (app.py), then dropped.
 import binascii
+import gc
 from binascii import hexlify, unhexlify
 from crypto import kdf, nip01, nip44, secp256k1
 from crypto.chacha20 import chacha20_xor
@@ -99,36 +102,72 @@ def answer(a, rid, client, text, t0, scheme="nip44"):
                "method": None, "kind": None}, Refuse("too large"))
 
 
-def too_large(a, rid, ev, text, client, t0, scheme):
-    """A request the heap could not decrypt (ev: checked, its content where it lies) or
-    parse (text: its decrypted body, MAC already checked): refused under its own id, or
-    dropped (logged) when that cannot be read either."""
+def too_large(a, rid, ev, held, client, t0, scheme, checked):
+    """A request the heap could not check, decrypt or parse, though it arrived whole.
+    ev: the event (its content where it lies), checked: its id and signature held;
+    held: [its decrypted body] once decryption went through (MAC checked). Refused
+    "too large" under its own id; when even that finds no room beside the content it
+    is asked for in pieces (the bridge sends it as "big" and "more": on()), which need
+    a few hundred bytes; dropped (logged) only when its id cannot be read at all."""
+    head = None
+    if type(ev) is not dict:
+        ev = None
     try:
-        _too_large(a, rid, ev, text, client, t0, scheme)
+        text = held.pop() if held else None
+        if text is not None and client:
+            head = text[0:HEAD] if type(text) is str else _text(bytes(memoryview(text)[0:HEAD]))
+            text = None
+        else:
+            text = None
+            client = None
+            head = _peek(a, ev, checked)
+            client = ev["pubkey"]
+    except MemoryError:
+        text = head = None
+        if ev:
+            ev["content"] = None
+        gc.collect()
+        if ev and scheme != "nip04":
+            # nothing of it was read as a request yet (its request id is not in the
+            # replay ring): the pieces path answers it
+            return a._done(rid, "too large: asked for in pieces", client, None, None,
+                           a._since(t0), pieces=True)
+        return a._done(rid, "dropped: too large", client, None, None, a._since(t0))
+    except Drop as e:
+        return a._done(rid, "dropped: " + e.args[0], client, None, None, a._since(t0))
+    try:
+        answer(a, rid, client, head, t0, scheme)
     except (Drop, MemoryError) as e:
-        ev = text = None
-        import gc
+        head = None
         gc.collect()
         a._done(rid, "dropped: " + (e.args[0] if type(e) is Drop else "too large"),
                 client, None, None, a._since(t0))
 
 
-def _too_large(a, rid, ev, text, client, t0, scheme):
-    if text is not None and client:
-        head = text[0:HEAD] if type(text) is str else _text(bytes(memoryview(text)[0:HEAD]))
-        return answer(a, rid, client, head, t0, scheme)
+def _peek(a, ev, checked):
+    """The authentic first bytes of ev's NIP-44 body, read where the content lies; then
+    the content is let go (its pieces are most of the heap)."""
     if not ev:
         raise Drop("too large")
     c = ev["content"]
     pieces = c if type(c) is tuple else (c,)
+    c = None
     if b"?iv=" in bytes(memoryview(pieces[-1])[-28:]):
         raise Drop("too large")  # NIP-04: nothing to check a stream with
+    if not checked:
+        # the block set aside for its decryption is no use now: room for the check
+        envelope.spare = None
+        gc.collect()
+        envelope.check(ev, a.pubhex, a.now(), a.cfg.get("max_age_s", 300),
+                       a.cfg.get("max_future_s", 60), a.seen_ev, a.clients)
     p = Peek(envelope.conversation_key(a.sk, ev["pubkey"]))
     for piece in pieces:
         mv = memoryview(piece)
         for i in range(0, len(mv), 1024):
             p.feed(mv[i:i + 1024])
-    answer(a, rid, ev["pubkey"], p.finish(), t0)
+    ev["content"] = pieces = piece = mv = None
+    gc.collect()  # the answer is signed and encrypted in what the content held
+    return p.finish()
 
 
 def on(a, msg):

@@ -72,10 +72,22 @@ def on_event(a, msg):
     except Drop as e:
         return a._done(rid, "dropped: " + e.args[0], client, None, None, a._since(t0))
     except MemoryError:
-        # too big to decrypt or parse here: answered "too large" under its own id, read
-        # where it lies (signer/oversize.py), not dropped unanswered
+        # too big to check, decrypt or parse here: answered "too large" under its own id,
+        # read where it lies (signer/oversize.py), not dropped unanswered. The body goes
+        # over in a list, so that this frame holds none of it while the answer is made
+        held = [text] if text is not None else None
+        text = None
         gc.collect()
-        return _app._lazy("signer.oversize").too_large(a, rid, checked and ev, text, client, t0, scheme)
+        try:
+            ov = _app._lazy("signer.oversize")
+        except MemoryError:
+            # no room even for that code: nothing of it was taken as a request yet, so
+            # the bridge may send it again in pieces
+            if type(ev) is dict:
+                ev["content"] = None
+            gc.collect()
+            return a._done(rid, "too large: asked for in pieces", None, None, None, a._since(t0), pieces=True)
+        return ov.too_large(a, rid, ev, held, client, t0, scheme, checked)
     except Refuse as e:
         req["id"] = e.rid
         return a._refuse(req, e)
@@ -120,7 +132,8 @@ def dispatch(a, req, method, params):
         # anyone who got through the envelope may learn the device is there
         return a._reply(req, "pong")
     if method == "connect":
-        return connect(a, req, params, c)
+        # already admitted: a reconnect (page reload) changes nothing, needs nothing
+        return a._reply(req, "ack") if c is not None else _app._lazy("signer.admin").connect(a, req, params)
     if req["method"] is None:
         raise Refuse("unknown method: " + method[:64], "unknown method")
     if c is None:
@@ -142,13 +155,6 @@ def dispatch(a, req, method, params):
         return a._reply(req)
     req["type"] = "request"
     enqueue(a, req, op["size"])
-
-
-def connect(a, req, params, c):
-    if c is not None:
-        # already admitted: a reconnect (page reload) changes nothing, needs nothing
-        return a._reply(req, "ack")
-    _app._lazy("signer.admin").connect(a, req, params)
 
 
 def enqueue(a, item, size):

@@ -110,8 +110,14 @@ def main():
             # and, first, one block to decode it into if the heap has one; never as one
             # block of its own size, which a device never needs
             ps = Link._pieces(None, total)
-            if ps is None:
-                raise MemoryError("no room for a %d-byte message" % total)
+            if ps is None:  # the link refuses it whole
+                m = getattr(__import__("fw_signer_edge"), "refuse_whole")(total)
+                if m is None:
+                    return
+                out(m)
+                n += 1
+                out({"sync": n, "us": 0})
+                continue
             at = 0
             for p in ps:
                 if type(p) is bytearray:
@@ -122,7 +128,16 @@ def main():
                         return
                     at += k
                     p = p[k:]
-            cmd = {"msg": a.loads(ps)}
+            try:
+                cmd = {"msg": a.loads(ps)}
+            except MemoryError:  # main.dispatch answers it
+                m = ps[0]
+                ps = p = None
+                gc.collect()
+                out_msg(getattr(__import__("fw_signer_edge"), "refuse_to_parse")(m))
+                n += 1
+                out({"sync": n, "us": 0})
+                continue
             ps = p = None
         else:
             buf = bytearray(total)
@@ -154,9 +169,17 @@ def main():
             elif "stack" in cmd:  # the stack probes' peaks (tests/firmware/stackprobe)
                 out({"stack": sys.modules["_signer_test_preload"].report()})
             elif "mem" in cmd:
-                out({"mem": {"free": gc.mem_free(), "alloc": gc.mem_alloc()}})
+                # {"mem": {"free": n}}: the heap held down to n bytes first (None: let go)
+                m = cmd["mem"]
+                if type(m) is dict:
+                    out({"mem": getattr(__import__("fw_signer_edge"), "hold_heap_to")(m["free"])})
+                else:
+                    out({"mem": {"free": gc.mem_free(), "alloc": gc.mem_alloc()}})
             a.tick()
         except Exception as e:
+            cmd = None
+            if "fw_signer_edge" in sys.modules:
+                getattr(sys.modules["fw_signer_edge"], "release_heap")()  # room to say what was raised
             import io
             tb = io.StringIO()
             sys.print_exception(e, tb)
