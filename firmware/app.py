@@ -447,7 +447,7 @@ class App:
         r = c.get("relays") if c else None
         self.send({"t": "publish", "rid": req["rid"], "event": ev,
                    "relays": list(r) if r and r != self.conf["relays"] else []})
-        ev = None
+        ev = req["id"] = None  # answered: requests.resolve never answers it again
         ms = req.get("ms", 0) + self._since(req["t0"] if started is None else started)
         self._done(req["rid"], outcome, req["client"], req["method"], req.get("kind"), ms, eid,
                    req.get("rule", False))

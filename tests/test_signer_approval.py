@@ -322,3 +322,25 @@ def test_approval_screen_marks_the_client_name_unverified_and_escapes_bidi(dev, 
     shown = "".join(s[3:7])
     assert "\\u202e" in shown and "\u202e" not in "".join(s)
     assert all(len(line) <= 16 for line in s) and len(s) == 8
+
+
+def test_an_approval_with_no_room_left_to_sign_is_answered_busy(dev, client):
+    # The press is not a message: a MemoryError under it used to reach main.py, which
+    # shows it on the screen, and the client waited for good. With the heap held down
+    # to 0-20 KB at the press, each approved 6 KB note is answered once: signed, or
+    # "busy" when the heap has no room to sign it.
+    pair(dev, client)
+    got = {}
+    for free_kb in (0, 2, 4, 8, 12, 16, 20):
+        rid, ev, msgs = call(dev, client, "sign_event", [note("x" * 6000)])
+        assert dev.screen[0].startswith("APPROVE?"), dev.screen
+        dev.hog(free_kb * 1024)
+        msgs = dev.press("approve")
+        dev.hog(None)
+        resp = answer(client, msgs, rid, ev)[0]
+        assert len(of(msgs, "done")) == 1, msgs
+        got[free_kb] = "signed" if resp.get("result") and not resp.get("error") else resp["error"]
+    print("6 KB note approved with the heap held down to N KB free: %s" % got)
+    assert got[0] == "busy" and got[20] == "signed", got
+    assert set(got.values()) == {"busy", "signed"}, got
+    assert dev.screen[0] == "NOSTR SIGNER"

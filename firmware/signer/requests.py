@@ -196,6 +196,15 @@ def resolve(a, how):
             _app._lazy("signer.admin").resolve_connect(a, item, how, t1)
         else:
             _app._lazy("signer.pairing").resolve(a, item, how, t1)
+    except MemoryError:
+        # no room for the operation or its answer. This is a press, not a message:
+        # main.py would only show it, and the client would wait for good. Answered once
+        item.pop("op", None)
+        item.pop("result", None)
+        gc.collect()
+        if item.get("id") is None or item["type"] not in ("request", "connect"):
+            raise
+        a._reply(item, error="busy", outcome="busy", started=t1)
     finally:
         item.clear()
     a.redraw()
