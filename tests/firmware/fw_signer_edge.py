@@ -15,11 +15,11 @@ def hold_heap_to(free):
     what room the firmware finds beside a request, made to order."""
     HOG.clear()
     gc.collect()
-    try:
-        while free is not None and gc.mem_free() > free:
+    while free is not None and gc.mem_free() > free:
+        try:
             HOG.append(bytearray(240))
-    except MemoryError:
-        pass  # as low as it goes (the list itself needs room to grow)
+        except MemoryError:
+            break  # as low as it goes (the list itself needs room to grow)
     return {"free": gc.mem_free(), "alloc": gc.mem_alloc()}
 
 
