@@ -71,6 +71,7 @@ class Device:
         self.out = []       # every device->host message, in order
         self.raw = []       # every line the driver printed (for "never leaks" checks)
         self.screens = []   # every screen shown
+        self.half_messages = 0  # cut off while written, dropped as the host's link drops them
         self.rid = 0
         self.last_us = None
         self.stderr = ""
@@ -100,8 +101,18 @@ class Device:
             try:
                 o = json.loads(line)
             except ValueError:
-                rest = self.proc.stdout.read(4000) if self.proc.poll() is not None else b""
-                raise RuntimeError("driver printed a non-JSON line: %r%r" % (line[:500], rest))
+                # a message cut off by an exception while it was written, then the next
+                # one: the host's link drops the half message when the next BEGIN comes
+                # (bridge/framing.Assembler), and so does this
+                cut = line.rfind(b'{"out":')
+                try:
+                    o = json.loads(line[cut:]) if cut > 0 else None
+                except ValueError:
+                    o = None
+                if o is None:
+                    rest = self.proc.stdout.read(4000) if self.proc.poll() is not None else b""
+                    raise RuntimeError("driver printed a non-JSON line: %r%r" % (line[:500], rest))
+                self.half_messages += 1
             if "sync" in o:
                 self.last_us = o["us"]
                 return got
