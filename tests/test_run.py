@@ -237,21 +237,11 @@ def test_request_refused_as_too_large_does_not_drop_the_link():
     run(body())
 
 
-class Sent:
-    """A device link that takes every message and keeps it."""
-
-    def __init__(self):
-        self.msgs = []
-
-    async def send(self, msg):
-        self.msgs.append(msg)
-
-
 def sent_again_in_pieces(device_says):
     """A request in flight to a device that takes pieces of 2048, then `device_says` about
     it -> what the bridge sent the device next."""
     async def body():
-        link = Sent()
+        link = _Sink()
         c = Courier(link, out=lambda s: None, qr=False)
         c.adopt({"t": "hello", "proto": 1, "fw": "0.1.0", "board": "sim", "pubkey": "ab" * 32,
                  "relays": ["ws://127.0.0.1:1"], "limits": {"stream": 2048}})
@@ -263,7 +253,7 @@ def sent_again_in_pieces(device_says):
             await asyncio.sleep(0.2)
         finally:
             task.cancel()
-        return ev, link.msgs
+        return ev, link.sent
     return run(body())
 
 
@@ -282,7 +272,7 @@ def test_a_request_too_large_for_the_device_to_parse_is_sent_in_pieces():
 
 def test_a_request_is_sent_in_pieces_once_whatever_the_device_says_then():
     async def body():
-        link = Sent()
+        link = _Sink()
         c = Courier(link, out=lambda s: None, qr=False)
         c.adopt({"t": "hello", "proto": 1, "fw": "0.1.0", "board": "sim", "pubkey": "ab" * 32,
                  "relays": ["ws://127.0.0.1:1"], "limits": {"stream": 2048}})
@@ -292,12 +282,12 @@ def test_a_request_is_sent_in_pieces_once_whatever_the_device_says_then():
         try:
             c.handle({"t": "error", "rid": 7, "error": "too large"})
             await asyncio.sleep(0.1)
-            rid = link.msgs[-1]["rid"]
+            rid = link.sent[-1]["rid"]
             c.handle({"t": "error", "rid": rid, "error": "too large"})
             await asyncio.sleep(0.1)
         finally:
             task.cancel()
-        return [m["t"] for m in link.msgs]
+        return [m["t"] for m in link.sent]
     assert run(body()) == ["big", "more"]
 
 
