@@ -92,6 +92,7 @@ def _drop(name):
 class App:
     types = ("event", "nostrconnect", "provision", "status", "auth", "relays", "big", "more")  # main.py dispatches these
     pieces = True  # loads() reads a big message in the link's pieces (link.PIECE)
+    keep_free = 20 * 1024  # else it is refused whole and comes as a stream (link.py)
 
     def __init__(self, board, send):
         self.board = board
@@ -184,24 +185,6 @@ class App:
             h["t"] = "hello"
             self.send(h)
 
-    def adopt_key(self, sk, add=None):
-        """A new key: from the set-up flow, or `provision`ed by the host and approved
-        on the device (signer/pairing.py, add=None: a new identity if the set-up flow
-        was opened from Keys to add one, else in place of the active one, and the
-        set-up flow, done, closes). -> True if it replaced a key."""
-        f = self.flow
-        setup = f is not None and f[0].__name__ == "ui.setup"
-        provisioned = add is None
-        if provisioned:
-            add = setup and bool(f[1] and f[1].get("add"))
-        replacing = self.sk is not None and not add
-        _lazy("keystore.ids").store_key(self, sk, add)
-        _drop("keystore.ids")
-        _drop("keystore.vault")
-        if provisioned and setup:
-            self.close_flow()
-        return replacing
-
     # ---- the interface main.py calls -----------------------------------------------
 
     def loads(self, raw):
@@ -276,10 +259,8 @@ class App:
             self.redraw()
         elif self._since(item["shown"]) < GUARD_MS:
             return
-        elif button == "approve":
-            requests.resolve(self, "approve")
-        elif button == "reject":
-            requests.resolve(self, "reject")
+        elif button == "approve" or button == "reject":
+            requests.resolve(self, button)
         elif button == "long-approve":
             requests.resolve(self, "always")
 
@@ -399,7 +380,7 @@ class App:
         if not self.queue:
             # a prompt's screens (ui.prompt_text: encrypt/decrypt bodies); a constant
             # here, not a global: one more name in this module's dict can double it
-            for m in ("ui.screens", "ui.prompt_text", "ui.prompt_pair"):
+            for m in ("ui.screens", "ui.prompt_text", "ui.prompt_pair", "crypto.jsontags"):
                 _drop(m)
         for q in self.queue:
             if q["type"] == "connect":
@@ -439,8 +420,20 @@ class App:
         if req["method"] == "sign_event" and error is None:
             eid = result["id"][:8] if type(result) is dict else result[7:15]
         # the response text is written straight into its encrypted payload, never whole
-        ev = envelope.seal_response(self.sk, self.pubhex, req["client"], req["id"], result, error,
-                                    req["scheme"], self.now())
+        while True:
+            try:
+                ev = envelope.seal_response(self.sk, self.pubhex, req["client"], req["id"], result,
+                                            error, req["scheme"], self.now())
+                break
+            except MemoryError:
+                if error is not None:
+                    raise
+                # no room to write this result out: the client hears why, not nothing.
+                # A big request's result will not fit later either; a small one's may,
+                # once the queue has drained
+                result = eid = None
+                gc.collect()
+                error = outcome = "too large" if req.get("size", 0) > 8192 else "busy"
         result = None
         # a nostrconnect client listens on its own relays until it switches to ours
         c = self.clients.get(req["client"])

@@ -98,6 +98,10 @@ class Link:
         # ESP32's UART receive buffer holds 260 bytes, so 250 there), said in the hello
         self.max_frame = max_frame
         self.chunked = chunked  # needs on_ready: take() gives the pieces (see _pieces)
+        # a message in pieces is refused (NAK too large) when taking it whole would leave
+        # less free heap than this: the host then sends it as a stream the app reads in
+        # far less (signer/oversize.py); 0: never
+        self.keep_free = 0
         self.total = 0
         self.on_message = on_message
         # on_ready(): called instead of on_message when set; take() hands over the message
@@ -338,6 +342,10 @@ class Link:
                     pass
             if hold is not None:
                 ps.append(hold)
+            if getattr(self, "keep_free", 0) and (hold is None or gc.mem_free() < self.keep_free):
+                ps = hold = None
+                gc.collect()
+                return None
             return ps
         return None
 

@@ -227,6 +227,7 @@ def run(board, make_app):
     lk = linklib.Link(board.link.write, None, board.max_message, getattr(board, "rx_static", 0),
                       getattr(make_app, "pieces", False), getattr(board, "max_frame", linklib.MAX_FRAME))
     a = make_app(board, lk.send_message)
+    lk.keep_free = getattr(make_app, "keep_free", 0)
     # deferred + take(): the loop dispatches a complete message itself (loop()), and
     # only dispatch's own local holds a large message's buffer, so it is garbage as
     # soon as it is parsed

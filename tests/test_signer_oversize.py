@@ -5,15 +5,17 @@ that arrives whole but cannot be decrypted in the heap is answered the same way.
 import json
 import time
 
+import pytest
+
 import refclient as rc
 from test_signer_harness import SIGNER_PUB, answer, call, client, dev, done, of, pair  # noqa: F401
 
 CHUNK = 2048
 
 
-def note_request(client, size):
+def note_request(client, size, scheme="nip44"):
     tpl = {"kind": 1, "content": "x" * size, "tags": [], "created_at": int(time.time())}
-    return client.request(SIGNER_PUB, "sign_event", [json.dumps(tpl)])
+    return client.request(SIGNER_PUB, "sign_event", [json.dumps(tpl)], scheme=scheme)
 
 
 def stream(dev, ev, tamper=None):
@@ -47,6 +49,25 @@ def test_a_strangers_request_in_pieces_gets_its_answer_too(dev, client):
     ev = note_request(client, 40000)
     rid, msgs = stream(dev, ev)
     assert answer(client, msgs, rid, ev)[0]["error"] == "too large"
+
+
+def test_a_nip04_request_in_pieces_is_answered_too_large_in_nip04(dev, client):
+    # NIP-04 has no MAC: the event's id and signature over the whole content are what
+    # make its first blocks authentic, so they are decrypted only after both hold
+    pair(dev, client)
+    for size in (40000, 60000):
+        ev = note_request(client, size, "nip04")
+        rid, msgs = stream(dev, ev)
+        resp, scheme = answer(client, msgs, rid, ev)
+        assert (resp, scheme) == ({"id": ev["_req_id"], "result": "error", "error": "too large"}, "nip04")
+        assert done(msgs, rid)["outcome"] == "too large"
+
+
+def test_a_tampered_nip04_stream_fails_the_id_and_nothing_is_answered(dev, client):
+    pair(dev, client)
+    ev = note_request(client, 40000, "nip04")
+    rid, msgs = stream(dev, ev, tamper=CHUNK * 3)
+    assert not of(msgs, "publish") and done(msgs, rid)["outcome"] == "dropped: bad id"
 
 
 def test_a_tampered_piece_fails_the_id_and_nothing_is_answered(dev, client):
@@ -93,7 +114,8 @@ def whole(dev, ev):
     return rid, dev.send({"t": "event", "rid": rid, "now": int(time.time()), "event": ev})
 
 
-def test_a_request_taken_whole_is_answered_whatever_room_it_leaves(dev, client):
+@pytest.mark.parametrize("scheme", ["nip44", "nip04"])
+def test_a_request_taken_whole_is_answered_whatever_room_it_leaves(dev, client, scheme):
     # A 30,000-character note (~44 KB of base64) the link takes whole at 128 KB, with
     # the heap held down by 0-13 KB more: a check or a decryption that finds no room
     # must still end in "too large" under the request's own id, said by the device at
@@ -103,7 +125,7 @@ def test_a_request_taken_whole_is_answered_whatever_room_it_leaves(dev, client):
     ways = {}
     free = dev.mem()["free"]
     for less_kb in range(0, 14):
-        ev = note_request(client, 30000)
+        ev = note_request(client, 30000, scheme)
         dev.hog(free - 1024 * less_kb)
         rid, msgs = whole(dev, ev)
         if any(m.get("nak") for m in msgs):
@@ -119,8 +141,9 @@ def test_a_request_taken_whole_is_answered_whatever_room_it_leaves(dev, client):
             assert not of(msgs, "publish"), (less_kb, msgs)
             rid, msgs = stream(dev, ev)
         dev.hog(None)
-        resp, _ = answer(client, msgs, rid, ev)
+        resp, sch = answer(client, msgs, rid, ev)
         assert resp == {"id": ev["_req_id"], "result": "error", "error": "too large"}, (less_kb, way, msgs)
+        assert sch == scheme
         ways.setdefault(way, []).append(less_kb)
     print("30,000-character note at 128K, by KB taken from the %d free: %s" % (free, ways))
     assert "asked for in pieces" in ways, ways

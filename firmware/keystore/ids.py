@@ -43,7 +43,7 @@ def once(mod, fn, *args):
 
 def unload(before):
     """Forget every module imported since `before` (names in sys.modules then): the
-    flows call this module, the vault, PBKDF2's SHA-512 and embit for one operation,
+    flows call this module, the vault, PBKDF2's SHA-512 for one operation,
     and none of it may stay resident afterwards."""
     import sys
     for name in list(sys.modules):
@@ -128,6 +128,24 @@ def _activate(a, rec, n, sk, changed=False):
         rec["active"] = n
         store.write_json(a.root, IDS, rec)
     a._set_identity(n, dir_of(a.root, n), sk)
+
+
+def adopt(a, sk, add=None):
+    """A new key: from the set-up flow, or `provision`ed by the host and approved
+    on the device (signer/pairing.py, add=None: a new identity if the set-up flow
+    was opened from Keys to add one, else in place of the active one, and the
+    set-up flow, done, closes). -> True if it replaced a key. Here rather than in
+    app.py: only those two rare paths need it, and app.py's code stays resident."""
+    f = a.flow
+    setup = f is not None and f[0].__name__ == "ui.setup"
+    provisioned = add is None
+    if provisioned:
+        add = setup and bool(f[1] and f[1].get("add"))
+    replacing = a.sk is not None and not add
+    store_key(a, sk, add)
+    if provisioned and setup:
+        a.close_flow()
+    return replacing
 
 
 def store_key(a, sk, new_id=False):

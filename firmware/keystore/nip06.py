@@ -1,47 +1,60 @@
 # NIP-06: a Nostr key from a BIP-39 mnemonic, via BIP-32 path m/44'/1237'/<account>'/0/0.
 #
-# embit (its PyPI release, unchanged) does the wordlist and the checksum; BIP-32 is
-# ours (seed_to_key: the few steps NIP-06 needs, in far less heap than embit's). The
-# seed (PBKDF2-HMAC-SHA512, 2048 rounds) comes from lib/hashlib's pbkdf2_hmac rather
-# than embit.bip39.mnemonic_to_seed, so that a slow device can show progress: it is by
-# far the slowest step (4096 SHA-512 compressions), and it gets the same
-# normalisation rules as the mnemonic check below.
+# BIP-39 is ours: a word is 11 bits of its index in the English list
+# (keystore/wordlist.py, one blob), the last len/3 bits are the first bits of
+# sha256(entropy). embit.bip39 did this before, at 122 more names interned for good
+# (its modules, embit.misc and the lib/secp256k1 shim it pulls in) plus their heap,
+# during a restore that has little of either left; tests/test_keystore_setup.py checks
+# ours against embit on CPython. BIP-32 is ours too (seed_to_key: the few steps NIP-06
+# needs). The seed (PBKDF2-HMAC-SHA512, 2048 rounds) comes from lib/hashlib's
+# pbkdf2_hmac, so that a slow device can show progress: it is by far the slowest step
+# (4096 SHA-512 compressions).
 #
 # Normalisation: BIP-39 wants NFKD on mnemonic and passphrase. MicroPython has no
 # Unicode tables, so a non-ASCII passphrase is refused rather than hashed
 # un-normalised, which could silently give a different key than other wallets. English
 # mnemonic words are ASCII; whitespace between words is collapsed to single spaces.
 #
-# Memory: embit.bip39 and the wordlist are imported when a step needs them, and
-# mnemonic_to_key drops them before the BIP-32 steps.
+# Memory: the wordlist is imported when a step needs it, and mnemonic_to_key drops it
+# before the BIP-32 steps.
 import sys
 import gc
 import hashlib
 
-_B39 = ("embit.bip39", "embit.wordlists.bip39", "keystore.wordlist")
+
+def _words():
+    from keystore.wordlist import WORDLIST
+    return WORDLIST
 
 
-def _bip39():
-    # embit's own wordlist module is a list of 2048 str (58 KB of heap on the unix port);
-    # ours holds the same words in one blob. Installed under embit's module name before
-    # embit imports it, so embit runs unchanged.
-    if "embit.wordlists.bip39" not in sys.modules:
-        from keystore import wordlist
-        sys.modules["embit.wordlists.bip39"] = wordlist
-    from embit import bip39
-    return bip39
-
-
-def _drop_bip39():
+def _drop_words():
     # a module lives on as an attribute of its package too: unlink both
-    for name in _B39:
-        sys.modules.pop(name, None)
-        parent, _, child = name.rpartition(".")
-        try:
-            delattr(sys.modules[parent], child)
-        except (KeyError, AttributeError):
-            pass
+    sys.modules.pop("keystore.wordlist", None)
+    try:
+        delattr(sys.modules["keystore"], "wordlist")
+    except (KeyError, AttributeError):
+        pass
     gc.collect()
+
+
+def _entropy(words):
+    """The entropy a list of words encodes, or None if a word is not in the list, the
+    count is not 12/15/18/21/24 or the checksum is wrong."""
+    n = len(words)
+    if n not in (12, 15, 18, 21, 24):
+        return None
+    wl = _words()
+    acc = 0
+    for w in words:
+        try:
+            acc = acc << 11 | wl.index(w)
+        except ValueError:
+            return None
+    cs = n // 3
+    ent = (acc >> cs).to_bytes(cs * 4, "big")
+    if hashlib.sha256(ent).digest()[0] >> (8 - cs) != acc & ((1 << cs) - 1):
+        return None
+    return ent
 
 HARDENED = 0x80000000
 PBKDF2_ROUNDS = 2048
@@ -49,7 +62,7 @@ PBKDF2_ROUNDS = 2048
 
 def mnemonic_valid(s):
     """True if s is a BIP-39 English mnemonic with a correct checksum."""
-    return type(s) is str and _bip39().mnemonic_is_valid(s)
+    return type(s) is str and _entropy(s.split()) is not None
 
 
 def new_mnemonic(entropy):
@@ -57,16 +70,20 @@ def new_mnemonic(entropy):
     the entropy (from the device RNG)."""
     if not isinstance(entropy, (bytes, bytearray)) or len(entropy) not in (16, 20, 24, 28, 32):
         raise ValueError("invalid entropy: need 16, 20, 24, 28 or 32 bytes")
-    return _bip39().mnemonic_from_bytes(bytes(entropy))
+    cs = len(entropy) // 4
+    acc = int.from_bytes(entropy, "big") << cs | hashlib.sha256(bytes(entropy)).digest()[0] >> (8 - cs)
+    wl = _words()
+    n = cs * 3
+    return " ".join(wl[acc >> 11 * (n - 1 - i) & 2047] for i in range(n))
 
 
 def _normalised(mnemonic):
     if type(mnemonic) is not str:
         raise ValueError("invalid mnemonic")
-    words = " ".join(mnemonic.split())
-    if not _bip39().mnemonic_is_valid(words):
+    words = mnemonic.split()
+    if _entropy(words) is None:
         raise ValueError("invalid mnemonic: unknown word or bad checksum")
-    return words
+    return " ".join(words)
 
 
 def _ascii(passphrase):
@@ -131,5 +148,5 @@ def mnemonic_to_key(mnemonic, passphrase="", account=0, progress=None):
     if type(account) is not int or not 0 <= account < HARDENED:
         raise ValueError("invalid account: need 0..2^31-1")
     seed = mnemonic_to_seed(mnemonic, passphrase, progress)
-    _drop_bip39()
+    _drop_words()
     return seed_to_key(seed, account)

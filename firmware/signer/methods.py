@@ -16,7 +16,7 @@
 # never hold the client's plaintext.
 import json
 from binascii import hexlify, unhexlify
-from crypto import nip01, nip44, secp256k1, jsonspan
+from crypto import nip01, nip44, secp256k1
 from signer.rpc import Refuse
 from signer.envelope import nip04_module as _nip04
 
@@ -43,34 +43,13 @@ def _peer(params, n):
     return pub
 
 
-SHORT = 1024
-
-
 def _loads(text):
-    # json.loads of the template. A big one (a memoryview in the link's buffer, from
-    # rpc.parse) keeps its content there: unescaped in place, tpl["content"] is a
-    # memoryview of its UTF-8, which crypto/nip01.py hashes and writes where it lies
-    # (a copy would need a second big block, which a fragmented heap may not have).
-    # Tags and the rest (small for a note) are parsed from a copy without the content.
+    # json.loads of the template; a big one (a memoryview in the request's buffer, from
+    # rpc.parse) is read where it lies: crypto/jsontags.py, loaded for it
     if type(text) is not memoryview:
         return json.loads(text)
-    sp = jsonspan.value_span(text, b'"content"')
-    if sp is None or sp[1] - sp[0] <= SHORT:
-        # nothing big to keep in place (a follow list's content is ""): parsed where it
-        # lies, not from a copy without the content, which for hundreds of tags would be
-        # one block of their size (a fragmented heap may have 40 KB free, none of it 8 KB)
-        return json.loads(text)
-    tpl = json.loads(jsonspan.without(text, sp))
-    if type(tpl) is not dict or tpl.get("content") != "":
-        return json.loads(text)  # the span was not the content: text is untouched
-    end = jsonspan.unescape(text, sp[0], sp[1])
-    if end < 0:
-        raise ValueError("not JSON")
-    c = text[sp[0]:end]
-    # a short content (a follow list's "") as a str: else the few bytes would keep the
-    # whole buffer alive while the prompt waits and the response is made
-    tpl["content"] = str(c, "utf-8") if len(c) <= SHORT else c
-    return tpl
+    from crypto import jsontags
+    return jsontags.loads(text)
 
 
 def _template(text, signer_hex, now):
@@ -104,10 +83,10 @@ def prepare(method, params, sk, signer_hex, now):
             _invalid("expected 1 param")
         tpl = _template(params[0], signer_hex, now)
         n = len(params[0])
-        # a content left in the request's buffer keeps that whole buffer alive (up to
-        # its base64 size)
-        return {"tpl": tpl, "kind": tpl["kind"],
-                "size": n * 4 // 3 if type(tpl["content"]) is memoryview else n}
+        # a content or tags left in the request's buffer keep that whole buffer alive
+        # (up to its base64 size)
+        held = type(tpl["content"]) is memoryview or type(tpl["tags"]) is not list
+        return {"tpl": tpl, "kind": tpl["kind"], "size": n * 4 // 3 if held else n}
     if method == "nip44_get_key":
         return {"peer": _peer(params, 1), "size": 64}
     peer = _peer(params, 2)

@@ -108,8 +108,9 @@ def resolve(a, item, how, t1):
         if yes:
             # kept as the active identity's key (its clients go: sessions were granted
             # to the old key), or as a new identity when Keys > add asked for it; under
-            # the PIN if one is set (app.adopt_key, keystore/ids.py)
-            if a.adopt_key(sk):
+            # the PIN if one is set (keystore/ids.py, loaded for it and forgotten after)
+            from keystore import ids
+            if ids.once("keystore.ids", "adopt", a, sk):
                 a.conf["secret"] = cl.new_secret(a.board.rng)
                 cl.save_conf(a.root, a.conf)
         sk = None

@@ -41,7 +41,7 @@ def _s(v):
 def _tags(tpl, name=None):
     # the tags list, or the tags named `name` (lists whose first item is that str)
     t = tpl.get("tags")
-    if type(t) is not list:
+    if type(t) is not list and not getattr(t, "TAGS", False):  # or crypto.jsontags.Tags
         return []
     if name is None:
         return t
@@ -234,6 +234,10 @@ def layout(tpl, ctx=None):
     k = tpl.get("kind")
     try:
         shown = _kind_fn(k)(out, tpl, ctx) if type(k) is int else _generic(out, tpl, ctx)
+    except MemoryError:
+        # no room for the summary (a follow list's diff): the request is answered "too
+        # large" (requests.on_event), never shown without what it changes
+        raise
     except Exception:
         # a bug here must not hide the request
         out = ["?? summary error"]

@@ -3,8 +3,8 @@
 # 500 -> 1) and the remembered follow set on flash.
 #
 # The remembered set is FILE under the identity's storage root: the sorted unique
-# 32-byte pubkeys, concatenated (500 follows = 16 KB), read back 32 bytes at a time
-# so no 16 KB blob or 500 strings are ever in RAM. It is written before the event is
+# 32-byte pubkeys, concatenated (500 follows = 16 KB), read back 32 bytes at a time.
+# The new set is a list of 32-byte bytes, not of 64-character strings. It is written before the event is
 # signed (to FILE.tmp, streamed from the template) and renamed over FILE once the
 # signature is made: the same write-temp-then-rename as keystore/store.write_atomic,
 # so a power cut leaves the old set or the new one, never half.
@@ -32,7 +32,7 @@ def _hex64(s):
 
 def summary(out, tpl, ctx):
     from ui import kinds as K
-    new = _hexlist(tpl)
+    new = _keys(tpl)  # 32-byte keys, sorted, not 500 hex strs
     n = len(new)
     out.append("follow list")
     old = ctx.get("last_follows")
@@ -55,6 +55,7 @@ def summary(out, tpl, ctx):
                     out.append(K._key(ctx, h))
                 if c > len(lst):
                     out.append(" and %d more" % (c - len(lst)))
+    new = None
     bad = -n
     for t in K._tags(tpl):
         if type(t) is list and t and type(t[0]) is str and t[0] == "p":
@@ -103,8 +104,36 @@ def forget(root):
             pass
 
 
-# --- follow sets: the new one a sorted list of hex (refs into the template), the
-# stored one sorted 32-byte keys (blob or file); merged in one pass.
+# --- follow sets: sorted 32-byte keys, the new one a list of bytes (_keys: from a
+# template whose tags may be crypto.jsontags.Tags, read one tag at a time), the stored
+# one a blob or a file; merged in one pass.
+
+def _keys(tpl):
+    # the template's p-tag pubkeys (64 hex, any case), sorted and unique: a list of
+    # 32-byte bytes (each a small block: a fragmented heap at the prompt has no big one)
+    tags = tpl.get("tags") if type(tpl) is dict else None
+    if type(tags) is not list and not getattr(tags, "TAGS", False):
+        return []
+    n = 0
+    for t in tags:
+        if _pkey(t, True):
+            n += 1
+    ks = [None] * n
+    n = 0
+    for t in tags:
+        h = _pkey(t, True)
+        if h:
+            ks[n] = unhexlify(h)
+            n += 1
+    ks.sort()
+    j = 0
+    for k in ks:
+        if not j or k != ks[j - 1]:
+            ks[j] = k
+            j += 1
+    del ks[j:]
+    return ks
+
 
 def _pkey(x, d):
     # a tag (d) or list item -> its lowercase hex pubkey, or None
@@ -178,7 +207,7 @@ def _next(old, i):
 
 
 def _diff(old, new, keep):
-    # old: sorted blob or binary file of them, new: sorted hex list ->
+    # old: sorted blob or binary file of them, new: sorted list of 32-byte keys ->
     # (n added, n removed, first added, first removed, n old)
     if type(old) not in (bytes, bytearray):
         try:
@@ -189,7 +218,7 @@ def _diff(old, new, keep):
     add, rem = [], []
     n = len(new)
     a = _next(old, 0)
-    b = unhexlify(new[0]) if n else None
+    b = new[0] if n else None
     while a is not None or b is not None:
         if b is None or (a is not None and a < b):  # only in the old list
             if keep is None or nr < keep:
@@ -197,12 +226,12 @@ def _diff(old, new, keep):
             nr += 1
         elif a is None or b < a:  # only in the new one
             if keep is None or na < keep:
-                add.append(new[j])
+                add.append(hexlify(b).decode())
             na += 1
         sa = b is None or (a is not None and a <= b)
         if a is None or (b is not None and b <= a):
             j += 1
-            b = unhexlify(new[j]) if j < n else None
+            b = new[j] if j < n else None
         if sa:
             i += 1
             a = _next(old, i)
@@ -210,21 +239,27 @@ def _diff(old, new, keep):
 
 
 def follow_diff(old, new):
-    if type(new) in (bytes, bytearray):
-        new = [hexlify(new[i:i + 32]).decode() for i in range(0, len(new) - 31, 32)]
-    na, nr, add, rem, m = _diff(_blob(old or ()), _hexlist(new or ()), None)
+    if type(new) is dict:
+        new = _keys(new)
+    else:
+        b = _blob(new or ())
+        new = [bytes(b[i:i + 32]) for i in range(0, len(b), 32)]
+    na, nr, add, rem, m = _diff(_blob(old or ()), new, None)
     return add, rem
 
 
 def follows_of(tpl, f=None):
     """The sorted unique p-tag pubkeys as one bytearray; or, given a binary file f,
-    written to it 32 bytes at a time (no blob in RAM) -> how many."""
+    written to it 32 bytes at a time -> how many."""
+    ks = _keys(tpl)
     if f is None:
-        return _blob(tpl if type(tpl) is dict else ())
-    hs = _hexlist(tpl if type(tpl) is dict else ())
-    for h in hs:
-        f.write(unhexlify(h))
-    return len(hs)
+        b = bytearray(32 * len(ks))
+        for i in range(len(ks)):
+            b[i * 32:i * 32 + 32] = ks[i]
+        return b
+    for k in ks:
+        f.write(k)
+    return len(ks)
 
 
 def run(a, req, methods):

@@ -15,7 +15,7 @@
 #                    soon as one word is left, or picked as "=word" when it is a prefix
 #                    of others ("act", "action"); the checksum is verified at the end
 #   import (host)    waits for `python -m bridge provision` (signer/pairing.py), which
-#                    the device confirms on its own prompt; app.adopt_key closes this
+#                    the device confirms on its own prompt; keystore/ids.adopt closes this
 # The key is derived (NIP-06, keystore/nip06.py, with a progress bar through the slow
 # BIP-39 seed) and stored by keystore/ids.py (under the PIN if one is set).
 #
@@ -44,7 +44,7 @@ def _wl():
 
 
 def _nip06(fn, *args):
-    # keystore/nip06.py (and embit, lib/hashlib) for one call, forgotten after
+    # keystore/nip06.py (and lib/hashlib) for one call, forgotten after
     from keystore import ids
     return ids.once("keystore.nip06", fn, *args)
 
@@ -309,7 +309,7 @@ def _derive(app, st, mnemonic):
     try:
         sk = nip06.mnemonic_to_key(mnemonic, progress=progress.callback(app, "NEW KEY"))
         mnemonic = None
-        app.adopt_key(sk, st["add"])
+        ids.adopt(app, sk, st["add"])
     finally:
         ids.unload(before)
     st["npub"] = bech32.encode("npub", unhexlify(app.pubhex))
