@@ -28,6 +28,10 @@ REFORWARD_AGE = 120     # s: after a device reset, re-send unanswered requests y
 # than a client waits for its answer is expired (and logged) instead of sent; QUEUE_BYTES:
 # the laptop's memory, the oldest dropped (and logged) past it.
 QUEUE_AGE = 120         # s
+# "busy" from the device's link (no room for the message just then; nothing of it was
+# done): the request is sent again after BUSY_WAIT s, doubled each time, this many times
+BUSY_TRIES = 3
+BUSY_WAIT = 0.5
 QUEUE_BYTES = 64 << 20  # bytes of event JSON
 PUBLISHED_MAX = 4096    # ids of events already published, so a replayed `publish` isn't sent twice
 PROPOSE_TIMEOUT = 130.0  # s: the device's prompt times out after 60 s by default
@@ -103,6 +107,7 @@ class Courier:
         self.held = deque(maxlen=64)    # (event, monotonic) the device refused while locked
         self.in_pieces = deque(maxlen=64)  # events the device took whole but asks for in pieces
         self.pieced = deque(maxlen=256)    # ids of events sent so: never twice
+        self.busy = OrderedDict()       # event id -> times the device said "busy" to it
         self._printed = None            # (pubkey, relays, secret) of the bunker URL last printed
         self.hardware = False           # a real device (run.py): loopback-only URLs are warned about
         self.url_live = asyncio.Event()  # set once the URL is printed (a relay in it is subscribed)
@@ -248,6 +253,25 @@ class Courier:
                 str(ev.get("id"))[:8], QUEUE_BYTES >> 20))
         self.wake.set()
 
+    def again_later(self, ev, t):
+        """The device had no room for ev just then: send it again after a pause, a few
+        times, while its client can still be waiting (t: when it was sent). The client
+        gets its answer from the device or, after the last try, the log says it gets
+        none: the bridge holds no key to answer for the device."""
+        eid = ev.get("id")
+        n = self.busy.pop(eid, 0) + 1
+        if n > BUSY_TRIES or time.monotonic() - t > REFORWARD_AGE:
+            self.say("request %s dropped: the device was busy %d times, its client gets no answer"
+                     % (str(eid)[:8], n - 1))
+            return
+        self.busy[eid] = n
+        while len(self.busy) > INFLIGHT_MAX:
+            self.busy.popitem(last=False)
+        wait = BUSY_WAIT * 2 ** (n - 1)
+        asyncio.get_running_loop().call_later(wait, self._enqueue, [(ev, t)], True)
+        self.say("device busy with request %s: sent again in %.1f s (%d of %d)"
+                 % (str(eid)[:8], wait, n, BUSY_TRIES))
+
     def _next(self):
         # the oldest waiting event still worth sending, or None; expired ones are logged
         while self.queue:
@@ -322,6 +346,9 @@ class Courier:
                 if isinstance(e, TooLarge) and await self.send_in_pieces(rid, msg):
                     continue
                 self.inflight.pop(rid, None)
+                if isinstance(e, Busy):
+                    self.again_later(ev, time.monotonic())
+                    continue
                 self.say("request %s not taken by the device: %s" % (str(ev.get("id"))[:8], short(e, 80)))
             except Exception as e:
                 raise LinkLost("send: %s" % short(e, 120)) from e
@@ -382,6 +409,8 @@ class Courier:
                 self.wake.set()
                 self.say("device had no room for request %s whole: sending it in pieces" % str(sent[0].get("id"))[:8])
                 return
+            if sent is not None and str(msg.get("error")).startswith("busy"):
+                return self.again_later(sent[0], sent[1])
             self.say("device refused request %s: %s" % (rid, short(msg.get("error"))))
         elif t == "hello":
             # The device restarted without the port going away: same as a reconnect.

@@ -433,3 +433,80 @@ def _closed_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def busy_rounds(monkeypatch, rounds, error="busy"):
+    """A request in flight; the device says `error` about it, then about each copy sent
+    again, `rounds` times -> (event messages the bridge sent the device, its log)."""
+    import bridge.courier as courier
+    monkeypatch.setattr(courier, "BUSY_WAIT", 0.01)
+
+    async def body():
+        link = _Sink()
+        lines = []
+        c = Courier(link, out=lines.append, qr=False)
+        _hello(c)
+        ev = {"id": "22" * 32, "kind": 24133, "content": "QUJD"}
+        c.inflight[7] = (ev, time.monotonic())
+        task = asyncio.create_task(c.forward())
+        try:
+            rid = 7
+            for _ in range(rounds):
+                c.handle({"t": "error", "rid": rid, "error": error})
+                await asyncio.sleep(0.2)
+                if link.sent and link.sent[-1]["rid"] != rid:
+                    rid = link.sent[-1]["rid"]
+        finally:
+            task.cancel()
+        return [m for m in link.sent if m["t"] == "event"], lines
+    return run(body())
+
+
+def test_a_request_the_device_was_too_busy_for_is_sent_again(monkeypatch):
+    # "busy" from the link: the device had no room for the message just then and did
+    # nothing with it; the client is still waiting
+    sent, lines = busy_rounds(monkeypatch, 1)
+    assert [m["event"]["id"] for m in sent] == ["22" * 32]
+    assert any("sent again" in ln for ln in lines), lines
+
+
+def test_busy_requests_are_sent_again_a_few_times_then_dropped_and_said(monkeypatch):
+    import bridge.courier as courier
+    sent, lines = busy_rounds(monkeypatch, courier.BUSY_TRIES + 2)
+    assert len(sent) == courier.BUSY_TRIES
+    assert any("dropped" in ln and "busy" in ln for ln in lines), lines
+
+
+def test_other_device_errors_are_not_sent_again(monkeypatch):
+    sent, lines = busy_rounds(monkeypatch, 1, error="internal error: ValueError")
+    assert sent == [] and any("refused" in ln for ln in lines), lines
+
+
+def test_a_request_the_link_refused_as_busy_is_sent_again(monkeypatch):
+    import bridge.courier as courier
+    from bridge.link import Busy
+    monkeypatch.setattr(courier, "BUSY_WAIT", 0.01)
+
+    class OnceBusy:
+        def __init__(self):
+            self.sent = []
+
+        async def send(self, msg):
+            self.sent.append(msg)
+            if len(self.sent) == 1:
+                raise Busy("the device refused the message (busy)")
+
+    async def body():
+        link = OnceBusy()
+        lines = []
+        c = Courier(link, out=lines.append, qr=False)
+        _hello(c)
+        c._enqueue([({"id": "33" * 32, "kind": 24133, "content": "QUJD"}, time.monotonic())])
+        task = asyncio.create_task(c.forward())
+        try:
+            await asyncio.sleep(0.2)
+        finally:
+            task.cancel()
+        return link.sent, lines
+    sent, lines = run(body())
+    assert [m["event"]["id"] for m in sent] == ["33" * 32] * 2, lines
