@@ -342,7 +342,10 @@ class Link:
                     pass
             if hold is not None:
                 ps.append(hold)
-            if getattr(self, "keep_free", 0) and (hold is None or gc.mem_free() < self.keep_free):
+            keep = getattr(self, "keep_free", 0)
+            if keep and hold is not None and gc.mem_free() < keep:
+                gc.collect()  # garbage counts as taken until it is collected
+            if keep and (hold is None or gc.mem_free() < keep):
                 ps = hold = None
                 gc.collect()
                 return None
