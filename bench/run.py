@@ -174,6 +174,15 @@ def main():
         for m in d["one_client"]:
             print("  %-12s 1 client %6.1f   10 taking turns %6.1f   (%.2fx)" % (
                 m, d["one_client"][m]["device_ms_p50"], d["ten_clients_alternating"][m]["device_ms_p50"], d["ten_vs_one"][m]))
+        cr = d.get("at_chip_room") or {}
+        if "one_client" in cr:
+            print("  at %s (the key caches' room on an RP2040 with ROMFS):" % cr["heap"])
+            for m in cr["one_client"]:
+                print("  %-12s 1 client %6.1f   10 taking turns %6.1f   (%.2fx)" % (
+                    m, cr["one_client"][m]["device_ms_p50"], cr["ten_clients_alternating"][m]["device_ms_p50"],
+                    cr["ten_vs_one"][m]))
+        elif cr:
+            print("  at the chip's room: %s" % cr.get("error"))
         print("  largest that fits:")
         for when, fit in d["largest_that_fits"].items():
             hb = fit.get("heap_before") or {}
