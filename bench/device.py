@@ -164,8 +164,15 @@ class Device:
         self.lk.send({"t": "big", "rid": rid, "now": int(time.time()),
                       "event": {k: v for k, v in ev.items() if k != "content"}, "n": len(content)})
         for i in range(0, len(content), chunk):
-            self.lk.send({"t": "more", "rid": rid, "data": content[i:i + chunk],
-                          "end": i + chunk >= len(content)})
+            piece = {"t": "more", "rid": rid, "data": content[i:i + chunk], "end": i + chunk >= len(content)}
+            for wait in (0.5, 1, 2, None):  # a piece refused is sent again, as the bridge does
+                try:
+                    self.lk.send(piece)
+                    break
+                except (L.TooLarge, L.Busy):
+                    if wait is None:
+                        raise
+                    time.sleep(wait)
         return rid
 
     def status(self):

@@ -365,8 +365,19 @@ class Courier:
         await maybe(self.link.send({"t": "big", "rid": rid, "now": msg["now"], "event": head,
                                     "n": len(content)}))
         for i in range(0, len(content), chunk):
-            await maybe(self.link.send({"t": "more", "rid": rid, "data": content[i:i + chunk],
-                                        "end": i + chunk >= len(content)}))
+            piece = {"t": "more", "rid": rid, "data": content[i:i + chunk], "end": i + chunk >= len(content)}
+            for n in range(BUSY_TRIES + 1):
+                try:
+                    await maybe(self.link.send(piece))
+                    break
+                except (TooLarge, Busy) as e:
+                    # no hole for this piece just then: a lost piece loses the request
+                    # (its id fails on the device), so it is sent again after a pause
+                    if n == BUSY_TRIES:
+                        self.say("request %s dropped: the device refused a piece of it %d times (%s)"
+                                 % (str(ev.get("id"))[:8], n + 1, short(e, 60)))
+                        return True
+                    await asyncio.sleep(BUSY_WAIT * 2 ** n)
         self.say("request %s too large for the device: sent in pieces for its answer"
                  % str(ev.get("id"))[:8])
         return True

@@ -28,6 +28,7 @@ import time
 from binascii import unhexlify
 from crypto import secp256k1, bech32
 from keystore import store
+from link import STREAM
 from signer import envelope, methods, clients as cl, replay, requests
 from signer.rpc import Refuse
 
@@ -198,7 +199,7 @@ class App:
         return {"proto": PROTO, "fw": FW, "board": self.board.name, "pubkey": self.pubhex,
                 "relays": self.conf["relays"], "features": ["auth"],
                 "locked": self.locked,
-                "limits": {"max_frame": 512, "max_message": self.cfg.get("max_message", 65536), "stream": 2048,
+                "limits": {"max_frame": 512, "max_message": self.cfg.get("max_message", 65536), "stream": STREAM,
                            "queue": QUEUE_MAX}}
 
     def handle(self, msg):

@@ -10,7 +10,7 @@ import pytest
 import refclient as rc
 from test_signer_harness import SIGNER_PUB, answer, call, client, dev, done, of, pair  # noqa: F401
 
-CHUNK = 2048
+CHUNK = 1024
 
 
 def note_request(client, size, scheme="nip44"):

@@ -28,7 +28,7 @@ from signer.envelope import Drop
 from signer.rpc import Refuse
 
 HEAD = 384  # plaintext bytes kept from the start: the request id is among the first
-STREAM = 2048  # base64 characters a "more" message carries at most (said in hello)
+from link import STREAM  # base64 characters a "more" message carries at most (said in hello)
 # free heap a request taken as a stream must leave beside its block: the "more"
 # messages still to come, and the request's handling and answer (measured at 128K: a
 # block leaving 16 KB made the next "more" fail, unanswered)
