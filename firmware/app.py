@@ -28,9 +28,8 @@ import time
 from binascii import unhexlify
 from crypto import secp256k1, bech32
 from keystore import store
-from link import STREAM
 from signer import envelope, methods, clients as cl, replay, requests
-from signer.rpc import Refuse
+from signer.rpc import Refuse, STREAM
 
 FW = "0.1.0"
 PROTO = 1

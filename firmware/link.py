@@ -40,10 +40,6 @@ NAK_RESTART = const(4)    # MORE with no message in progress: send the message a
 # holes, may hold no 22 KB block: a 16 KB note's request). 1 KB, not 2: after a pairing
 # at 128 KB many holes are under 2 KB (tests/firmware/fw_link_pieces.py)
 PIECE = const(1024)
-# a request too big to take whole comes as "more" messages of this many base64
-# characters (signer/oversize.py; said in hello): after a day's use at 128 KB the free
-# heap is holes of 1-3 KB, and 2 KB pieces went unanswered in make bench
-STREAM = const(1024)
 ONE_BLOCK = const(4096)  # a message up to this is one block, decoded in place
 # Strings longer than this are serialised slice by slice, so a large string (e.g. a
 # 28 KB NIP-44 payload) is never copied whole.

@@ -25,10 +25,9 @@ from crypto import kdf, nip01, nip44, secp256k1
 from crypto.chacha20 import chacha20_xor
 from signer import envelope, rpc, replay
 from signer.envelope import Drop
-from signer.rpc import Refuse
+from signer.rpc import Refuse, STREAM  # STREAM: what a "more" message carries at most
 
 HEAD = 384  # plaintext bytes kept from the start: the request id is among the first
-from link import STREAM  # base64 characters a "more" message carries at most (said in hello)
 # free heap a request taken as a stream must leave beside its block: the "more"
 # messages still to come, and the request's handling and answer (measured at 128K: a
 # block leaving 16 KB made the next "more" fail, unanswered)

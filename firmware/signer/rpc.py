@@ -22,6 +22,10 @@ SMALL = 2048
 # a body decrypted in place (a memoryview) costs no parsed copy of its params[0], so a
 # bigger one may be read (the link's max_message bounds it anyway)
 MAX_IN_PLACE = 48 * 1024
+# a request too big to take whole comes as "more" messages of this many base64
+# characters (signer/oversize.py; said in hello): after a day's use at 128 KB the free
+# heap is holes of 1-3 KB, and 2 KB pieces went unanswered in make bench
+STREAM = 1024
 
 
 class NoId(Exception):

@@ -108,7 +108,7 @@ def test_a_stream_piece_of_the_size_hello_announces_fits_the_holes_a_request_lef
     # characters (signer/oversize.py): after a day's use the free heap is holes, and a
     # piece that needs a bigger hole than they are is refused, and its request goes
     # unanswered (make bench, 128K, 10 clients: 9 of 30 ladder requests with 2 KB pieces)
-    from link import STREAM
+    from signer.rpc import STREAM
     msg = b'{"t":"more","rid":1000000001,"data":"' + b"A" * STREAM + b'","end":false}'
     lk = new_link()
     keep = a_request_leaves_islands()
