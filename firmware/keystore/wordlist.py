@@ -1,7 +1,6 @@
 # The BIP-39 English wordlist, compact: one bytes blob plus 2048 offsets (about 17 KB of
 # heap loaded as .mpy, ~13 KB of it in flash when frozen) instead of embit's list of 2048
-# str objects (58 KB on the unix port). nip06 installs this module as
-# `embit.wordlists.bip39`, so embit itself runs unchanged and finds WORDLIST here.
+# str objects (58 KB on the unix port). keystore/nip06.py reads word indexes from it.
 # Source: bitcoin/bips bip-0039/english.txt (shared/vectors/bip39-english-wordlist.txt;
 # tests/firmware/fw_nip06.py checks the two agree word for word).
 from array import array

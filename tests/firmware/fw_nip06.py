@@ -2,7 +2,7 @@
 # keystore.nip06 on MicroPython at 128 KB: NIP-06 vectors, all 24 BIP-39 English vectors
 # (passphrase "TREZOR": entropy -> mnemonic, mnemonic -> seed, seed -> xprv via embit),
 # input checks and progress reporting. About 3 s in all (one seed ~0.1 s).
-# embit runs unchanged; its wordlist module is replaced by keystore/wordlist.py (compact).
+# embit (its bip32, for the xprv references) runs unchanged beside our BIP-39.
 # Heap: NIP-06 itself needs about 110 KB resident (secp256k1, embit's bip32 and our
 # wordlist), so it runs at 128 KB (`make bench` measures its smallest heap: nip06_key);
 # the parsed JSON vectors, this file's code and reloading the wordlist between tests
