@@ -380,8 +380,11 @@ class App:
         if not self.queue:
             # a prompt's screens (ui.prompt_text: encrypt/decrypt bodies); a constant
             # here, not a global: one more name in this module's dict can double it
-            for m in ("ui.screens", "ui.prompt_text", "ui.prompt_pair", "crypto.jsontags"):
+            for m in ("ui.screens", "ui.prompt_text", "ui.prompt_pair", "crypto.jsontags", "crypto.nip04",
+                      "crypto.aes"):
                 _drop(m)
+            if getattr(self, "big", None) is None:
+                _drop("signer.oversize")  # code kept after its request sits mid-heap for good
         for q in self.queue:
             if q["type"] == "connect":
                 break

@@ -106,7 +106,8 @@ def on_event(a, msg, pre=None):
                 ev["content"] = None
             gc.collect()
             return a._done(rid, "too large: asked for in pieces", None, None, None, a._since(t0), pieces=True)
-        return ov.too_large(a, rid, ev, held, client, t0, scheme, checked)
+        ov.too_large(a, rid, ev, held, client, t0, scheme, checked)
+        return a._tidy()
     except Refuse as e:
         req["id"] = e.rid
         return a._refuse(req, e)

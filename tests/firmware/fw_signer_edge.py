@@ -20,7 +20,7 @@ def hold_heap_to(free):
             HOG.append(bytearray(240))
         except MemoryError:
             break  # as low as it goes (the list itself needs room to grow)
-    return {"free": gc.mem_free(), "alloc": gc.mem_alloc()}
+    return {"free": gc.mem_free(), "alloc": gc.mem_alloc(), "modules": sorted(sys.modules)}
 
 
 def release_heap():
