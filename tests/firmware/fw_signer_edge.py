@@ -20,7 +20,10 @@ def hold_heap_to(free):
             HOG.append(bytearray(240))
         except MemoryError:
             break  # as low as it goes (the list itself needs room to grow)
-    return {"free": gc.mem_free(), "alloc": gc.mem_alloc(), "modules": sorted(sys.modules)}
+    m = {"free": gc.mem_free(), "alloc": gc.mem_alloc()}
+    if free is None:  # let go: room to list what is loaded
+        m["modules"] = sorted(sys.modules)
+    return m
 
 
 def release_heap():
