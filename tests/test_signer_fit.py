@@ -217,7 +217,11 @@ def test_big_tags_of_the_wrong_shape_are_refused_as_small_ones_are(tmp_path, bad
 # block the size of its text; a big template's tags stay in it as text
 # (crypto/jsontags.py). What fits reliably, and what is still short of issue 10's goals:
 
-FITS = {"follows": 100, "hinted": 60, "note": 16000, "crypt": 2000}
+# Set at about 3/4 of the edge measured on a fresh boot: at the edge itself the heap's
+# state varies from run to run (the GC is conservative: random bytes can keep garbage
+# alive; the replay ring's flush and the collections fall at different points), and
+# 16,000 / 100 / 60 / 2,000 failed about one run in five.
+FITS = {"follows": 80, "hinted": 48, "note": 12000, "crypt": 1500}
 GOALS = {"follows": 500, "hinted": 300, "note": MAX_REQUEST - 200, "crypt": 32 * 1024}
 
 
