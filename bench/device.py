@@ -35,11 +35,14 @@ sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
 import refclient as rc  # noqa: E402
 from bridge import link as L  # noqa: E402
 from bridge import sim as S  # noqa: E402
+from bridge.courier import BUSY_TRIES, BUSY_WAIT, stream_messages  # noqa: E402
 
 SK = bytes.fromhex("3b0f0c4d2dfc2d0e2f2b8c0e7f31c1a7d5d8a1c9e6c4a2b0f1e3d5c7a9b1c3d5")
 PUB = rc.xonly(SK)
 N = 30          # requests per figure
 CLIENTS = 10
+# the bridge's pauses before it sends again what the device was too busy for, then None
+AGAIN = [BUSY_WAIT * 2 ** n for n in range(BUSY_TRIES)] + [None]
 RELAY_MAX = 65536  # bytes of event JSON relays commonly take (docs/fit.md)
 PERMS = "sign_event:1,sign_event:3,nip44_encrypt,nip44_decrypt,nip04_encrypt,nip04_decrypt"
 TEXT = "Lorem ipsum dolor sit amet, \"consectetur\" adipiscing elit,\nsed do eiusmod tempor. "
@@ -125,7 +128,7 @@ class Device:
         if len(json.dumps(ev)) > RELAY_MAX:
             return {"error": "over a relay's 64 KB event: not sent"}, None
         streamed = False
-        for wait in (0.5, 1, 2, None):
+        for wait in AGAIN:
             try:
                 rid = self.lk.request({"t": "event", "event": ev})
             except L.TooLarge:
@@ -159,13 +162,11 @@ class Device:
     def stream(self, ev):
         """ev as "big" then "more" messages of the device's stream size -> rid."""
         chunk = (self.lk.device_hello.get("limits") or {}).get("stream") or 2048
-        content = ev["content"]
         rid = self.lk.next_rid()
-        self.lk.send({"t": "big", "rid": rid, "now": int(time.time()),
-                      "event": {k: v for k, v in ev.items() if k != "content"}, "n": len(content)})
-        for i in range(0, len(content), chunk):
-            piece = {"t": "more", "rid": rid, "data": content[i:i + chunk], "end": i + chunk >= len(content)}
-            for wait in (0.5, 1, 2, None):  # a piece refused is sent again, as the bridge does
+        msgs = stream_messages(rid, int(time.time()), ev, chunk)
+        self.lk.send(msgs[0])
+        for piece in msgs[1:]:
+            for wait in AGAIN:  # a piece refused is sent again, as the bridge does
                 try:
                     self.lk.send(piece)
                     break
@@ -260,13 +261,31 @@ def ladders(d, c):
     return fit
 
 
-def run_at(heap):
+def set_up(heap):
+    """A device with our key and CLIENTS clients admitted -> (Device, clients)."""
     d = Device(heap)
     try:
         d.provision()
         clients = [rc.Client() for _ in range(CLIENTS)]
         for c in clients:
             d.connect(c)
+    except BaseException:
+        d.close()
+        raise
+    return d, clients
+
+
+def one_vs_ten(d, clients):
+    """Device ms of 1 client, then of the 10 taking turns, and their ratio."""
+    out = {"one_client": per_request(d, clients[:1], N), "ten_clients_alternating": per_request(d, clients, N)}
+    out["ten_vs_one"] = {k: round(out["ten_clients_alternating"][k]["device_ms_p50"]
+                                  / out["one_client"][k]["device_ms_p50"], 2) for k in out["one_client"]}
+    return out
+
+
+def run_at(heap):
+    d, clients = set_up(heap)
+    try:
         c = clients[0]
         out = {"heap": heap, "clients_admitted": CLIENTS, "requests_each": N,
                "just_set_up": d.status().get("heap")}
@@ -277,10 +296,7 @@ def run_at(heap):
         # been served a while (the heap as a day's use leaves it: caches full, pieces
         # scattered)
         out["largest_that_fits"] = {"after_boot": ladders(d, c)}
-        out["one_client"] = per_request(d, clients[:1], N)
-        out["ten_clients_alternating"] = per_request(d, clients, N)
-        out["ten_vs_one"] = {k: round(out["ten_clients_alternating"][k]["device_ms_p50"]
-                                      / out["one_client"][k]["device_ms_p50"], 2) for k in out["one_client"]}
+        out.update(one_vs_ten(d, clients))
         # the other methods once each, for their stack
         d.call(c, "get_public_key", [], label="get_public_key")
         d.call(c, "connect", [PUB.hex()], label="connect (again)")
@@ -309,16 +325,10 @@ CHIP_ROOM_HEAP = "256K"
 def flat_at(heap):
     """1 client vs 10 taking turns, at a heap with the chip's room for the key caches
     (issue 10, 5: there ten should cost what one costs)."""
-    d = Device(heap)
+    d, clients = set_up(heap)
     try:
-        d.provision()
-        clients = [rc.Client() for _ in range(CLIENTS)]
-        for c in clients:
-            d.connect(c)
-        out = {"heap": heap, "one_client": per_request(d, clients[:1], N),
-               "ten_clients_alternating": per_request(d, clients, N)}
-        out["ten_vs_one"] = {k: round(out["ten_clients_alternating"][k]["device_ms_p50"]
-                                      / out["one_client"][k]["device_ms_p50"], 2) for k in out["one_client"]}
+        out = {"heap": heap}
+        out.update(one_vs_ten(d, clients))
         return out
     finally:
         d.close()

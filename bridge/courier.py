@@ -20,6 +20,18 @@ from .relays import RelayPool, format_status, normalize_url
 
 log = logging.getLogger("bridge.run")
 
+
+def stream_messages(rid, now, ev, chunk):
+    """ev (its content a str) as the device takes a request too big to take whole: a
+    "big" message (the event without its content, and the content's length), then
+    "more" messages of `chunk` characters, the last with "end" (signer/oversize.py)."""
+    content = ev["content"]
+    head = {k: v for k, v in ev.items() if k != "content"}
+    out = [{"t": "big", "rid": rid, "now": now, "event": head, "n": len(content)}]
+    for i in range(0, len(content), chunk):
+        out.append({"t": "more", "rid": rid, "data": content[i:i + chunk], "end": i + chunk >= len(content)})
+    return out
+
 PROTO = 1
 INFLIGHT_MAX = 256      # requests forwarded and not yet `done`
 REFORWARD_AGE = 120     # s: after a device reset, re-send unanswered requests younger than this
@@ -361,11 +373,9 @@ class Courier:
         content = ev.get("content")
         if not chunk or not isinstance(content, str) or not content:
             return False
-        head = {k: v for k, v in ev.items() if k != "content"}
-        await maybe(self.link.send({"t": "big", "rid": rid, "now": msg["now"], "event": head,
-                                    "n": len(content)}))
-        for i in range(0, len(content), chunk):
-            piece = {"t": "more", "rid": rid, "data": content[i:i + chunk], "end": i + chunk >= len(content)}
+        msgs = stream_messages(rid, msg["now"], ev, chunk)
+        await maybe(self.link.send(msgs[0]))
+        for piece in msgs[1:]:
             for n in range(BUSY_TRIES + 1):
                 try:
                     await maybe(self.link.send(piece))

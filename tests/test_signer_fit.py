@@ -116,13 +116,10 @@ class Fit:
 
     def _in_pieces(self, msg):
         # what the bridge does with a request the device refused whole (courier.send_in_pieces)
-        ev = msg["event"]
+        from bridge.courier import stream_messages
         rid = self.lk.next_rid()
-        content = ev["content"]
-        head = {k: v for k, v in ev.items() if k != "content"}
-        self.lk.send({"t": "big", "rid": rid, "now": msg["now"], "event": head, "n": len(content)})
-        for i in range(0, len(content), 2048):
-            self.lk.send({"t": "more", "rid": rid, "data": content[i:i + 2048], "end": i + 2048 >= len(content)})
+        for m in stream_messages(rid, msg["now"], msg["event"], 2048):
+            self.lk.send(m)
         return rid
 
     def mem(self):

@@ -150,13 +150,10 @@ def sign_through_the_link(tmp_path, heap, size, tpl=None):
             except L.TooLarge:
                 # refused whole (link.py keep_free): sent as a stream, as the bridge does
                 # (courier.send_in_pieces)
+                from bridge.courier import stream_messages
                 rid = lk.next_rid()
-                content = msg["event"]["content"]
-                head = {k: v for k, v in msg["event"].items() if k != "content"}
-                lk.send({"t": "big", "rid": rid, "now": msg["now"], "event": head, "n": len(content)})
-                for i in range(0, len(content), 2048):
-                    lk.send({"t": "more", "rid": rid, "data": content[i:i + 2048],
-                             "end": i + 2048 >= len(content)})
+                for m in stream_messages(rid, msg["now"], msg["event"], 2048):
+                    lk.send(m)
             if tpl["kind"] != 1:  # no rule for it: approved on the prompt
                 deadline = time.time() + 30
                 while "APPROVE" not in (state / "screen.txt").read_text() and time.time() < deadline:

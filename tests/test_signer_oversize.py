@@ -8,6 +8,7 @@ import time
 import pytest
 
 import refclient as rc
+from bridge.courier import stream_messages
 from test_signer_harness import SIGNER_PUB, answer, call, client, dev, done, of, pair  # noqa: F401
 
 CHUNK = 1024
@@ -21,14 +22,13 @@ def note_request(client, size, scheme="nip44"):
 def stream(dev, ev, tamper=None):
     """Send ev as the bridge sends what the device refused whole -> messages sent back."""
     rid = dev.next_rid()
-    content = ev["content"]
-    head = {k: v for k, v in ev.items() if k != "content" and not k.startswith("_")}
-    got = dev.send({"t": "big", "rid": rid, "now": int(time.time()), "event": head, "n": len(content)})
-    for i in range(0, len(content), CHUNK):
-        data = content[i:i + CHUNK]
-        if tamper is not None and i == tamper:
-            data = ("A" if data[0] != "A" else "B") + data[1:]
-        got += dev.send({"t": "more", "rid": rid, "data": data, "end": i + CHUNK >= len(content)})
+    msgs = stream_messages(rid, int(time.time()), {k: v for k, v in ev.items() if not k.startswith("_")}, CHUNK)
+    if tamper is not None:  # a character offset, a multiple of CHUNK: that piece's first
+        m = msgs[1 + tamper // CHUNK]
+        m["data"] = ("A" if m["data"][0] != "A" else "B") + m["data"][1:]
+    got = []
+    for m in msgs:
+        got += dev.send(m)
     return rid, got
 
 

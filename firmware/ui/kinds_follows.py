@@ -114,25 +114,7 @@ def _keys(tpl):
     tags = tpl.get("tags") if type(tpl) is dict else None
     if type(tags) is not list and not getattr(tags, "TAGS", False):
         return []
-    n = 0
-    for t in tags:
-        if _pkey(t, True):
-            n += 1
-    ks = [None] * n
-    n = 0
-    for t in tags:
-        h = _pkey(t, True)
-        if h:
-            ks[n] = unhexlify(h)
-            n += 1
-    ks.sort()
-    j = 0
-    for k in ks:
-        if not j or k != ks[j - 1]:
-            ks[j] = k
-            j += 1
-    del ks[j:]
-    return ks
+    return _sorted_set(tags, True, unhexlify)
 
 
 def _pkey(x, d):
@@ -150,31 +132,36 @@ def _pkey(x, d):
 
 
 def _hexlist(x):
-    # one list of the right size: no regrowth on a fragmented heap
     d = type(x) is dict
     if d:
         x = x.get("tags")
         if type(x) is not list:
             x = ()
+    return _sorted_set(x, d, None)
+
+
+def _sorted_set(items, d, conv):
+    # the pubkeys of items (tags if d, else hex strs), conv(hex) each, sorted and
+    # unique, in one list of the right size: no regrowth on a fragmented heap
     n = 0
-    for h in x:
-        if _pkey(h, d):
+    for t in items:
+        if _pkey(t, d):
             n += 1
-    hs = [None] * n
+    out = [None] * n
     n = 0
-    for h in x:
-        h = _pkey(h, d)
+    for t in items:
+        h = _pkey(t, d)
         if h:
-            hs[n] = h
+            out[n] = conv(h) if conv else h
             n += 1
-    hs.sort()
+    out.sort()
     j = 0
-    for h in hs:
-        if not j or h != hs[j - 1]:
-            hs[j] = h
+    for v in out:
+        if not j or v != out[j - 1]:
+            out[j] = v
             j += 1
-    del hs[j:]
-    return hs
+    del out[j:]
+    return out
 
 
 def _blob(x):
