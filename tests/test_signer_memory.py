@@ -21,9 +21,12 @@ COMPILED = None
 
 
 def mpy_path():
+    # relative to bsim.BUILD: each module keeps its path as __file__, and an absolute one
+    # grows the figure with the checkout's path (40,896 B in /work/main, 40,992 in CI's
+    # clone); a board's paths are short ("/rom/signer/requests.mpy")
     global COMPILED
     if COMPILED is None:
-        COMPILED = bsim.mpy_path(compiled=True)
+        COMPILED = ":".join(os.path.relpath(d, bsim.BUILD) for d in bsim.mpy_path(compiled=True).split(":"))
     return COMPILED
 
 
@@ -31,7 +34,7 @@ def run_mpy(code, heap="1M"):
     env = mpy.mpy_env()
     env["MICROPYPATH"] = mpy_path()
     p = subprocess.run([mpy.micropython_bin(), "-X", "heapsize=" + heap, "-c", code],
-                       capture_output=True, text=True, env=env, cwd=mpy.ROOT, timeout=120)
+                       capture_output=True, text=True, env=env, cwd=bsim.BUILD, timeout=120)
     assert p.returncode == 0, p.stderr
     return p.stdout
 
