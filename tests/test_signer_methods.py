@@ -102,6 +102,20 @@ def test_nip44_encrypt_result_decrypts_for_the_third_party(dev, client, scheme):
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("method", ["nip44_encrypt", "nip04_encrypt"])
+def test_an_escaped_emoji_is_encrypted_as_utf8_not_cesu8(dev, client, method, scheme):
+    # json.dumps (ensure_ascii) sends the emoji as "\ud83d\ude00", which MicroPython's
+    # json.loads leaves as two 3-byte halves: encrypted so, no reader decodes it. A lone
+    # half is U+FFFD, as a JS TextEncoder makes it
+    pair(dev, client, scheme=scheme)
+    peer = rc.Client()
+    rid, ev, _ = call(dev, client, method, [peer.pubhex, "hi \U0001F600 \ud800 x"], scheme)
+    resp, _ = answer(client, dev.press("approve"), rid, ev)
+    got = peer.decrypt(SIGNER_PUB, resp["result"])[0]
+    assert got == "hi \U0001F600 \ufffd x", ascii(got)
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
 def test_nip44_decrypt_returns_the_plaintext(dev, client, scheme):
     pair(dev, client, scheme=scheme)
     peer = rc.Client()

@@ -135,6 +135,55 @@ def find(b, n: int, pat, m: int, i: int) -> int:
     return -1
 
 
+@micropython.viper
+def chars(b, n: int) -> int:
+    # the characters in UTF-8 b[0:n] (as len() of its str counts them: a CESU-8
+    # surrogate half is one)
+    s = ptr8(b)
+    k = 0
+    i = 0
+    while i < n:
+        if (s[i] & 0xC0) != 0x80:
+            k += 1
+        i += 1
+    return k
+
+
+@micropython.viper
+def utf8_of_cesu(b, n: int) -> int:
+    # b[0:n] rewritten in place as a JS TextEncoder encodes the same string: a UTF-16
+    # surrogate pair that json.loads left as two 3-byte CESU-8 halves (from
+    # "\ud83d\ude00", how ensure_ascii clients send emoji) becomes its 4-byte UTF-8,
+    # a lone half U+FFFD -> the new length (never longer)
+    s = ptr8(b)
+    i = 0
+    o = 0
+    while i < n:
+        c = s[i]
+        if c == 0xED and i + 2 < n and (s[i + 1] & 0xE0) == 0xA0:
+            u = 0xD000 | ((s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F)
+            if u < 0xDC00 and i + 5 < n and s[i + 3] == 0xED and (s[i + 4] & 0xF0) == 0xB0:
+                lo = 0xD000 | ((s[i + 4] & 0x3F) << 6) | (s[i + 5] & 0x3F)
+                cp = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00)
+                s[o] = 0xF0 | (cp >> 18)
+                s[o + 1] = 0x80 | ((cp >> 12) & 0x3F)
+                s[o + 2] = 0x80 | ((cp >> 6) & 0x3F)
+                s[o + 3] = 0x80 | (cp & 0x3F)
+                o += 4
+                i += 6
+            else:
+                s[o] = 0xEF
+                s[o + 1] = 0xBF
+                s[o + 2] = 0xBD
+                o += 3
+                i += 3
+        else:
+            s[o] = c
+            o += 1
+            i += 1
+    return o
+
+
 def _ws(b, i, n, back=False):
     # skip JSON whitespace forwards from i (or backwards from i)
     while 0 <= i < n and b[i] in b" \t\r\n":
@@ -168,6 +217,20 @@ def value_span(b, key, lead=b""):
         return None
     z = string_end(b, i + 1, n)
     return None if z < 0 else (i + 1, z)
+
+
+def next_item(b, z):
+    """The body span of the string that follows, as the next item of a list, the
+    string whose closing quote is at z (`, "..."`), or None."""
+    n = len(b)
+    i = _ws(b, z + 1, n)
+    if i >= n or b[i] != 0x2C:
+        return None
+    i = _ws(b, i + 1, n)
+    if i >= n or b[i] != 0x22:
+        return None
+    e = string_end(b, i + 1, n)
+    return None if e < 0 else (i + 1, e)
 
 
 def without(b, span):

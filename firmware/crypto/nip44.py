@@ -326,13 +326,11 @@ def _decode_pieces(ps, into=None):
     return data
 
 
-def _decode(payload, into=None):
-    # a memoryview of writable bytes (a request still in the link's buffer) is decoded
-    # in place, destroying it: no second buffer of the payload's size
-    if type(payload) is tuple:
-        return _decode_pieces(payload, into)
-    inplace = type(payload) is memoryview
-    if not (inplace or isinstance(payload, str)):
+def shape(payload):
+    """-> the decoded size of a payload (a str, or a memoryview of its text) whose
+    version, size and base64 hold: all that can be checked without the key. Decodes
+    nothing but its first 3 bytes."""
+    if not (type(payload) is memoryview or isinstance(payload, str)):
         raise ValueError("invalid payload: not a string")
     plen = len(payload)
     if plen == 0 or payload[0] in ("#", 35):
@@ -346,6 +344,20 @@ def _decode(payload, into=None):
     dlen = plen // 4 * 3 - (payload[-1] in eq) - (payload[-2] in eq)
     if dlen < 99:
         raise ValueError("invalid payload: data too short")
+    v = binascii.a2b_base64(payload[0:4])[0]
+    if v != 2:
+        raise ValueError("invalid payload: unknown version %d" % v)
+    return dlen
+
+
+def _decode(payload, into=None):
+    # a memoryview of writable bytes (a request still in the link's buffer) is decoded
+    # in place, destroying it: no second buffer of the payload's size
+    if type(payload) is tuple:
+        return _decode_pieces(payload, into)
+    dlen = shape(payload)
+    plen = len(payload)
+    inplace = type(payload) is memoryview
     # decoded bytes never overtake the text still to decode (3 for every 4)
     data = payload if inplace else bytearray(dlen)
     # decode in slices so no second full-size bytes object exists next to `data`
@@ -354,8 +366,6 @@ def _decode(payload, into=None):
         part = binascii.a2b_base64(payload[i:i + _CHUNK])
         data[o:o + len(part)] = part
         o += len(part)
-    if data[0] != 2:
-        raise ValueError("invalid payload: unknown version %d" % data[0])
     return data[0:dlen] if inplace else data
 
 

@@ -16,7 +16,7 @@
 # never hold the client's plaintext.
 import json
 from binascii import hexlify, unhexlify
-from crypto import nip01, nip44, secp256k1
+from crypto import jsonspan, nip01, nip44, secp256k1
 from signer.rpc import Refuse
 from signer.envelope import nip04_module as _nip04
 
@@ -91,9 +91,13 @@ def prepare(method, params, sk, signer_hex, now):
         return {"peer": _peer(params, 1), "size": 64}
     peer = _peer(params, 2)
     text = params[1]
-    op = {"peer": peer, "size": 2 * len(text) + 64}
+    if method.endswith("encrypt"):
+        text = _js_utf8(text)
+    # a text left in the request's buffer (rpc._big) keeps that buffer alive
+    held = type(text) is memoryview
+    op = {"peer": peer, "size": len(text) * 4 // 3 + 64 if held else 2 * len(text) + 64}
     if method == "nip44_encrypt":
-        if not 1 <= len(text.encode()) <= 65535:
+        if not 1 <= len(memoryview(text)) <= 65535:  # UTF-8 bytes, not copied
             _invalid("plaintext must be 1..65535 bytes")
     elif method == "nip04_decrypt":
         _public_nip04(text)
@@ -108,7 +112,9 @@ def prepare(method, params, sk, signer_hex, now):
 
 
 def run(method, op, sk):
-    """Do the approved operation -> result string."""
+    """Do the approved operation -> its result: a str, a signed event (a dict), the
+    plaintext of a big decrypt (a memoryview in the request's buffer) or the payload of
+    a big encrypt (a function yielding its base64)."""
     if method == "sign_event":
         tpl = op.pop("tpl")  # the op is spent: free the template as the event is built
         ev = nip01.sign(tpl, sk)
@@ -116,47 +122,63 @@ def run(method, op, sk):
         # the dict, not its JSON: envelope.seal_response writes that into the payload
         return ev
     if method == "nip04_encrypt":
-        return _nip04().encrypt(sk, op["peer"], op["text"])
+        text = op["text"]
+        if type(text) is memoryview:  # as nip44's below
+            return _nip04().seal_stream(sk, op["peer"], text)
+        return _nip04().encrypt(sk, op["peer"], text)
     if method == "nip44_encrypt":
-        return nip44.encrypt(op["text"], nip44.conversation_key(sk, op["peer"]))
+        ck = nip44.conversation_key(sk, op["peer"])
+        text = op["text"]
+        if type(text) is memoryview:
+            # sealed as the response is read out (rpc.response_pieces), in ~1 KB pieces,
+            # the same each time: no block of the payload's size
+            return nip44.seal_stream(ck, len(text), lambda: (text,))
+        return nip44.encrypt(text, ck)
     if method == "nip44_get_key":
         return hexlify(nip44.conversation_key(sk, op["peer"])).decode()
     # the decrypts, only now (approved): their failures are answered now too
     ct = op.pop("ct")
     try:
-        if method == "nip04_decrypt":
+        if method == "nip04_decrypt":  # a memoryview is opened in place
             text = _nip04().decrypt(sk, op["peer"], ct)
-        else:
-            text = nip44.decrypt(ct, nip44.conversation_key(sk, op["peer"]))
+        else:  # a big one (a memoryview in the request's buffer) in place
+            ck = nip44.conversation_key(sk, op["peer"])
+            text = nip44.decrypt_mv(ct, ck) if type(ct) is memoryview else nip44.decrypt(ct, ck)
     except ValueError:
         raise Refuse("invalid ciphertext", "invalid ciphertext")
     # an empty string result never resolves in nostr-tools: say so instead
-    if not text:
+    if not len(text):
         raise Refuse("invalid ciphertext: empty plaintext", "invalid ciphertext")
     return text
 
 
+def _js_utf8(text):
+    # the bytes a client's TextEncoder makes of the string it sent, not the CESU-8 that
+    # json.loads leaves for "\ud83d\ude00" (how ensure_ascii clients send an emoji):
+    # encrypted as that, no reader could decode it. The request was strict UTF-8
+    # (signer/requests.py), so a surrogate from an escape is all that can fail here
+    b = memoryview(text)
+    n = len(b)
+    if nip01.utf8_strict(b, n):
+        return text
+    if type(text) is str:
+        b = memoryview(bytearray(b))
+    return b[0:jsonspan.utf8_of_cesu(b, n)]
+
+
 def _public_nip04(ct):
-    # what anyone can check without the key: "b64?iv=b64", strict base64, a 16-byte IV,
-    # whole AES blocks
-    nip04 = _nip04()
-    if not nip04.is_nip04(ct):
-        _invalid("not a nip04 ciphertext")
-    a, b = ct.split("?iv=", 1)
-    for part in (a, b):
-        if not part or len(part) % 4 or len(memoryview(part)) != len(part) or not nip44._b64_ok(part, len(part)):
-            _invalid("not a nip04 ciphertext")
-    n = len(a) // 4 * 3 - (a[-1] == "=") - (a[-2] == "=")
-    if n < 16 or n % 16:
+    # what anyone can check without the key: "b64?iv=b64", strict base64, a 24-character
+    # IV, whole AES blocks (crypto/nip04.py shape)
+    try:
+        _nip04().shape(ct)
+    except ValueError:
         _invalid("not a nip04 ciphertext")
 
 
 def _public_nip44(ct):
-    # version, size and base64 of the payload (nip44._decode: no key involved); the MAC
-    # is checked only after approval
-    if type(ct) is not str:
-        _invalid("not a nip44 ciphertext")
+    # version, size and base64 of the payload (no key involved, nothing decoded); the
+    # MAC is checked only after approval
     try:
-        nip44._decode(ct)
+        nip44.shape(ct)
     except ValueError:
         _invalid("not a nip44 ciphertext")

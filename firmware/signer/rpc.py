@@ -64,33 +64,45 @@ def _scan_id(text):
     return None
 
 
+# which param of a big body stays a memoryview of its text, unescaped where it lies: a
+# template, a plaintext to encrypt (signer/methods.py seals it as the response is read
+# out), a ciphertext to decrypt (decrypted in place)
+_IN_PLACE = {"sign_event": 0, "nip44_encrypt": 1, "nip44_decrypt": 1, "nip04_encrypt": 1,
+             "nip04_decrypt": 1}
+
+
 def _big(mv):
     # json.loads of a big body (a memoryview of its UTF-8 in the link's buffer: see
-    # crypto/jsonspan.py) whose params[0] (a sign_event's template) is unescaped where
-    # it lies and comes back as a memoryview of it; the rest of the body (small) is
-    # parsed from a copy with that string emptied. Anything unexpected: the plain way.
+    # crypto/jsonspan.py) whose big string, params[0] or params[1], is unescaped where
+    # it lies; the rest of the body (small) is parsed from a copy with that string
+    # emptied. Anything unexpected: the plain way.
     sp = jsonspan.value_span(mv, b'"params"', b"[")
     if sp is None:
         return json.loads(mv)
+    k = 0
+    s1 = jsonspan.next_item(mv, sp[1])
+    if s1 is not None and s1[1] - s1[0] > sp[1] - sp[0]:
+        sp, k = s1, 1
     req = json.loads(jsonspan.without(mv, sp))
     p = req.get("params") if type(req) is dict else None
-    if type(p) is not list or not p or p[0] != "":
-        return json.loads(mv)  # the span was not params[0]: mv is still untouched
+    if type(p) is not list or len(p) <= k or p[k] != "":
+        return json.loads(mv)  # the span was not params[k]: mv is still untouched
     end = jsonspan.unescape(mv, sp[0], sp[1])
     if end < 0:
         raise ValueError("not JSON")
-    if req.get("method") == "sign_event":
-        p[0] = mv[sp[0]:end]
+    if _IN_PLACE.get(req.get("method")) == k:
+        p[k] = mv[sp[0]:end]
     else:
-        p[0] = str(mv[sp[0]:end], "utf-8")  # small: the other methods take strs
+        p[k] = str(mv[sp[0]:end], "utf-8")  # the other methods take strs
     return req
 
 
 def parse(text, limit=None):
     """-> (id, method, params); raises NoId, or Refuse carrying the id as .rid.
     Bodies longer than limit (chars) are refused "too large" unparsed. text: a str, or
-    a memoryview of a big body's UTF-8 (envelope.open_); then a sign_event's params[0]
-    is a memoryview of its template text, unescaped in place."""
+    a memoryview of a big body's UTF-8 (envelope.open_); then the big param of a
+    sign_event or an encrypt or decrypt (_IN_PLACE) is a memoryview of its text,
+    unescaped in place."""
     if type(text) is memoryview and len(text) <= SMALL:
         text = str(text, "utf-8")
     if limit is None:
@@ -136,6 +148,10 @@ def response(rid, result=None, error=None):
     # one join: a chain of + would copy a 16 KB result once per piece
     if type(result) is dict:
         result = event_json(result)
+    elif type(result) is memoryview:  # (signer/methods.py run) made whole for NIP-04's
+        result = str(result, "utf-8")  # response, which is encrypted whole
+    elif result is not None and type(result) is not str:
+        result = str(b"".join(result()), "ascii")
     if error is not None:
         # "result":"error" too: nostrify requires a string result, and rust-nostr parses the
         # result before it reads "error" ("" fails there); docs/protocol.md, "Error responses"
@@ -176,7 +192,12 @@ def response_pieces(rid, result=None, error=None):
         return
     if type(result) is not dict:
         yield b',"result":'
-        yield from string_pieces(result)
+        if type(result) is str or type(result) is memoryview:
+            yield from string_pieces(result)
+        else:  # a payload made as it is read (the seal_stream emit of nip44, nip04): ASCII
+            yield b'"'
+            yield from result()
+            yield b'"'
         yield b"}"
         return
     # event_json(result) as a JSON string's body: only quotes and backslashes need

@@ -17,6 +17,7 @@
 # A decrypt shows no plaintext (none is known before approval: signer/methods.py), so
 # it says whose conversation is opened (the peer) and which client gets to read it.
 import json
+from crypto import jsonspan
 from ui import screens
 from ui.screens import esc, wrap, pack, short_key, hex64, segment
 
@@ -86,7 +87,8 @@ def body(method, op, head, client_npub, peer_npub, ctx=None):
             lines = []
         lines.append("-- whole text --")
     else:
-        n = len(text)
+        # a big plaintext is UTF-8 in the request's buffer (signer/rpc.py _big)
+        n = len(text) if type(text) is str else jsonspan.chars(text, len(text))
         t = "-- %d char%s --" % (n, "" if n == 1 else "s")
         lines.append(t if len(t) <= W else "%d chars:" % n)
     segs.append(pack(lines))
@@ -112,6 +114,8 @@ def _nip17(text):
     # parsed: a plain message never costs a parse.
     if len(text) > MAX_JSON:
         return None
+    if type(text) is memoryview:
+        text = str(text, "utf-8")
     i = 0
     n = len(text)
     while i < n and text[i] in " \t\r\n":

@@ -2,8 +2,9 @@
 # A big request read where it lies (crypto/jsonspan.py, nip44.decrypt_mv, rpc.parse of a
 # memoryview, methods' template with its content in the buffer) and the response sealed
 # as it is written (nip44.seal_stream): each must give exactly what the plain path gives.
+import binascii
 import json
-from crypto import jsonspan, nip44, nip01
+from crypto import jsonspan, nip44, nip01, secp256k1
 from signer import rpc, methods, envelope
 
 CK = bytes(range(32))
@@ -137,8 +138,110 @@ def test_rpc_parse_of_a_big_body_keeps_the_template_in_the_buffer():
 
 
 def test_rpc_parse_of_a_big_body_other_method_gives_strs():
-    body = json.dumps({"id": "r2", "method": "nip44_encrypt", "params": [PK, "q" * 5000]})
-    assert rpc.parse(mv(body.encode())) == ("r2", "nip44_encrypt", [PK, "q" * 5000])
+    body = json.dumps({"id": "r2", "method": "connect", "params": [PK, "q" * 5000]})
+    assert rpc.parse(mv(body.encode())) == ("r2", "connect", [PK, "q" * 5000])
+
+
+def _crypt(method, text):
+    return json.dumps({"id": "r3", "method": method, "params": [PK, text]})
+
+
+def test_rpc_parse_of_a_big_encrypt_or_decrypt_keeps_its_text_in_the_buffer():
+    for method in ("nip44_encrypt", "nip44_decrypt", "nip04_encrypt", "nip04_decrypt"):
+        for t in BODIES:
+            text = json.loads('"' + t + '"') + " \u00e9 \" \\ " * 400
+            rid, m, params = rpc.parse(mv(_crypt(method, text).encode()))
+            assert (rid, m, params[0]) == ("r3", method, PK)
+            assert type(params[1]) is memoryview and bytes(params[1]) == text.encode(), (method, t)
+
+
+def test_next_item_is_the_string_after_a_lists_first():
+    t = mv(b'{"params":[ "a\\"b" , "c\\\\" ],"x":1}')
+    a, z = jsonspan.value_span(t, b'"params"', b"[")
+    a1, z1 = jsonspan.next_item(t, z)
+    assert bytes(t[a1:z1]) == b'c\\\\'
+    assert jsonspan.next_item(t, z1) is None  # a ] follows
+    t = mv(b'{"params":["a",1]}')
+    assert jsonspan.next_item(t, jsonspan.value_span(t, b'"params"', b"[")[1]) is None
+
+
+def test_chars_counts_as_len_of_the_str():
+    for t in ("", "abc", "\xe9\u20ac\U0001f600 x", "\u2028" * 300):
+        b = t.encode()
+        assert jsonspan.chars(b, len(b)) == len(t), t
+    b = bytearray(b"\xed\xa0\xbd\xed\xb8\x80")  # CESU-8 halves, as json.loads leaves them
+    assert jsonspan.chars(b, len(b)) == len(str(b, "utf-8"))
+
+
+PEER_SK = bytes(range(1, 33))
+PEER = secp256k1.pubkey(PEER_SK)
+PEER_HEX = "".join("%02x" % b for b in PEER)
+
+
+def _payload(result):
+    out = bytearray()
+    for b in result():
+        out.extend(b)
+    return str(out, "ascii")
+
+
+def test_a_big_nip44_encrypt_is_sealed_as_it_is_read_to_what_the_peer_decrypts():
+    text = "secret \u00e9 \"q\" \\ \U0001f600\n" * 600
+    body = json.dumps({"id": "r4", "method": "nip44_encrypt", "params": [PEER_HEX, text]})
+    params = rpc.parse(mv(body.encode()))[2]
+    op = methods.prepare("nip44_encrypt", params, SK, PK, 5)
+    assert type(op["text"]) is memoryview
+    result = methods.run("nip44_encrypt", op, SK)
+    first = _payload(result)
+    assert _payload(result) == first  # the same bytes each time it is read
+    ck = nip44.conversation_key(PEER_SK, secp256k1.pubkey(SK))
+    assert nip44.decrypt(first, ck) == json.loads(body)["params"][1]
+    # and the response carries it as a plain JSON string
+    out = bytearray()
+    for b in rpc.response_pieces("r4", result):
+        out.extend(b)
+    assert json.loads(out) == {"id": "r4", "result": first}
+
+
+def test_a_big_nip44_decrypt_is_opened_in_place_to_what_the_small_path_gives():
+    text = "reply \u2603 \"q\" \\ \U0001f600\n" * 600
+    ck = nip44.conversation_key(PEER_SK, secp256k1.pubkey(SK))
+    ct = nip44.encrypt(text, ck)
+    body = json.dumps({"id": "r5", "method": "nip44_decrypt", "params": [PEER_HEX, ct]})
+    params = rpc.parse(mv(body.encode()))[2]
+    op = methods.prepare("nip44_decrypt", params, SK, PK, 5)
+    assert bytes(op["ct"]) == ct.encode()  # the public check decoded nothing in place
+    got = methods.run("nip44_decrypt", op, SK)
+    assert type(got) is memoryview and bytes(got) == text.encode()
+    out = bytearray()
+    for b in rpc.response_pieces("r5", got):
+        out.extend(b)
+    assert str(out, "utf-8") == rpc.response("r5", text)
+
+
+def test_a_big_nip44_decrypt_refuses_what_the_small_path_refuses():
+    ck = nip44.conversation_key(PEER_SK, secp256k1.pubkey(SK))
+    good = nip44.encrypt("x" * 3000, ck)
+    bad_mac = good[:-8] + ("AAAAAAAA" if good[-8:] != "AAAAAAAA" else "BBBBBBBB")
+    v1 = "AQ" + good[2:]  # version 1
+    for ct, when in ((good + "!", "prepare"), (v1, "prepare"), (good[:-4] + "=" + good[-3:], "prepare"),
+                     (bad_mac, "run")):
+        body = json.dumps({"id": "r6", "method": "nip44_decrypt", "params": [PEER_HEX, ct]})
+        small = _outcome(json.loads(body)["params"])
+        big = _outcome(rpc.parse(mv(body.encode()))[2])
+        assert big == small and big[0] == when, (when, big, small)
+
+
+def _outcome(params):
+    try:
+        op = methods.prepare("nip44_decrypt", params, SK, PK, 5)
+    except rpc.Refuse as e:
+        return "prepare", e.args
+    try:
+        methods.run("nip44_decrypt", op, SK)
+    except rpc.Refuse as e:
+        return "run", e.args
+    return "ok", None
 
 
 def test_rpc_parse_of_a_big_body_that_is_not_json_has_no_id():
@@ -286,3 +389,83 @@ def test_envelope_loads_parses_anything_unusual_the_plain_way():
                 {"t": "event", "event": ev, "x": {"content": "QUJD"}}):
         raw = memoryview(bytearray(json.dumps(odd).encode()))
         assert envelope.loads(raw) == odd
+
+
+# ---- NIP-04 of a big text: opened in place, sealed as it is read ---------------------
+
+from crypto import nip04  # noqa: E402
+
+IV = bytes(range(16))
+LENGTHS = (1, 15, 16, 17, 767, 768, 769, 1535, 1536, 5000)
+
+
+def test_nip04_seal_stream_writes_what_encrypt_returns_for_every_stage_cut():
+    for n in LENGTHS:
+        text = ("\u00e9" + "abcdefgh" * 1000).encode()[:n]
+        emit = nip04.seal_stream(SK, PEER, memoryview(text), IV)
+        first = _payload(emit)
+        assert first == nip04.encrypt(SK, PEER, text, IV), n
+        assert _payload(emit) == first, n
+
+
+def test_nip04_decrypt_in_place_equals_decrypt():
+    for n in LENGTHS:
+        text = ("w\u2603" * 3000)[:n]
+        ct = nip04.encrypt(PEER_SK, secp256k1.pubkey(SK), text, IV)
+        buf = mv(ct.encode())
+        got = nip04.decrypt(SK, PEER, buf)
+        assert type(got) is memoryview and bytes(got) == text.encode(), n
+
+
+def _nip04_outcome(ct):
+    try:
+        return "ok", nip04.decrypt(SK, PEER, ct)
+    except ValueError:
+        return "invalid", None
+
+
+def test_nip04_decrypt_in_place_refuses_what_decrypt_refuses():
+    key_pub = secp256k1.pubkey(SK)
+    good = nip04.encrypt(PEER_SK, key_pub, "hello " * 500, IV)
+    a, b = good.split("?iv=")
+    from crypto import aes
+    x = secp256k1.ecdh_x(PEER_SK, key_pub)
+    badpad = binascii.b2a_base64(aes.cbc_encrypt(x, IV, b"y" * 47 + b"\x05"), newline=False).decode() + "?iv=" + b
+    notutf8 = nip04.encrypt(PEER_SK, key_pub, b"ok \xff\xfe", IV)
+    for ct in (badpad, notutf8, a + "?iv=" + b[:-4] + "AAAA", a[:-4] + "?iv=" + b, a + "!?iv=" + b,
+               a + "?iv=" + b + "A", "?iv=" + b, a + "?iv=" + "A" * 22 + "==", a + "?iv=" + "A" * 24):
+        small = "invalid" if _shape(ct) is None else _nip04_outcome(ct)[0]
+        big = "invalid" if _shape(mv(ct.encode())) is None else _nip04_outcome(mv(ct.encode()))[0]
+        assert small == big, (ct[-30:], small, big)
+    assert _nip04_outcome(mv(badpad.encode()))[0] == _nip04_outcome(notutf8)[0] == "invalid"
+
+
+def _shape(ct):
+    try:
+        return nip04.shape(ct)
+    except ValueError:
+        return None
+
+
+def test_a_big_nip04_encrypt_and_decrypt_through_the_methods():
+    text = "dm \u00e9 \"q\" \\ \U0001f600\n" * 600
+    body = json.dumps({"id": "r7", "method": "nip04_encrypt", "params": [PEER_HEX, text]})
+    op = methods.prepare("nip04_encrypt", rpc.parse(mv(body.encode()))[2], SK, PK, 5)
+    assert type(op["text"]) is memoryview
+    ct = _payload(methods.run("nip04_encrypt", op, SK))
+    assert nip04.decrypt(PEER_SK, secp256k1.pubkey(SK), ct) == json.loads(body)["params"][1]
+    body = json.dumps({"id": "r8", "method": "nip04_decrypt", "params": [PEER_HEX, ct]})
+    op = methods.prepare("nip04_decrypt", rpc.parse(mv(body.encode()))[2], SK, PK, 5)
+    assert bytes(op["ct"]) == ct.encode()  # the public check decoded nothing in place
+    got = methods.run("nip04_decrypt", op, SK)
+    assert type(got) is memoryview and bytes(got) == text.encode()
+
+
+def test_a_big_plaintext_with_escaped_emoji_is_encrypted_as_utf8():
+    # as an ensure_ascii client sends it: the halves json.loads would leave as CESU-8
+    # become the emoji's 4 bytes, a lone half U+FFFD, in the request's buffer
+    for method in ("nip44_encrypt", "nip04_encrypt"):
+        body = '{"id":"r9","method":"%s","params":["%s","%s"]}' % (
+            method, PEER_HEX, "e \\ud83d\\ude00 \\ud800 x " * 300)
+        op = methods.prepare(method, rpc.parse(mv(body.encode()))[2], SK, PK, 5)
+        assert bytes(op["text"]) == ("e \U0001f600 \ufffd x " * 300).encode(), method

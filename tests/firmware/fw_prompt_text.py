@@ -95,6 +95,19 @@ def test_every_row_of_a_plaintext_with_escapes_cut_by_row_ends():
     assert got[:5] == HEAD[:2] + ["nip44_encrypt to", "npub1qqqq..qqqqq", "-- %d chars --" % len(text)], got
 
 
+def test_a_plaintext_left_in_the_request_buffer_is_shown_as_its_str_is():
+    # a big encrypt's plaintext is a memoryview of UTF-8 (signer/rpc.py _big): the same
+    # rows, the same character count, a NIP-17 rumor read as one
+    screens.grid(Display(128, 64))
+    rumor = '{"kind":14,"content":"hi \u00e9","tags":[["p","' + "ab" * 32 + '"]],"created_at":1}'
+    for text in ("ab\u202e" * 60 + "\U0001f600" * 9 + "\\x\n tail \u00e9", rumor):
+        want = _all_rows(prompt_text.body("nip44_encrypt", {"text": text}, HEAD, CLIENT, PEER), "A:yes")
+        view = memoryview(bytearray(text.encode()))
+        got = _all_rows(prompt_text.body("nip44_encrypt", {"text": view}, HEAD, CLIENT, PEER), "A:yes")
+        assert got == want, (got[:8], want[:8])
+    assert "NIP-17 chat msg" in got
+
+
 def test_hardware_boards_name_their_holds():
     f = common.feet(common.DEFAULTS["keymap"])
     assert (f["yes"], f["rule"]) == (("hold >:yes <:no",), ("hold >:yes <:no", "both:always")), f

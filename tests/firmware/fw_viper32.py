@@ -173,11 +173,17 @@ def test_nip01_utf8_strict_random():
 _UTF = b"a\"\\/bfnrtu0123456789abcdefABCDEF\x00\x7f\x80\xbf\xc0\xc3\xdf\xe0\xed\xef\xf0\xf4\xf7\xf8\xff"
 
 
+_CESU = b"a\xed\xa0\xaf\xb0\xbf\x80\x9f\xc3\xa9"
+
+
 def test_jsonspan_random():
     for _ in range(400):
         n = random.getrandbits(6)
         b = rbytes(n, _UTF)
         check("crypto/jsonspan.py", "utf8_ok", jsonspan.utf8_ok, (b, n))
+        check("crypto/jsonspan.py", "chars", jsonspan.chars, (b, n))
+        c = rbytes(n, _CESU)
+        check("crypto/jsonspan.py", "utf8_of_cesu", jsonspan.utf8_of_cesu, (c, n), (0,))
         i = random.getrandbits(6) % (n + 1)
         check("crypto/jsonspan.py", "unescape", jsonspan.unescape, (b, i, n), (0,))
         check("crypto/jsonspan.py", "string_end", jsonspan.string_end, (b, i, n))
