@@ -331,20 +331,63 @@ def test_beyond_the_limits_every_request_is_answered_too_large(tmp_path):
         f.close()
 
 
+def _goal_follows(f):
+    # an account's follow list grows: the 500 are compared with the list signed before
+    # them, and the 300 with hints with the 500 (a drop: the loud warning)
+    first = _follows(10, False)
+    assert _signed(*_kind3(f, first)[:2])["tags"] == first
+    tags = first + _follows(GOALS["follows"] - 10, False)
+    assert _signed(*_kind3(f, tags)[:2])["tags"] == tags
+    assert "10 -> 500" in f.screen_seen and "+490 added" in f.screen_seen
+    tags = _follows(GOALS["hinted"], True)
+    assert _signed(*_kind3(f, tags)[:2])["tags"] == tags
+    assert "500 -> 300" in f.screen_seen and "DROPS" in f.screen_seen
+
+
+def _goal_note(f):
+    tpl = {"kind": 1, "content": "x" * GOALS["note"], "tags": [], "created_at": int(time.time())}
+    assert _signed(*f.ask("sign_event", [json.dumps(tpl)])[:2])["content"] == tpl["content"]
+
+
+def _goal_crypt(f):
+    peer = rc.Client()
+    text = ("plain text, " * 3000)[:GOALS["crypt"]]
+    # a decrypt's request carries the ciphertext (4/3 of the text and more): 28,000
+    # characters is about the largest a relay carries (NIP-44 pads it to 28,672: a
+    # request of ~38.5 KB; 32 KB would be 49,152, beyond MAX_REQUEST)
+    short = text[:28000]
+    for scheme in ("nip44", "nip04"):
+        res, out, ms, _ = f.ask(scheme + "_encrypt", [peer.pubhex, text])
+        assert out == "ok" and peer.decrypt(SIGNER_PUB, res["result"]) == (text, scheme), (scheme, out)
+        ev = f.c.request(SIGNER_PUB, scheme + "_decrypt", [peer.pubhex, peer.encrypt(SIGNER_PUB, short, scheme)])
+        assert EVENT_OVERHEAD + len(ev["content"]) <= EVENT_CAP
+        res, out, ms, _ = f.ask(scheme + "_decrypt", [peer.pubhex, peer.encrypt(SIGNER_PUB, short, scheme)])
+        assert out == "ok" and res["result"] == short, (scheme, out)
+
+
+GOAL_PARTS = {"follows": _goal_follows, "note": _goal_note, "crypt": _goal_crypt}
+
+
 @pytest.mark.xfail(strict=True, reason="issue 10 item 4 goals not reached at 128K with 10 "
-                   "clients: 44 KB free at rest, largest block 29.8 KB; a 500-follow request "
-                   "is 38 KB of text (see the report)")
-def test_the_goals_of_issue_10_item_4(tmp_path):
+                   "clients: 47 KB free at rest, largest block 34 KB; a 500-follow request "
+                   "is 38 KB of text, a 32 KB encrypt 40,960 bytes (see docs/fit.md)")
+@pytest.mark.parametrize("part", sorted(GOAL_PARTS))
+def test_the_goals_of_issue_10_item_4(tmp_path, part):
     f = Fit(tmp_path)
     try:
-        tags = _follows(GOALS["follows"], False)
-        assert _signed(*_kind3(f, tags)[:2])["tags"] == tags
-        tags = _follows(GOALS["hinted"], True)
-        assert _signed(*_kind3(f, tags)[:2])["tags"] == tags
-        tpl = {"kind": 1, "content": "x" * GOALS["note"], "tags": [], "created_at": int(time.time())}
-        _signed(*f.ask("sign_event", [json.dumps(tpl)])[:2])
-        peer = rc.Client()
-        res, out, ms, _ = f.ask("nip44_encrypt", [peer.pubhex, "z" * GOALS["crypt"]])
-        assert out == "ok"
+        GOAL_PARTS[part](f)
+    finally:
+        f.close()
+
+
+@pytest.mark.parametrize("part", sorted(GOAL_PARTS))
+def test_the_goals_of_issue_10_item_4_are_met_at_192k_after_boot(tmp_path, part):
+    # 111 KB free after boot with the ten clients: still less than the 175 KB an RP2040
+    # has after start-up with ROMFS (docs/fit.md, "The simulator's heap and the chip's").
+    # Each part on a device just booted: after a day's use the heap is in holes
+    f = Fit(tmp_path, heap="192K")
+    try:
+        GOAL_PARTS[part](f)
+        assert len(f.mem()["clients"]) == 10
     finally:
         f.close()

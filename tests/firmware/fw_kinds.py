@@ -238,6 +238,22 @@ def test_follows_of_is_sorted_unique_32_byte_keys():
     assert bytes(b) == b"\xaa" * 32 + b"\xbb" * 32, b
 
 
+def test_follows_kept_in_blocks_are_read_merged_each_key_once():
+    # more keys than a block (kinds_follows.BLOCK), repeats within and across blocks,
+    # in reverse order: one sorted set, as one sorted list would be
+    n = 2 * kinds_follows.BLOCK + 7
+    keys = ["%064x" % (i * 7919 % 1000) for i in range(n)]
+    tags = [["p", k] for k in reversed(keys)] + [["p", keys[3]], ["p", keys[n - 1].upper()]]
+    want = sorted(set(keys))
+    b = kinds_follows.follows_of({"kind": 3, "tags": tags})
+    assert len(b) == 32 * len(want)
+    for i in range(len(want)):
+        assert b[i * 32:i * 32 + 32] == bytes.fromhex(want[i]), i
+    b = None
+    add, rem = kinds_follows.follow_diff(want[5:] + ["f" * 64], {"kind": 3, "tags": tags})
+    assert add == want[:5] and rem == ["f" * 64], (add, rem)
+
+
 def test_follows_of_a_non_template_is_empty():
     assert len(kinds_follows.follows_of(None)) == 0 and len(kinds_follows.follows_of({"tags": 5})) == 0
 
