@@ -380,12 +380,17 @@ def test_the_goals_of_issue_10_item_4(tmp_path, part):
         f.close()
 
 
+# 144 KB free after boot with the ten clients: still less than the 175 KB an RP2040 has
+# after start-up with ROMFS (docs/fit.md, "The simulator's heap and the chip's"). At 192K
+# (111 KB free) the goals pass too, but the 500 follows through the prompt are at the
+# edge there: one run of a full make test in two failed.
+GOAL_HEAP = "224K"
+
+
 @pytest.mark.parametrize("part", sorted(GOAL_PARTS))
-def test_the_goals_of_issue_10_item_4_are_met_at_192k_after_boot(tmp_path, part):
-    # 111 KB free after boot with the ten clients: still less than the 175 KB an RP2040
-    # has after start-up with ROMFS (docs/fit.md, "The simulator's heap and the chip's").
-    # Each part on a device just booted: after a day's use the heap is in holes
-    f = Fit(tmp_path, heap="192K")
+def test_the_goals_of_issue_10_item_4_are_met_at_224k_after_boot(tmp_path, part):
+    # each part on a device just booted: after a day's use the heap is in holes
+    f = Fit(tmp_path, heap=GOAL_HEAP)
     try:
         GOAL_PARTS[part](f)
         assert len(f.mem()["clients"]) == 10

@@ -114,14 +114,15 @@ def _nip17(text):
     # parsed: a plain message never costs a parse.
     if len(text) > MAX_JSON:
         return None
-    if type(text) is memoryview:
-        text = str(text, "utf-8")
+    mv = type(text) is not str  # UTF-8 left in the request's buffer: its bytes, uncopied
     i = 0
     n = len(text)
-    while i < n and text[i] in " \t\r\n":
+    while i < n and text[i] in (b" \t\r\n" if mv else " \t\r\n"):
         i += 1
-    if i == n or text[i] != "{":
+    if i == n or text[i] != (0x7B if mv else "{"):
         return None
+    if mv:
+        text = str(text, "utf-8")
     try:
         ev = json.loads(text)
     except (ValueError, MemoryError):  # no room for its objects: shown as text, whole

@@ -100,3 +100,30 @@ def test_rust_nostr_pairs_by_its_own_nostrconnect_uri_and_signs(tmp_path):
             assert await s.bridge.close() == 0
 
     run_body(body)
+
+
+def test_rust_nostr_encrypts_and_decrypts_a_7000_character_text_at_128k(tmp_path):
+    # big enough to be kept in the request's buffer and sealed as it is sent (signer/rpc.py
+    # _big, nip44/nip04 seal_stream), taken whole or as a stream by the bridge; what the
+    # device encrypts opens with rust-nostr's own NIP-44/NIP-04 under the third party's key
+    from nostr_sdk import nip04_decrypt, nip04_encrypt, nip44_decrypt, nip44_encrypt, Nip44Version
+
+    async def body():
+        async with signer_on_relay(tmp_path, heap="128K") as s:
+            signer = NostrConnect(NostrConnectUri.parse(s.url), Keys.generate(),
+                                  timedelta(seconds=60), None)
+            me = await signer.get_public_key_async()
+            third = Keys.generate()
+            text = ("a long direct message \u2713 with \"quotes\" and \\ back\n" * 200)[:7000]
+            ct = await signer.nip44_encrypt_async(third.public_key(), text)
+            assert nip44_decrypt(third.secret_key(), me, ct) == text
+            ct = nip44_encrypt(third.secret_key(), me, text, Nip44Version.V2)
+            assert await signer.nip44_decrypt_async(third.public_key(), ct) == text
+            ct = await signer.nip04_encrypt_async(third.public_key(), text)
+            assert nip04_decrypt(third.secret_key(), me, ct) == text
+            ct = nip04_encrypt(third.secret_key(), me, text)
+            assert await signer.nip04_decrypt_async(third.public_key(), ct) == text
+            assert "long direct message" not in "\n".join(s.bridge.lines)
+            assert await s.bridge.close() == 0
+
+    run_body(body)
