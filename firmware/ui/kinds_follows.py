@@ -37,16 +37,17 @@ def _hex64(s):
 def summary(out, tpl, ctx):
     from ui import kinds as K
     new = _keys(tpl)  # 32-byte keys, sorted, not 500 hex strs
-    n = 0
-    for k in _stream(new):
-        n += 1
     out.append("follow list")
     old = ctx.get("last_follows")
     if old is None:
+        n = 0
+        for k in _stream(new):
+            n += 1
         out.append(K._count(n, "follow"))
         out.append("no earlier list")
     else:
         na, nr, add, rem, m = _diff(_blob(old), new, SHOW)
+        n = m - nr + na  # the new list: the old one less what went, plus what came
         s = "%d -> %d follows" % (m, n)
         out.append(s if len(s) <= K.W else ("%d -> %d" % (m, n))[:K.W])
         if nr and (nr >= 10 or nr * 5 >= m):  # a fifth or 10+ gone at once: loud
