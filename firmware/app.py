@@ -42,7 +42,7 @@ GUARD_MS = 400
 # device's own relay list, kept once the person approves it
 _PAIRING = ("nostrconnect", "provision", "relays")
 _KINDS = ("ui.kinds", "ui.kinds_more", "ui.kinds_follows")  # sign_event prompts' summaries
-_PRELOAD = ("ui.screens", "signer.admin", "signer.auth", "signer.audit", "signer.perms")
+_PRELOAD = ("ui.screens", "signer.admin", "signer.auth", "signer.audit", "signer.perms", "crypto.jsontags", "crypto.nip04", "crypto.aes")
 # what signer/audit.py logs: what uses the key, and who gets admitted or leaves
 _AUDITED = methods.KEYED + ("connect", "logout", "switch_relays")
 
@@ -70,8 +70,24 @@ def _has(name):
         return False
 
 
+# modules imported lazily so far (see _lazy)
+_imported = {}
+
+
 def _lazy(name):
-    __import__(name)
+    m = sys.modules.get(name)
+    if m is not None:
+        return m
+    if name not in _imported:
+        # A first import interns the module's path and new names for good (the qstr
+        # pools: never freed). Made in a request, at the frontier of its garbage, they
+        # cut the big free block (at 128K 20 KB -> 7 KB, and a 100-follow list no longer
+        # fitted); after a collection they take the lowest holes
+        gc.collect()
+        __import__(name)
+        _imported[name] = True
+    else:
+        __import__(name)
     return sys.modules[name]
 
 
@@ -129,6 +145,12 @@ class App:
         for m in _PRELOAD:
             _lazy(m)
             _drop(m)
+        # Indexing or iterating a str interns each ASCII letter the first time it is met
+        # (one-character strings are qstrs), for good. Which ones a request meets
+        # depends on its data (a random key's npub, base64), so they were interned at
+        # random points, in the middle of the free heap: all 52 now
+        for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ":
+            pass
         gc.collect()
         for n in (8192, 4096, 1024):
             try:
@@ -301,6 +323,10 @@ class App:
             # the big block, and it stayed cut (after a streamed 8 KB nip44_encrypt at
             # 128K with 10 clients the largest block at rest was 22 KB, not 36)
             self.unsettled = False
+            # first, so that the copies below and the screen's lines take the lowest
+            # holes: without it they go to the frontier of the request's garbage, which
+            # is high in the heap (no collection runs until an allocation fails)
+            gc.collect()
             self._settle()
             # the screen's lines too (a display keeps the last ones): drawn during the
             # request they sat in the middle of the free heap (94 KB -> 58 KB at 192K
@@ -346,7 +372,8 @@ class App:
                     scr = item["scr"] = screens.request(
                         item, self.clients.get(item["client"], {}).get("name", ""), cnpub,
                         _npub(peer) if peer else "",
-                        {"npub": _npub, "now": self.now(), "root": self.id_root, "pubkey": self.pubhex})
+                        {"npub": _npub, "now": self.now(), "root": self.id_root, "pubkey": self.pubhex,
+                         "lazy": _lazy})
                     for m in _KINDS:
                         _drop(m)
                 title, body, foot = scr
@@ -364,30 +391,17 @@ class App:
         return id(o) > self.low
 
     def _settle(self):
-        # A request's long-lived leftovers (key tables, conversation keys, client
-        # records) are made while its temporaries fill the bottom of the free heap, so
-        # they land above them and split the big free block when those die. Once the
-        # request is over, copy them down (gc first: the copies take the lowest holes)
-        # and let the originals die.
+        # A request's long-lived leftovers (key tables, conversation keys, the signing
+        # keypair, client records) are made while its temporaries fill the bottom of the
+        # free heap, so they land above them and split the big free block when those
+        # die. Once the request is over (and collected: tick), copy them down and let
+        # the originals die.
         h = self._high
-        c = self.clients
-        move = h(c)
-        for k in c:
-            move = move or h(k) or h(c[k])
-        ec = envelope._CK
-        for k in ec:
-            move = move or h(k) or h(ec[k])
-        for t in (secp256k1._hot, secp256k1._new, secp256k1._ecdh[1]):
-            for k in t:
-                move = move or h(k) or h(t[k]) or h(t[k][0])
-        if not move:
-            return
-        gc.collect()
         try:
             secp256k1.settle(h)
             envelope.settle(h)
-            if move and (h(c) or [k for k in c if h(k) or h(c[k])]):
-                self.clients = json.loads(json.dumps(c))
+            self.clients = cl.settle(self.clients, h)
+            self.seen_ev.settle(h)
         except MemoryError:
             pass
 

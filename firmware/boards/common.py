@@ -148,7 +148,10 @@ class StdioLink:
 
 # ---- entropy -----------------------------------------------------------------------
 
-_pool = None
+# allocated once, at boot, and updated in place: a new digest each call was kept where
+# the request left it, in the middle of the free heap, until the next request moved it
+_pool = bytearray(32)
+_seeded = False
 
 
 def jitter(k=16):
@@ -169,10 +172,9 @@ def jitter(k=16):
 
 def stir(data):
     """Mix data (e.g. the microsecond of a button edge) into the pool."""
-    global _pool
-    h = hashlib.sha256(_pool or b"")
+    h = hashlib.sha256(_pool)
     h.update(data)
-    _pool = h.digest()
+    _pool[:] = h.digest()
 
 
 def seed(extra=b""):
@@ -183,14 +185,15 @@ def rng(n):
     """n random bytes: SHA-256 of the pool, fresh os.urandom (the chip's RNG) and timing
     jitter; the pool moves on through a different hash, so an output never reveals the
     pool that produces the next one."""
-    global _pool
-    if _pool is None:
+    global _seeded
+    if not _seeded:
         seed()
+        _seeded = True
     h = hashlib.sha256(_pool)
     h.update(os.urandom(32))
     h.update(jitter())
     key = h.digest()
-    _pool = hashlib.sha256(b"next" + key).digest()
+    _pool[:] = hashlib.sha256(b"next" + key).digest()
     out = bytearray(n)
     ctr = 0
     i = 0

@@ -192,6 +192,7 @@ _hot = {}
 _hot_order = []
 _new = {}
 _new_order = []
+_changed = False  # their keys changed since the last settle()
 
 
 def size_caches(free):
@@ -209,36 +210,52 @@ def size_caches(free):
 
 
 def _lru_put(cache, order, cap, key, val):
+    global _changed
     if key in cache:
         order.remove(key)
     elif len(order) >= cap:
         del cache[order.pop(0)]
     cache[key] = val
     order.append(key)
+    _changed = True
 
 
 def settle(high):
     """Copy the cached key tables if high(obj) says part of them sits high in the heap
     (made during a request, above its temporaries): after a gc.collect the copies go to
-    the lowest free space and the originals die, so the big free block is whole again."""
-    global _hot, _new
-    _hot = _settle(_hot, _hot_order, high)
-    _new = _settle(_new, _new_order, high)
-    _ecdh[1] = _settle(_ecdh[1], _ecdh[2], high)
+    the lowest free space and the originals die, so the big free block is whole again.
+    The caches' dicts and order lists are made anew too once their keys changed: a dict
+    or list that grew got its table then, in the request."""
+    global _hot, _new, _keypair, _changed, _hot_order, _new_order
+    ch = _changed
+    _hot, _hot_order = _settle(_hot, _hot_order, high, ch)
+    _new, _new_order = _settle(_new, _new_order, high, ch)
+    _ecdh[1], _ecdh[2] = _settle(_ecdh[1], _ecdh[2], high, ch)
+    _changed = False
+    if high(_ecdh[0]):  # the secret key its entries are for, set by the first ECDH
+        _ecdh[0] = _ecdh[0][:]
+    kp = _keypair  # made by the first signature, in a request
+    if kp is not None and (high(kp) or high(kp[0]) or high(kp[1]) or high(kp[2])):
+        _keypair = (kp[0][:], _b2i(_i2b(kp[1])), kp[2][:])
 
 
-def _settle(c, order, high):
+def _settle(c, order, high, changed):
+    copy = False
     for k in order:
         if high(k) or high(c[k]) or high(c[k][0]):
+            copy = True
             break
-    else:
-        return c
+    if not (copy or changed):
+        return c, order
     d = {}
     for i in range(len(order)):
-        k = order[i][:]  # [:] copies bytes (bytes() would not)
-        d[k] = tuple([b[:] for b in c[order[i]]])
-        order[i] = k
-    return d
+        k = order[i]
+        v = c[k]
+        if copy:
+            k = order[i] = k[:]  # [:] copies bytes (bytes() would not)
+            v = tuple([b[:] for b in v])
+        d[k] = v
+    return d, order[:]
 
 
 def _pub_tables(pub):

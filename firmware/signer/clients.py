@@ -13,6 +13,7 @@
 # `last_used` is kept in RAM and written only with other changes, to spare the flash.
 from binascii import hexlify
 from keystore import store
+from signer import replay
 
 CLIENTS = "clients.json"
 CONF = "signer.json"
@@ -86,6 +87,19 @@ def admit(clients, pub_hex, meta, rules, relays, now):
         "last_used": now,
     }
     return True
+
+
+def settle(clients, high):
+    """clients, with what a request made of it copied now (app._settle, once the request
+    is collected), so that none of it stays where the request left the heap."""
+    for k in clients:
+        r = clients[k]
+        if "last_used" in r:  # new with each request
+            r["last_used"] = replay.fresh(r["last_used"], high)
+    if high(clients) or [k for k in clients if high(k) or high(clients[k])]:
+        import json
+        return json.loads(json.dumps(clients))
+    return clients
 
 
 def summary(clients):

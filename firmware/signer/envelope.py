@@ -30,6 +30,7 @@ class Drop(Exception):
 # and cleared when the key changes.
 _CK = {}
 _CK_MAX = 6
+_grown = False  # an entry was added since the last settle()
 
 
 def forget():
@@ -37,15 +38,20 @@ def forget():
 
 
 def settle(high):
-    # what secp256k1.settle does for its tables (app._settle)
-    global _CK
+    # what secp256k1.settle does for its tables (app._settle); a new entry may also
+    # have grown the dict's table, in the request: then the dict is made anew
+    global _CK, _grown
+    copy = False
     for k in _CK:
         if high(k) or high(_CK[k]):
-            d = {}
-            for k in _CK:
-                d[k[:]] = _CK[k][:]
-            _CK = d
-            return
+            copy = True
+            break
+    if copy or _grown:
+        d = {}
+        for k in _CK:
+            d[k[:] if copy else k] = _CK[k][:] if copy else _CK[k]
+        _CK = d
+    _grown = False
 
 
 def conversation_key(sk, pub_hex):
@@ -54,7 +60,9 @@ def conversation_key(sk, pub_hex):
         if len(_CK) >= _CK_MAX:
             _CK.pop(next(iter(_CK)))
         ck = nip44.conversation_key(sk, unhexlify(pub_hex))
+        global _grown
         _CK[pub_hex] = ck
+        _grown = True
     return ck
 
 

@@ -71,6 +71,15 @@ def key(data):
     return hashlib.sha256(data).digest()[:K]
 
 
+def fresh(v, high):
+    """v, or the same int in a new object if high(v) (app._settle, once the request is
+    collected: made now, it goes low). On a 32-bit port a unix time (> 2**30) is a heap
+    int, made where the request left the heap, and kept until the next one replaces it."""
+    if type(v) is not int or v < 0 or v >> 64 or not high(v):
+        return v
+    return int.from_bytes(v.to_bytes(8, "big"), "big")
+
+
 class Seen:
     def __init__(self, root, n=96, m=32, limit=3600):
         self.root = root
@@ -185,6 +194,14 @@ class Seen:
             return False
         self.flags &= 4
         return True
+
+    def settle(self, high):
+        """The times a request left here, copied down (see fresh)."""
+        for v in (self.data, self.t1):
+            for i in range(len(v)):
+                v[i] = fresh(v[i], high)
+        self.floor = fresh(self.floor, high)
+        self.t_base = fresh(self.t_base, high)
 
     # ---- the clock
 

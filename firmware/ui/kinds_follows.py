@@ -4,7 +4,7 @@
 #
 # The remembered set is FILE under the identity's storage root: the sorted unique
 # 32-byte pubkeys, concatenated (500 follows = 16 KB), read back 32 bytes at a time.
-# The new set is blocks of 64 keys (2 KB), each sorted in place (sort_keys) and read
+# The new set is blocks of 64 keys (2 KB), each sorted in place (crypto.keyset) and read
 # merged: as 500 bytes objects it took 40 KB on the 64-bit simulator and a 500-follow
 # prompt found no room at 192K; one 16 KB block found no hole that big at the prompt
 # either. It is written before the event is
@@ -18,8 +18,8 @@
 #   template, a follows_of() blob or a list of hex pubkeys.
 # Imported only for a kind-3 prompt or signature, then dropped.
 import os
-import micropython
 from binascii import hexlify, unhexlify
+from crypto import keyset
 
 FILE = "follows.bin"
 SHOW = 3  # follows named as added/removed
@@ -164,70 +164,8 @@ def _sorted_set(items, d):
             i += 1
     for i in range(len(bs)):
         b = bs[i]
-        bs[i] = memoryview(b)[0:32 * sort_keys(b, len(b) // 32)]
+        bs[i] = memoryview(b)[0:32 * keyset.sort_keys(b, len(b) // 32)]
     return tuple(bs)
-
-
-@micropython.viper
-def sort_keys(buf, n: int) -> int:
-    # the n 32-byte records of buf sorted in place (heapsort: no memory, no recursion),
-    # then the repeats dropped -> how many are left, at the front
-    b = ptr8(buf)
-    start = n // 2
-    end = n
-    while end > 1:
-        if start > 0:
-            start -= 1
-        else:
-            end -= 1
-            k = 0
-            while k < 32:  # the largest goes to the end
-                t = b[k]
-                b[k] = b[end * 32 + k]
-                b[end * 32 + k] = t
-                k += 1
-        root = start
-        while True:  # sift root down
-            child = 2 * root + 1
-            if child >= end:
-                break
-            if child + 1 < end:
-                p = child * 32
-                k = 0
-                while k < 32 and b[p + k] == b[p + 32 + k]:
-                    k += 1
-                if k < 32 and b[p + k] < b[p + 32 + k]:
-                    child += 1
-            p = root * 32
-            q = child * 32
-            k = 0
-            while k < 32 and b[p + k] == b[q + k]:
-                k += 1
-            if k == 32 or b[p + k] > b[q + k]:
-                break
-            k = 0
-            while k < 32:
-                t = b[p + k]
-                b[p + k] = b[q + k]
-                b[q + k] = t
-                k += 1
-            root = child
-    j = 0
-    i = 0
-    while i < n:
-        k = 0  # 32: the same key as the last one kept
-        if j > 0:
-            while k < 32 and b[i * 32 + k] == b[j * 32 - 32 + k]:
-                k += 1
-        if k < 32:
-            if i != j:
-                k = 0
-                while k < 32:
-                    b[j * 32 + k] = b[i * 32 + k]
-                    k += 1
-            j += 1
-        i += 1
-    return j
 
 
 def _blob(x):

@@ -392,7 +392,8 @@ def request(item, client_name, client_npub, peer_npub, ctx=None):
     is ui.kinds' layout as segments (the summary packed, content and tags lazy: they
     refer to the template, which the prompt keeps anyway); the others' is
     ui.prompt_text's. ctx: "npub" fn(32 bytes) -> bech32, "now", "root" (where the
-    last signed follow list is kept), "pubkey" (the signer's, hex). The caller keeps
+    last signed follow list is kept), "pubkey" (the signer's, hex), "lazy" (app._lazy,
+    for the prompt's code). The caller keeps
     the result for the prompt's life and drops ui.kinds* after (see app.redraw)."""
     m = item["method"]
     body = who(client_name, client_npub)
@@ -403,6 +404,18 @@ def request(item, client_name, client_npub, peer_npub, ctx=None):
         body.append(m[:W])
         title, ft = "APPROVE?", foot("rule")
     ctx = ctx or {}
+    lazy = ctx.get("lazy")
+    if lazy:
+        # what this prompt imports, imported first by app._lazy: a first import interns
+        # names for good, and made after a collection they go low in the heap
+        if m != "sign_event":
+            lazy("ui.prompt_text")
+        else:
+            k = item["op"]["tpl"].get("kind")
+            if k in lazy("ui.kinds").MORE:
+                lazy("ui.kinds_more")
+            elif k == 3:
+                lazy("ui.kinds_follows")
     npub = ctx.get("npub")
     short = (lambda h: short_key(npub(unhexlify(h)))) if npub else None
     if m != "sign_event":

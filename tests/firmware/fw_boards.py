@@ -611,8 +611,18 @@ def test_holding_left_at_power_up_enters_maintenance():
 
 def test_rng_mixes_button_timings():
     b, clock = _board("pico")
-    before = common._pool
+    before = bytes(common._pool)
     L, R = pins.PICO_BTN_LEFT, pins.PICO_BTN_RIGHT
     t = clock.t
     _run(b, clock, [(t + 100, 0, 1), (t + 200, 1, 1)], L, R)
     assert common._pool != before
+
+
+def test_the_rng_pool_stays_where_boot_put_it():
+    # replaced by a new digest on every call, it was kept wherever the request that
+    # called last had left the heap: in the middle of the big free block, at rest
+    pool = common._pool
+    a, b = common.rng(32), common.rng(32)
+    common.stir(b"edge")
+    assert common._pool is pool and len(pool) == 32
+    assert a != b and len(a) == 32 and bytes(pool) not in (a, b)

@@ -199,18 +199,18 @@ def test_jsonspan_unicode_escapes():
         check("crypto/jsonspan.py", "unescape", jsonspan.unescape, (b, 0, len(b)), (0,))
 
 
-# ---- ui/kinds_follows.py -------------------------------------------------------------
+# ---- crypto/keyset.py ----------------------------------------------------------------
 
-def test_kinds_follows_sort_keys_random():
-    from ui import kinds_follows
+def test_keyset_sort_keys_random():
+    from crypto import keyset
     for _ in range(150):
         n = random.getrandbits(4)
         # few byte values: long equal prefixes, and repeats to drop
         b = rbytes(32 * n, b"\x00\x01\x80\xff") if random.getrandbits(1) else bytes(32) * n
-        out = check("ui/kinds_follows.py", "sort_keys", kinds_follows.sort_keys, (b, n), (0,))
+        out = check("crypto/keyset.py", "sort_keys", keyset.sort_keys, (b, n), (0,))
         want = sorted(set([bytes(b[i * 32:i * 32 + 32]) for i in range(n)]))
         got = bytearray(b)
-        assert kinds_follows.sort_keys(got, n) == len(want) == out
+        assert keyset.sort_keys(got, n) == len(want) == out
         assert [bytes(got[i * 32:i * 32 + 32]) for i in range(out)] == want
 
 

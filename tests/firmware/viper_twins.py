@@ -448,7 +448,7 @@ def firmware_dir():
 # every file of firmware/ with viper code: tests/test_viper32.py checks this list is
 # complete, so a new viper routine cannot go unchecked
 FILES = ("crypto/nip01.py", "crypto/chacha20.py", "crypto/sha512.py", "crypto/nip44.py",
-         "crypto/jsonspan.py", "signer/envelope.py", "boards/st7789.py", "ui/kinds_follows.py")
+         "crypto/jsonspan.py", "signer/envelope.py", "boards/st7789.py", "crypto/keyset.py")
 
 
 def fw_twin(rel, name):
