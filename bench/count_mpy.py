@@ -62,7 +62,10 @@ def op_verify_fresh_key():  # more keys than the caches hold: lift_x + tables ea
 def op_ecdh():  # a known peer (its tables hot), the x not kept: two secret keys in turn
     ec = _ec()
     pub = ec.pubkey(CLIENT)
-    ec.ecdh_x(SK, pub)
+    # tables made on its second use, hot from its third (its first took none: _fresh_x)
+    for sk in (SK, CLIENT, SK):
+        ec.ecdh_x(sk, pub)
+    assert pub in ec._hot
     return _cycle(lambda sk: ec.ecdh_x(sk, pub), [SK, CLIENT])
 
 

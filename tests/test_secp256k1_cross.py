@@ -204,3 +204,36 @@ def test_comb_table_is_generated(name, blocks, teeth, spacing):
             f.write(src)
     with open(path) as f:
         assert f.read() == src
+
+
+def test_ecdh_and_pubkey_valid_with_a_new_key_take_only_xs_on_the_curve(fw):
+    # a new peer's ECDH runs with no square root (secp256k1._fresh_x: on an isomorphic
+    # curve); an x whose x^3 + 7 is not a square lies on the twist, where the multiply
+    # would leak the secret key modulo the twist's small factors: it must be refused
+    rnd = random.Random(5)
+    sk = rnd.randbytes(32)
+    on = off = 0
+    for i in range(60):
+        x = rnd.randbytes(32) if i else (P_FIELD - 1).to_bytes(32, "big")
+        try:
+            want = coincurve.PublicKey(b"\x02" + x).multiply(sk).format()[1:]
+        except ValueError:
+            want = None
+        assert fw.call(M, "pubkey_valid", x) is (want is not None)  # Jacobi symbol, no root
+        if want is None:
+            off += 1
+            with pytest.raises(FirmwareError) as e:
+                fw.call(M, "ecdh_x", sk, x)
+            assert e.value.msg == "invalid public key"
+        else:
+            on += 1
+            assert fw.call(M, "ecdh_x", sk, x) == want
+    assert on > 10 and off > 10
+    for x in (P_FIELD.to_bytes(32, "big"), b"\xff" * 32):  # not below p: not a coordinate
+        with pytest.raises(FirmwareError) as e:
+            fw.call(M, "ecdh_x", sk, x)
+        assert e.value.msg == "invalid public key"
+        assert fw.call(M, "pubkey_valid", x) is False
+
+
+P_FIELD = 2**256 - 2**32 - 977

@@ -168,7 +168,7 @@ def clear_cache():
     """Forget the cached keypair and lifted public keys (e.g. when the key is wiped)."""
     global _keypair
     _keypair = None
-    for c in (_hot, _hot_order, _new, _new_order, _ecdh[1], _ecdh[2]):
+    for c in (_hot, _hot_order, _new, _new_order, _ecdh[1], _ecdh[2], _once):
         c.clear()
     _ecdh[0] = None
 
@@ -193,6 +193,7 @@ _hot_order = []
 _new = {}
 _new_order = []
 _changed = False  # their keys changed since the last settle()
+_once = []  # the last 8 keys ecdh_x took with no tables (_fresh_x)
 
 
 def size_caches(free):
@@ -232,6 +233,9 @@ def settle(high):
     _new, _new_order = _settle(_new, _new_order, high, ch)
     _ecdh[1], _ecdh[2] = _settle(_ecdh[1], _ecdh[2], high, ch)
     _changed = False
+    for i in range(len(_once)):
+        if high(_once[i]):
+            _once[i] = _once[i][:]
     if high(_ecdh[0]):  # the secret key its entries are for, set by the first ECDH
         _ecdh[0] = _ecdh[0][:]
     kp = _keypair  # made by the first signature, in a request
@@ -291,15 +295,13 @@ def _pub_tables(pub):
     return t
 
 
-def _lift_pub(pub):
-    if not isinstance(pub, _BYTES) or len(pub) != 32:
-        return None
-    return lift_x(_b2i(pub))
-
-
 def pubkey_valid(x32):
-    """x32 is 32 bytes and an x-coordinate on the curve."""
-    return _lift_pub(x32) is not None
+    """x32 is 32 bytes and an x-coordinate on the curve: x < p and x^3 + 7 a square (by
+    its Jacobi symbol: no square root, which lift_x would take)."""
+    if not isinstance(x32, _BYTES) or len(x32) != 32:
+        return False
+    x = _b2i(x32)
+    return x < P and _jacobi((x * x * x + 7) % P) == 1
 
 
 # ---- BIP-340 -------------------------------------------------------------------------------
@@ -383,6 +385,38 @@ def schnorr_verify(msg, pub, sig):
 _ecdh = [None, {}, []]
 
 
+def _jacobi(a, n=P):
+    # the Jacobi symbol (a/n), n odd: 1 for a square mod the prime P, -1 if not, 0 for 0
+    a %= n
+    t = 1
+    while a:
+        while not a & 1:
+            a >>= 1
+            if n & 7 in (3, 5):
+                t = -t
+        a, n = n, a
+        if a & 3 == 3 and n & 3 == 3:
+            t = -t
+        a %= n
+    return t if n == 1 else 0
+
+
+def _fresh_x(x, d):
+    """x(d * lift_x(x)) without lift_x's square root (253 squarings), or None if x is not
+    on the curve. With g = x^3 + 7, the point (g*x, g^2) lies on y^2 = x^3 + 7g^3, which
+    the map (X, Y) -> (X/g, Y/g^(3/2)) takes onto our curve (same doubling and addition
+    formulas: they do not use b; the same endomorphism) when g is a square, and onto its
+    twist when it is not. So g must be a square: the Jacobi symbol refuses the rest, or a
+    twist point of small order would leak d modulo it. x(d*P) = X/(Z^2 g)."""
+    if not 0 <= x < P:
+        return None
+    g = (x * x * x + 7) % P
+    if _jacobi(g) != 1:
+        return None
+    X, Y, Z = _em.point_mul(_em.tables((g * x % P, g * g % P)), d)
+    return X * _em.inv(Z * Z % P * g % P) % P
+
+
 def ecdh_x(sk, pub):
     """x-coordinate (32 bytes) of sk * lift_x(pub), the shared secret NIP-04/NIP-44 use."""
     c = _ecdh
@@ -396,11 +430,21 @@ def ecdh_x(sk, pub):
                     c[2].remove(pub)
                     c[2].append(pub)
                 return x[0]
-    tbls = _pub_tables(pub)
-    if tbls is None:
-        raise ValueError("invalid public key")
     d = _seckey_int(sk)
-    x = _i2b(_aff(_em.point_mul(tbls, d))[0])
+    if isinstance(pub, _BYTES) and len(pub) == 32 and pub not in _hot and pub not in _new and pub not in _once:
+        # a key not seen before (a gift wrap's ephemeral key): no tables made or kept; one
+        # that comes again gets them (below), as verify gives them
+        x = _fresh_x(_b2i(pub), d)
+        if x is not None:
+            _once.append(pub)
+            if len(_once) > 8:
+                _once.pop(0)
+    else:
+        tbls = _pub_tables(pub)
+        x = None if tbls is None else _aff(_em.point_mul(tbls, d))[0]
+    if x is None:
+        raise ValueError("invalid public key")
+    x = _i2b(x)
     if sk != c[0]:
         c[1].clear()
         c[2].clear()

@@ -91,11 +91,15 @@ def test_key_caches_whose_keys_changed_are_made_anew_after_the_request():
     caches = (S._hot, S._new, S._ecdh[1], S._new_order, S._ecdh[2])
     S.settle(lambda o: False)
     assert all(a is b for a, b in zip(caches, (S._hot, S._new, S._ecdh[1], S._new_order, S._ecdh[2])))
-    x = S.ecdh_x(sk, pub)
-    new, tables, ex = S._new, S._new[pub], S._ecdh[1]
+    msg = b"\x07" * 32
+    assert S.schnorr_verify(msg, pub, S.schnorr_sign(msg, peer, msg))  # pub's tables kept
+    x = S.ecdh_x(sk, pub)  # its second use: moved to the hot keys, 4-base tables
+    new, hot, tables, ex = S._new, S._hot, S._hot[pub], S._ecdh[1]
+    assert not new
     S.settle(lambda o: False)
-    assert S._new is not new and S._new == new and S._new[pub] is tables  # only the dict
-    assert S._ecdh[1] is not ex and S._ecdh[1] == ex and S._new_order == [pub]
+    assert S._new is not new and not S._new  # the table the key left behind
+    assert S._hot is not hot and S._hot == hot and S._hot[pub] is tables  # only the dict
+    assert S._ecdh[1] is not ex and S._ecdh[1] == ex and S._hot_order == [pub]
     assert S.ecdh_x(sk, pub) == x and S._ecdh[1] is not ex
     ck = envelope.conversation_key(sk, hexlify(pub).decode())
     d = envelope._CK
