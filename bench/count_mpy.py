@@ -84,6 +84,12 @@ def op_ecdh_fresh_key():  # a new peer each time (NIP-17 gift wraps: an ephemera
     return _cycle(lambda p: ec.ecdh_x(SK, p), pubs)
 
 
+def op_inv():  # one field inversion (sign, verify and ECDH each end with one)
+    from crypto import ecmult
+    xs = [int.from_bytes(bytes([i + 7]) * 32, "big") * 0x1000003D1 % ecmult.P for i in range(8)]
+    return _cycle(ecmult.inv, xs)
+
+
 def op_nip44_1k():
     from crypto import nip44
     key = bytes(range(32))

@@ -4,7 +4,7 @@
 C = {}
 _KEYS = ("loop", "call", "method", "builtin", "attr", "small", "index", "cmp", "big_add",
          "mul", "mul_w", "mod", "mod_w", "slice_bytes", "slice_mv", "from_bytes", "to_bytes",
-         "sha_blocks", "sha_bytes", "inv", "pow", "allocs", "alloc_bytes")
+         "sha_blocks", "sha_bytes", "divsteps", "pow", "allocs", "alloc_bytes")
 _off = [0]
 _BIG = 1 << 30   # MicroPython small ints on a 32-bit port: 31 bits signed
 
@@ -121,8 +121,8 @@ def _blen(x):
 def _kc(kind, f, *a, **kw):
     if _off[0]:
         return f(*a, **kw)
-    if kind in ("inv", "pow"):
-        # a primitive with its own measured chip cost: what it does inside is not counted
+    if kind in ("divsteps", "pow"):
+        # priced whole (pow measured on the chip, divsteps estimated): its inside is not counted
         C[kind] += 1
         _off[0] += 1
         try:

@@ -13,6 +13,8 @@ import types
 import coincurve
 import pytest
 
+from test_viper32 import twinned
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CRYPTO = os.path.join(os.path.dirname(HERE), "firmware", "crypto")
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -63,13 +65,16 @@ def _load(name, rewrite=False):
 def em():
     pkg = types.ModuleType("crypto")
     pkg.__path__ = []
-    saved = {k: sys.modules.get(k) for k in ("crypto", "crypto.ecmult_table", "crypto.ecmult_table4")}
+    saved = {k: sys.modules.get(k) for k in ("crypto", "crypto.ecmult_table", "crypto.ecmult_table4",
+                                            "crypto.modinv")}
     sys.modules["crypto"] = pkg
     try:
         t1 = _load("ecmult_table")
         t4 = _load("ecmult_table4")
         sys.modules["crypto.ecmult_table"] = t1
         sys.modules["crypto.ecmult_table4"] = t4
+        # the inversion's viper steps as their 32-bit twin (tests/test_viper32.py)
+        pkg.modinv = sys.modules["crypto.modinv"] = twinned("crypto/modinv.py")
         em = _load("ecmult", rewrite=True)
     finally:
         for k, v in saved.items():

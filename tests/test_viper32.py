@@ -344,3 +344,68 @@ def test_st7789_expand_row_twin_and_viper_match_reference(fwv):
         tw(src, 128, row, reps, 128, dst, 240, rows, fg, bg)
         assert bytes(dst) == want
         assert fwv.call("viper_rpc", "expand_row", src, 128, row, bytes(reps), 128, 240, rows, fg, bg) == want
+
+
+# ---- crypto/modinv.py ----------------------------------------------------------------
+
+P_FIELD = 2**256 - 2**32 - 977
+
+
+def ref_divsteps(delta, f, g, n=29):
+    # Bernstein-Yang divsteps on whole ints: (delta, f, g) after n steps and the matrix M
+    # with 2^n (f', g') = M (f, g)
+    u, v, q, r = 1, 0, 0, 1
+    for _ in range(n):
+        if delta > 0 and g & 1:
+            delta, f, g, u, v, q, r = 1 - delta, g, (g - f) >> 1, 2 * q, 2 * r, q - u, r - v
+        elif g & 1:
+            delta, g, u, v, q, r = 1 + delta, (g + f) >> 1, 2 * u, 2 * v, q + u, r + v
+        else:
+            delta, g, u, v = 1 + delta, g >> 1, 2 * u, 2 * v
+    return delta, f, g, (u, v, q, r)
+
+
+def divsteps_cases(rng):
+    lo = (1 << 29) - 1
+    for f in (1, lo, 1 << 28 | 1, 0x15555555):
+        for g in (0, 1, lo, 1 << 28, 0x0AAAAAAA):
+            for delta in (1, 0, -1, 29, -29, 741, -741):
+                yield delta, f, g
+    for _ in range(300):
+        yield rng.randrange(-760, 760), rng.getrandbits(29) | 1, rng.getrandbits(29)
+
+
+def test_divsteps_twin_and_viper_give_the_matrix_of_the_whole_numbers(fwv):
+    # _divsteps sees 29 low bits; the matrix must be the one the full 256-bit f and g give,
+    # and its entries small ints on a 32-bit port (|x| < 2^30)
+    tw = twinned("crypto/modinv.py")
+    rng = random.Random(7)
+    cases = list(divsteps_cases(rng))
+    got = fwv.call("viper_rpc", "divsteps_all", [list(c) for c in cases])
+    for (delta, f, g), v in zip(cases, got):
+        hi_f = (rng.getrandbits(227) << 29) | f
+        hi_g = (rng.getrandbits(227) << 29) | g
+        if rng.getrandbits(1):
+            hi_g = -hi_g
+            g = hi_g & ((1 << 29) - 1)
+            v = fwv.call("viper_rpc", "divsteps", delta, f, g)
+        d2, f2, g2, m = ref_divsteps(delta, hi_f, hi_g)
+        t = bytearray(16)
+        d_tw = tw._divsteps(delta, f, g, t)
+        m_tw = tuple(int.from_bytes(t[i:i + 4], "little", signed=True) for i in range(0, 16, 4))
+        assert (d_tw, m_tw) == (d2, m) == (v[0], tuple(v[1:])), (delta, f, g)
+        u, w, q, r = m
+        assert (u * hi_f + w * hi_g, q * hi_f + r * hi_g) == (f2 << 29, g2 << 29)
+        assert all(-(1 << 30) < x < (1 << 30) for x in m)
+
+
+def test_inverse_in_the_field_on_both_equals_pow(fwv):
+    tw = twinned("crypto/modinv.py")
+    rng = random.Random(8)
+    xs = [1, 2, 3, P_FIELD - 1, P_FIELD - 2, 1 << 255, (1 << 256) - 1, P_FIELD + 5, (1 << 128) + 1,
+          0x1000003D1] + [rng.randrange(1, P_FIELD) for _ in range(60)]
+    got = fwv.call("viper_rpc", "inv_all", xs)
+    for x, y in zip(xs, got):
+        want = pow(x, -1, P_FIELD)
+        assert y == want == tw.inv(x), hex(x)
+    assert fwv.call("crypto.modinv", "inv", 0) == tw.inv(P_FIELD) == 0

@@ -2,8 +2,8 @@
 #
 # Costs on the unix port that shaped this file: a 256x256-bit multiply ~0.3 us, `% p` of
 # the 512-bit product ~0.8 us, an add/sub/shift ~0.1 us, a Python function call ~0.9 us,
-# pow(a, p-2, p) ~490 us but a Euclid inversion ~28 us; every bignum result is a fresh
-# heap object (a verify allocates ~400 KB), so the GC is ~10% of the time at 128 KB.
+# pow(a, p-2, p) ~490 us but an inversion (crypto/modinv.py) ~45 us; every bignum result is
+# a fresh heap object (a verify allocates ~400 KB), so the GC is ~10% of the time at 128 KB.
 # So: Jacobian coordinates, affine addends (mixed additions), one inversion per multiply,
 # doubling inlined in one loop, few field operations, little else live on the heap.
 #
@@ -18,6 +18,8 @@
 #   8 steps (32 with the small comb), so a verify with a known key is 33 doublings + ~75
 #   additions.
 # None of this is constant time (bignum arithmetic never is in MicroPython).
+from crypto.modinv import inv  # a^-1 mod p, by divsteps
+
 P = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 G = (0x79BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798,
@@ -41,15 +43,6 @@ _C = 0x1000003D1
 _ZS = (0, P, -P, 2 * P, -2 * P)   # what is 0 mod p among two-fold results minus one
 
 
-def inv(a, m=P):
-    """a^-1 mod m for a != 0 (mod m), by Euclid: ~7x faster here than pow(a, m-2, m)."""
-    t1, t2 = 0, 1
-    r1, r2 = m, a % m
-    while r2:
-        q = r1 // r2
-        t1, t2 = t2, t1 - q * t2
-        r1, r2 = r2, r1 - q * r2
-    return t1 % m
 
 
 def _sqn(x, n, M=_M, C=_C, p=P):

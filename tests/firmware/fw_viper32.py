@@ -214,6 +214,19 @@ def test_keyset_sort_keys_random():
         assert [bytes(got[i * 32:i * 32 + 32]) for i in range(out)] == want
 
 
+# ---- crypto/modinv.py ----------------------------------------------------------------
+
+def test_modinv_divsteps_random_and_edges():
+    from crypto import modinv
+    lo = (1 << 29) - 1
+    cases = [(d, f, g) for f in (1, lo, 1 << 28 | 1) for g in (0, 1, lo, 1 << 28)
+             for d in (1, 0, -1, 741, -741)]
+    cases += [(random.getrandbits(11) - 1024, random.getrandbits(29) | 1, random.getrandbits(29))
+              for _ in range(300)]
+    for d, f, g in cases:
+        check("crypto/modinv.py", "_divsteps", modinv._divsteps, (d, f, g, bytearray(16)), (3,))
+
+
 # ---- boards/st7789.py ----------------------------------------------------------------
 
 def test_st7789_expand_row():

@@ -2,7 +2,7 @@
 # tests/mpy.py's Firmware pipe (which carries bytes, not writable buffers): each copies
 # its input into a bytearray, runs the viper routine, returns what it wrote.
 # Test-only; never part of the firmware image.
-from crypto import jsonspan, chacha20, sha512, nip01
+from crypto import jsonspan, chacha20, sha512, nip01, modinv
 from boards import st7789
 
 
@@ -42,3 +42,16 @@ def expand_row(src, stride, row, reps, n, out_w, rows, fg, bg):
     dst = bytearray(out_w * 2 * rows)
     st7789.expand_row(src, stride, row, reps, n, dst, out_w, rows, fg, bg)
     return dst
+
+
+def divsteps(delta, f, g):
+    t = modinv.array.array("i", (0, 0, 0, 0))
+    return [modinv._divsteps(delta, f, g, t)] + list(t)
+
+
+def divsteps_all(cases):
+    return [divsteps(*c) for c in cases]
+
+
+def inv_all(xs):
+    return [modinv.inv(x) for x in xs]

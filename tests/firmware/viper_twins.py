@@ -211,6 +211,8 @@ class _Ptr:
             self.off = obj.off
         else:
             self.mv = memoryview(obj)
+            if getattr(self.mv, "itemsize", 1) != 1:
+                self.mv = self.mv.cast("B")  # an array('i'), in CPython: its bytes
             self.off = 0
         if self.off % self.SIZE:
             raise ViperError("ptr%d off alignment: armv6m faults" % (8 * self.SIZE))
@@ -448,7 +450,8 @@ def firmware_dir():
 # every file of firmware/ with viper code: tests/test_viper32.py checks this list is
 # complete, so a new viper routine cannot go unchecked
 FILES = ("crypto/nip01.py", "crypto/chacha20.py", "crypto/sha512.py", "crypto/nip44.py",
-         "crypto/jsonspan.py", "signer/envelope.py", "boards/st7789.py", "crypto/keyset.py")
+         "crypto/jsonspan.py", "signer/envelope.py", "boards/st7789.py", "crypto/keyset.py",
+         "crypto/modinv.py")
 
 
 def fw_twin(rel, name):
