@@ -127,6 +127,79 @@ def op_request():
     return run
 
 
+def op_request_device():
+    # The same request through the signer's own code, as signer/requests.py on_event and
+    # app._reply run it for a rule-allowed sign_event from an admitted client: envelope
+    # checks (shape, p tag, age, id, signature, replay ring), decryption, strict UTF-8,
+    # JSON-RPC parse, the request id's replay key (its ring written to flash: commit),
+    # the template's checks, the rule, signing, the response sealed and signed, and the
+    # link's two passes over the publish message into 250-byte frames with their CRC.
+    # Not in it: the main loop, the link's receive side, the `done` log line, the screen.
+    ec = _ec()  # first: at 128K the 32 KB comb needs the heap's one big block
+    from crypto import nip01, nip44
+    from signer import envelope, rpc, methods, replay, clients as cl
+    import link as linklib
+    pub = ec.pubkey(SK).hex()
+    client = ec.pubkey(CLIENT).hex()
+    conv = nip44.conversation_key(CLIENT, ec.pubkey(SK))
+    now = 1700000000
+    import os
+    root = "build/count_seen"  # the replay ring's file: a new ring each run
+    for f in (os.mkdir, lambda r: os.remove(r + "/seen.bin")):
+        try:
+            f(root)
+        except OSError:
+            pass
+    seen = replay.Seen(root)
+    clients = {client: {"name": "bench", "rules": ["sign_event:1"], "last_used": 0}}
+    tmpl = json.dumps({"kind": 1, "content": "bench note 1 " + "x" * 200, "tags": [["t", "bench"]],
+                       "created_at": now})
+    # each run takes a new request (the replay ring refuses one seen): 1 + 1 + 3 x 10,
+    # as the host's frames (a Link writes them the same way both ways)
+    wires = []
+    frames = []
+    host = linklib.Link(lambda b: frames.append(bytes(b)), None, 65536, 0, False, 250)
+    for i in range(33):
+        req = json.dumps({"id": "%016x" % i, "method": "sign_event", "params": [tmpl]})
+        env = nip01.sign({"kind": 24133, "created_at": now, "tags": [["p", pub]],
+                          "content": nip44.encrypt(req, conv, bytes(32))}, CLIENT, AUX)
+        host.send_message({"t": "event", "rid": i, "event": env})
+        wires.append(b"".join(frames))
+        frames.clear()
+    sent = [0]
+
+    def sink(b):
+        sent[0] += len(b)
+        return len(b)
+    lk = linklib.Link(sink, None, 65536, 0, False, 250)
+    lk.deferred = True
+
+    def run():
+        w = wires.pop()
+        lk.feed(w, len(w))
+        ev = json.loads(lk.take())["event"]
+        fresh = envelope.check(ev, pub, now, 300, 60, seen, clients)
+        assert fresh is True
+        seen.sync(ev["created_at"], now)
+        text, scheme = envelope.open_(SK, ev)
+        mv = memoryview(text)
+        assert nip01.utf8_strict(mv, len(mv))
+        mv = None
+        c = ev["pubkey"]
+        rid, method, params = rpc.parse(text, None)
+        assert seen.add(replay.key((c + rid).encode())) is True
+        seen.commit(method)
+        rec = clients[c]
+        rec["last_used"] = now
+        op = methods.prepare(method, params, SK, pub, now)
+        assert cl.allows(rec, method, op.get("kind"), op.get("peer"), now)
+        result = methods.run(method, op, SK)
+        reply = envelope.seal_response(SK, pub, c, rid, result, None, scheme, now)
+        lk.send_message({"t": "publish", "rid": 1, "event": reply, "relays": []})
+    run()
+    return run
+
+
 def main():
     mode = sys.argv[1]
     names = sys.argv[2:]

@@ -13,7 +13,7 @@ import count  # noqa: E402
 
 # chip ms, as `make bench` prints them (with the emulator's USB interrupts)
 # ecdh_fresh_key: 360 with lift_x; inv: 12.3 (measured) for the Euclid inversion divsteps replaced
-BOUND_MS = {"sign": 100, "request": 450, "ecdh_fresh_key": 340, "inv": 8}
+BOUND_MS = {"sign": 100, "request": 450, "ecdh_fresh_key": 340, "inv": 8, "request_device": 460}
 
 
 @pytest.fixture(scope="module")
