@@ -22,6 +22,9 @@ def _ec():
     if ecmult.comb()[1] != 4:
         from crypto.ecmult_table4 import COMB
         ecmult._comb = ecmult._layout(COMB, 4, 8)
+    # and its heap, once up with ROMFS (~175 KB free): the key caches sized for it (ten
+    # hot keys with 8-base tables)
+    ec.size_caches(175 * 1024)
     return ec
 
 
@@ -48,7 +51,7 @@ def op_verify():  # a known client: its key's tables cached (second use on)
     return lambda: ec.schnorr_verify(MSG, pub, sig)
 
 
-def _fresh_keys(ec, n=12):
+def _fresh_keys(ec, n=40):  # more than any cache holds (size_caches: 10 keys, 32 ECDH x)
     return [bytes([i + 1]) * 32 for i in range(n)]
 
 

@@ -117,7 +117,7 @@ def test_products_and_h_stay_in_their_bounds(em, blocks):
         assert _aff(em, em.base_mul(k)) == _cc(k), hex(k)
     for k in _scalars(rnd, 20):
         q = _cc(rnd.randrange(1, N))
-        for bases in (1, 4):
+        for bases in (1, 4, 8):  # 8: a hot key's where the heap has room (HOT_BASES)
             t = em.tables(q, bases)
             assert _aff(em, em.point_mul(t, k)) == _cc(k, q), hex(k)
             a = rnd.randrange(1, N)
@@ -129,10 +129,10 @@ def test_products_and_h_stay_in_their_bounds(em, blocks):
                                                       int.from_bytes(f[33:], "big"))
     # the same point added to itself in the loop (H == 0 mod p): a*G + b*G with G's tables
     g = em.G
-    tg = em.tables(g, 4)
-    for a in (5, 1 << 70, N - 3):
-        assert _aff(em, em.mul_add(a, a, tg)) == _cc(2 * a % N)
-        assert em.mul_add(a, N - a, tg)[2] == 0       # a*G - a*G: infinity
+    for tg in (em.tables(g, 4), em.tables(g, 8)):
+        for a in (5, 1 << 70, N - 3):
+            assert _aff(em, em.mul_add(a, a, tg)) == _cc(2 * a % N)
+            assert em.mul_add(a, N - a, tg)[2] == 0       # a*G - a*G: infinity
     print(SEEN)
     assert SEEN["h"] > 1000
     assert SEEN["mul"] < 590

@@ -13,10 +13,11 @@
 #   on the chip.
 # - variable base: GLV endomorphism (lambda*(x, y) = (beta*x, y)) splits the scalar into two
 #   128-bit halves, each in width-5 wNAF over 8 odd multiples of Q, 2^32*Q, 2^64*Q, 2^96*Q
-#   (tables(), cached per public key by crypto.secp256k1): 33 doublings, ~43 additions.
+#   (tables(), cached per public key by crypto.secp256k1): 33 doublings, ~43 additions;
+#   with 8 bases (2^16 apart, where the heap has room: secp256k1.HOT_BASES) 17 and ~46.
 # - verify (s*G + e*P): the two run in one doubling loop; the comb columns go in its last
 #   8 steps (32 with the small comb), so a verify with a known key is 33 doublings + ~75
-#   additions.
+#   additions (17 + ~78 with 8 bases).
 # None of this is constant time (bignum arithmetic never is in MicroPython).
 from crypto.modinv import inv  # a^-1 mod p, by divsteps
 
@@ -399,7 +400,6 @@ def table_point(tbl):
     return int.from_bytes(t[:32], "big"), int.from_bytes(t[32:64], "big")
 
 
-BASES = 4     # tables() for keys in use: 4 x 512 B, 33-step loops
 _SHIFT = {1: 7, 2: 6, 4: 5, 8: 4}   # bases -> log2(128 / bases)
 
 

@@ -185,9 +185,13 @@ def pubkey(sk):
 # table (2 KB, 33 doublings: ~1.6 ms). Two caches, so that a stream of one-off keys (a
 # feed of events from many authors) cannot push the clients' keys out. Both LRU.
 # Sizes set from the board's heap at boot (size_caches); these are the least.
-HOT_KEYS = 2    # ~2.1 KB of heap each
+HOT_KEYS = 2    # ~2.1 KB of heap each (4 bases), ~4.2 KB (8)
 NEW_KEYS = 2    # ~0.6 KB of heap each
 ECDH_PEERS = 8  # ~0.1 KB each (_ecdh below)
+# A hot key's table: 4 bases (2 KB, a verify's loop 33 doublings) or, where the heap has
+# room for ten of them, 8 (4 KB, 17 doublings: on the chip verify 207 -> 190 ms, ECDH
+# with a known peer 144 -> 125, docs/speed.md)
+HOT_BASES = 4
 _hot = {}
 _hot_order = []
 _new = {}
@@ -200,11 +204,13 @@ def size_caches(free):
     """Size the key caches from the heap free once the board is up (app boot): what
     is beyond the ~48 KB a big request needs goes to them, up to ten clients' keys hot
     and ten new. So on an RP2040 with ROMFS (~175 KB free) ten alternating clients
-    cost what one costs (issue 10, item 5); the 128 KB simulator (~55 KB free on this
-    64-bit port, whose objects are twice a board's) keeps 2 + 2. -> HOT_KEYS"""
-    global HOT_KEYS, NEW_KEYS, ECDH_PEERS
+    cost what one costs (issue 10, item 5), with 8-base tables; the 128 KB simulator
+    (~55 KB free on this 64-bit port, whose objects are twice a board's) keeps 2 + 2,
+    with 4. -> HOT_KEYS"""
+    global HOT_KEYS, NEW_KEYS, ECDH_PEERS, HOT_BASES
     room = free - 48 * 1024
-    HOT_KEYS = max(2, min(10, room // 6144))
+    HOT_BASES = 8 if room >= 10 * 12288 else 4
+    HOT_KEYS = max(2, min(10, room // (1536 * HOT_BASES)))
     NEW_KEYS = max(2, min(10, room // 4096))
     ECDH_PEERS = max(8, min(32, room // 2048))
     return HOT_KEYS
@@ -276,7 +282,7 @@ def _pub_tables(pub):
     t = _new.get(pub)
     if t is not None:  # second use: worth the bigger tables now
         try:
-            t4 = _em.tables(_em.table_point(t), _em.BASES, t)
+            t4 = _em.tables(_em.table_point(t), HOT_BASES, t)
         except MemoryError:
             return t  # the 1-base table works too, only slower
         del _new[pub]
