@@ -43,9 +43,10 @@ CHIP_US = {
     "sha_base": 144.0, "sha_byte": 1.148,      # 64 B: 217, 1 KB: 1319 (a line through both)
     "pow": 120000.0,
     # crypto/modinv.py's _divsteps, 29 steps of machine code a call. Not measured on the
-    # chip: priced at 1 µs a step (4x the table's viper byte-loop iteration, 0.25; a step
-    # is a dozen word operations) plus a call with four arguments (10), and counted with
-    # the interpreter rows (x3 under the emulator's interrupts), to err high.
+    # chip: priced at 1 µs a step plus a call with four arguments (10). The table's viper
+    # rows agree: a byte-loop iteration 0.25, and a 16x16-limb schoolbook multiply 273 for
+    # 256 inner steps of about ten word operations (1.07 a step; a divstep is a dozen).
+    # Counted with the interpreter rows (x3 under the emulator's interrupts), to err high.
     "divsteps": 29 * 1.0 + 10.0,
 }
 # The Euclid inversion crypto/modinv.py replaced: 12.3 ms measured (FIELD-NOTES), 10.3

@@ -116,6 +116,28 @@ def extra_sections():
     return out
 
 
+def print_count(cnt):
+    """The chip estimate's table (bench/count.py's section of the results)."""
+    cnt = cnt or {}
+    if cnt and "error" not in cnt:
+        print("\nchip estimate (bench/count.py: primitive counts on the unix port x the RP2040's "
+              "costs, with the emulator's USB interrupts, as the goals are measured):")
+        print("  %-17s %9s %9s %6s  %s" % ("operation", "x64 (us)", "chip (ms)", "goal",
+                                         "counts (256-bit mul, % p, bignum add/shift, calls, allocs)"))
+        for op, r in cnt.items():
+            if "counts" not in r:
+                print("  %-17s %s" % (op, r.get("error", r)))
+                continue
+            c, g = r["counts"], r.get("goal_ms")
+            print("  %-17s %9s %9.1f %6s  %d %d %d %d %d%s" % (
+                op, "%.0f" % r["x64_us"] if isinstance(r.get("x64_us"), (int, float)) else "-",
+                r["chip_ms"], "<=%d" % g if g else "", c["mul"], c["mod"], c["big_add"],
+                c["call"] + c["method"] + c["builtin"], c["allocs"],
+                "" if g is None else ("  goal met" if r["meets_goal"] else "  goal NOT met")))
+    elif cnt:
+        print("\nchip estimate: %s" % cnt.get("error"))
+
+
 def main():
     heap = "%dK" % HEAP_LIMIT_K
     # embit's pure code runs on the same binary and the same 128 KB heap, interleaved with ours
@@ -193,6 +215,7 @@ def main():
             print("  ANSWERED NOTHING to: %s" % d["unanswered"])
     elif d:
         print("\ndevice: %s" % json.dumps(d, indent=1))
+    print_count(results.get("count"))
     if "e2e" in results:
         print("\ne2e: %s" % json.dumps(results["e2e"], indent=1))
     if errors:
