@@ -216,6 +216,14 @@ def test_romfs_image_is_the_bundle_without_stub_and_listing(bundles):
         assert f.read(3) == b"\xd2\xcd\x31"
 
 
+def test_the_pico_romfs_image_fits_the_256_kb_partition_the_chip_was_measured_with(bundles):
+    # FIELD-NOTES.md, "The real RP2040 port": the stock RPI_PICO build with the bundle
+    # packed into a 256 KB ROMFS partition (234 KB on 2026-12-04, with embit)
+    size = os.path.getsize(flash.build_romfs(bundles["pico"], log=lambda *a: None))
+    print("pico ROMFS image: %d bytes of 262144" % size)
+    assert size <= 256 * 1024
+
+
 def test_romfs_first_flash_sequence(device, bundles):
     tree = bundles["pico"]
     set_board(device, romfs=ROMFS_SIZE)
