@@ -126,8 +126,7 @@ class App:
         self._set_key(sk, pub)
         sk = None
         # the answered requests and the clock, kept across restarts (signer/replay.py)
-        self.seen_ev = replay.Seen(self.root)
-        self.seen_req = self.seen_ev
+        self.seen_ev = replay.Seen(self.root)  # events, and request ids once decrypted
         self.queue = []  # prompts; queue[0] is on screen
         # a full-screen flow (menu, first-boot setup, PIN entry): (module, state). It owns
         # the screen and the buttons while no prompt is up; a prompt takes over and the
@@ -402,6 +401,11 @@ class App:
             envelope.settle(h)
             self.clients = cl.settle(self.clients, h)
             self.seen_ev.settle(h)
+            # the key a request set (provision, unlock, another identity; _set_key makes
+            # the three together, sk None when locked): [:] copies
+            k = self.pubhex
+            if k and h(k):
+                self.sk, self.pubhex, self.npub = self.sk and self.sk[:], k[:], self.npub[:]
         except MemoryError:
             pass
 

@@ -17,6 +17,7 @@ import random
 import re
 import sys
 import types
+from fractions import Fraction
 
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
@@ -352,8 +353,8 @@ P_FIELD = 2**256 - 2**32 - 977
 
 
 def ref_divsteps(delta, f, g, n=29):
-    # Bernstein-Yang divsteps on whole ints: (delta, f, g) after n steps and the matrix M
-    # with 2^n (f', g') = M (f, g)
+    # Bernstein-Yang divsteps on whole ints, delta a Fraction: (delta, f, g) after n steps
+    # and the matrix M with 2^n (f', g') = M (f, g)
     u, v, q, r = 1, 0, 0, 1
     for _ in range(n):
         if delta > 0 and g & 1:
@@ -367,12 +368,13 @@ def ref_divsteps(delta, f, g, n=29):
 
 def divsteps_cases(rng):
     lo = (1 << 29) - 1
+    # delta in halves, as _divsteps takes it: odd (from 1/2 on it stays a half-integer)
     for f in (1, lo, 1 << 28 | 1, 0x15555555):
         for g in (0, 1, lo, 1 << 28, 0x0AAAAAAA):
-            for delta in (1, 0, -1, 29, -29, 741, -741):
+            for delta in (1, -1, 3, 57, -57, 1179, -1179):
                 yield delta, f, g
     for _ in range(300):
-        yield rng.randrange(-760, 760), rng.getrandbits(29) | 1, rng.getrandbits(29)
+        yield 2 * rng.randrange(-600, 600) + 1, rng.getrandbits(29) | 1, rng.getrandbits(29)
 
 
 def test_divsteps_twin_and_viper_give_the_matrix_of_the_whole_numbers(fwv):
@@ -389,11 +391,11 @@ def test_divsteps_twin_and_viper_give_the_matrix_of_the_whole_numbers(fwv):
             hi_g = -hi_g
             g = hi_g & ((1 << 29) - 1)
             v = fwv.call("viper_rpc", "divsteps", delta, f, g)
-        d2, f2, g2, m = ref_divsteps(delta, hi_f, hi_g)
+        d2, f2, g2, m = ref_divsteps(Fraction(delta, 2), hi_f, hi_g)
         t = bytearray(16)
         d_tw = tw._divsteps(delta, f, g, t)
         m_tw = tuple(int.from_bytes(t[i:i + 4], "little", signed=True) for i in range(0, 16, 4))
-        assert (d_tw, m_tw) == (d2, m) == (v[0], tuple(v[1:])), (delta, f, g)
+        assert (Fraction(d_tw, 2), m_tw) == (d2, m) == (Fraction(v[0], 2), tuple(v[1:])), (delta, f, g)
         u, w, q, r = m
         assert (u * hi_f + w * hi_g, q * hi_f + r * hi_g) == (f2 << 29, g2 << 29)
         assert all(-(1 << 30) < x < (1 << 30) for x in m)

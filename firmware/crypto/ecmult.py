@@ -19,9 +19,8 @@
 #   8 steps (32 with the small comb), so a verify with a known key is 33 doublings + ~75
 #   additions (17 + ~78 with 8 bases).
 # None of this is constant time (bignum arithmetic never is in MicroPython).
-from crypto.modinv import inv  # a^-1 mod p, by divsteps
+from crypto.modinv import P, inv  # p, and a^-1 mod p by divsteps
 
-P = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 G = (0x79BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798,
      0x483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8)

@@ -15,10 +15,9 @@ import os
 
 from crypto import ecmult as _em
 
-P = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F
-N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-G = (0x79BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798,
-     0x483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8)
+# the field prime, the group order and the generator: ecmult's objects, not copies (each
+# 256-bit literal is a heap int once loaded)
+P, N, G = _em.P, _em.N, _em.G
 
 _rng = os.urandom
 _BYTES = (bytes, bytearray, memoryview)
@@ -233,15 +232,14 @@ def settle(high):
     the lowest free space and the originals die, so the big free block is whole again.
     The caches' dicts and order lists are made anew too once their keys changed: a dict
     or list that grew got its table then, in the request."""
-    global _hot, _new, _keypair, _changed, _hot_order, _new_order
+    global _hot, _new, _keypair, _changed, _hot_order, _new_order, _once
     ch = _changed
     _hot, _hot_order = _settle(_hot, _hot_order, high, ch)
     _new, _new_order = _settle(_new, _new_order, high, ch)
     _ecdh[1], _ecdh[2] = _settle(_ecdh[1], _ecdh[2], high, ch)
     _changed = False
-    for i in range(len(_once)):
-        if high(_once[i]):
-            _once[i] = _once[i][:]
+    if ch:  # _once grows with a new peer's ECDH, which is in _ecdh then: a new list
+        _once = [k[:] if high(k) else k for k in _once]
     if high(_ecdh[0]):  # the secret key its entries are for, set by the first ECDH
         _ecdh[0] = _ecdh[0][:]
     kp = _keypair  # made by the first signature, in a request

@@ -171,7 +171,7 @@ def answer(a, rid, client, text, t0, scheme="nip44"):
     req_id = rpc._scan_id(text)
     if req_id is None:
         raise Drop("invalid request")
-    if a.seen_req.add(replay.key((client + req_id).encode())) is False:  # None: "too large" anyway
+    if a.seen_ev.add(replay.key((client + req_id).encode())) is False:  # None: "too large" anyway
         raise Drop("replayed")
     a._refuse({"rid": rid, "client": client, "scheme": scheme, "t0": t0, "id": req_id,
                "method": None, "kind": None}, Refuse("too large"))

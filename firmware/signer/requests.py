@@ -79,13 +79,13 @@ def on_event(a, msg, pre=None):
         except Refuse as e:
             # the replay check runs before any refusal too, so a refusal is never
             # answered twice (a relay echo could loop on it)
-            if a.seen_req.add(replay.key((client + e.rid).encode())) is False:
+            if a.seen_ev.add(replay.key((client + e.rid).encode())) is False:
                 raise Drop("replayed")
             raise
         text = None
         # the same request id from the same client in a new event: a replay, or
         # a client resending; either way it has been or is being answered
-        held = a.seen_req.add(replay.key((client + req["id"]).encode()))
+        held = a.seen_ev.add(replay.key((client + req["id"]).encode()))
         if held is False:
             raise Drop("replayed")
     except Drop as e:

@@ -113,6 +113,26 @@ def test_key_caches_whose_keys_changed_are_made_anew_after_the_request():
     S.clear_cache()
 
 
+def test_the_list_of_keys_an_ecdh_took_without_tables_is_made_anew_after_the_request():
+    # a new peer's ECDH (a gift wrap's ephemeral key) appends it to secp256k1._once: the
+    # list's storage grew in the request, in the middle of the heap
+    from crypto import secp256k1 as S
+    sk = bytes(range(1, 33))
+    peers = [S.pubkey(bytes([i + 50]) * 32) for i in range(3)]
+    S.clear_cache()
+    S.settle(lambda o: False)
+    xs = [S.ecdh_x(sk, p) for p in peers]
+    once = S._once
+    assert once == peers
+    S.settle(lambda o: False)
+    assert S._once is not once and S._once == peers
+    once = S._once
+    S.settle(lambda o: False)
+    assert S._once is once  # unchanged since: left as it is
+    assert [S.ecdh_x(sk, p) for p in peers] == xs
+    S.clear_cache()
+
+
 # loaded for a request or a prompt and dropped after it (app._tidy, app.redraw)
 DROPPED = ("ui.screens", "ui.kinds", "ui.kinds_follows", "ui.kinds_more", "ui.prompt_text",
            "ui.prompt_pair", "signer.oversize", "signer.pairing", "signer.uri", "signer.audit",

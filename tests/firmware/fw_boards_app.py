@@ -58,3 +58,23 @@ def test_provision_is_confirmed_by_holding_right():
     assert done and done[0]["rid"] == 7 and done[0]["outcome"] == "ok", sent
     assert a.pubhex is not None
     assert KEY not in repr(sent)  # the key never goes back over the link
+
+
+def test_the_key_a_provisioning_request_set_is_copied_down_after_it():
+    # made in the request (the key's bytes from the message, its hex and npub), they sat
+    # where it left the heap: at 128K after pairing and two 7,000-character requests the
+    # npub and hex cut a 29 KB free run into 7, 7 and 14 KB, and a third was "too large"
+    b, clock, a, sent, model = _app()
+    a.handle({"t": "provision", "rid": 8, "key": KEY})
+    L, R = pins.PICO_BTN_LEFT, pins.PICO_BTN_RIGHT
+    clock.t += 1000
+    t = clock.t
+    for ev in _run(b, clock, [(t + 1200, 1, 0), (t + 1300, 1, 1)], L, R):
+        a.press(ev)
+    assert any(m.get("t") == "done" and m.get("outcome") == "ok" for m in sent), sent
+    sk, pub, npub = a.sk, a.pubhex, a.npub
+    assert a._high(sk) and a._high(pub) and a._high(npub)
+    a.tick()
+    assert (a.sk, a.pubhex, a.npub) == (sk, pub, npub)
+    assert a.sk is not sk and a.pubhex is not pub and a.npub is not npub
+    sk = pub = npub = None
