@@ -43,8 +43,6 @@ _C = 0x1000003D1
 _ZS = (0, P, -P, 2 * P, -2 * P)   # what is 0 mod p among two-fold results minus one
 
 
-
-
 def _sqn(x, n, M=_M, C=_C, p=P):
     # n squarings with two folds each (see run): the result is congruent, not canonical
     for _ in range(n):

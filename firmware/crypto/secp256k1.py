@@ -302,10 +302,7 @@ def _pub_tables(pub):
 def pubkey_valid(x32):
     """x32 is 32 bytes and an x-coordinate on the curve: x < p and x^3 + 7 a square (by
     its Jacobi symbol: no square root, which lift_x would take)."""
-    if not isinstance(x32, _BYTES) or len(x32) != 32:
-        return False
-    x = _b2i(x32)
-    return x < P and _jacobi((x * x * x + 7) % P) == 1
+    return isinstance(x32, _BYTES) and len(x32) == 32 and _rhs_square(_b2i(x32)) is not None
 
 
 # ---- BIP-340 -------------------------------------------------------------------------------
@@ -405,6 +402,14 @@ def _jacobi(a, n=P):
     return t if n == 1 else 0
 
 
+def _rhs_square(x):
+    # g = x^3 + 7 mod p if x < p and g is a square (x on the curve), else None
+    if not 0 <= x < P:
+        return None
+    g = (x * x * x + 7) % P
+    return g if _jacobi(g) == 1 else None
+
+
 def _fresh_x(x, d):
     """x(d * lift_x(x)) without lift_x's square root (253 squarings), or None if x is not
     on the curve. With g = x^3 + 7, the point (g*x, g^2) lies on y^2 = x^3 + 7g^3, which
@@ -412,10 +417,8 @@ def _fresh_x(x, d):
     formulas: they do not use b; the same endomorphism) when g is a square, and onto its
     twist when it is not. So g must be a square: the Jacobi symbol refuses the rest, or a
     twist point of small order would leak d modulo it. x(d*P) = X/(Z^2 g)."""
-    if not 0 <= x < P:
-        return None
-    g = (x * x * x + 7) % P
-    if _jacobi(g) != 1:
+    g = _rhs_square(x)
+    if g is None:
         return None
     X, Y, Z = _em.point_mul(_em.tables((g * x % P, g * g % P)), d)
     return X * _em.inv(Z * Z % P * g % P) % P
