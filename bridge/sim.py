@@ -34,6 +34,14 @@ BUILD = os.path.join(ROOT, "build", "sim")
 # No -O: -O1 and above compile `assert` statements out (embit validates inputs with them)
 # and -O3 drops line numbers from tracebacks; together they saved only ~2.3 KB of heap.
 MPY_FLAGS = []
+# Modules in Thumb machine code (the inline assembler, boards/pico.native_field): built
+# for ARM boards only; mpy-cross refuses them for x64 and xtensawin.
+THUMB_ONLY = ("crypto/fe_thumb.py",)
+
+
+def builds_for(rel, arch):
+    """Whether firmware/rel is part of a build for arch (mpy-cross's -march)."""
+    return rel.replace(os.sep, "/") not in THUMB_ONLY or arch.startswith("armv")
 
 
 def need_checkout():
@@ -87,6 +95,8 @@ def compile_tree(src, out):
                 continue
             path = os.path.join(root, f)
             rel = os.path.relpath(path, src)
+            if src == FIRMWARE and not builds_for(rel, "x64"):
+                continue
             dst = os.path.join(out, rel[:-3] + ".mpy")
             wanted.add(dst)
             wanted.add(os.path.join(out, rel))

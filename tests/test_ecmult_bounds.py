@@ -61,12 +61,13 @@ def _load(name, rewrite=False):
     return mod
 
 
-@pytest.fixture(scope="module")
-def em():
+def load_ecmult(rewrite=True, extra=()):
+    """crypto/ecmult.py in CPython (the inversion's viper as its twin), with the modules
+    named in extra loaded after it in the same package (they may import crypto.ecmult)."""
     pkg = types.ModuleType("crypto")
     pkg.__path__ = []
     saved = {k: sys.modules.get(k) for k in ("crypto", "crypto.ecmult_table", "crypto.ecmult_table4",
-                                            "crypto.modinv")}
+                                            "crypto.modinv", "crypto.ecmult")}
     sys.modules["crypto"] = pkg
     try:
         t1 = _load("ecmult_table")
@@ -75,7 +76,10 @@ def em():
         sys.modules["crypto.ecmult_table4"] = t4
         # the inversion's viper steps as their 32-bit twin (tests/test_viper32.py)
         pkg.modinv = sys.modules["crypto.modinv"] = twinned("crypto/modinv.py")
-        em = _load("ecmult", rewrite=True)
+        em = _load("ecmult", rewrite=rewrite)
+        pkg.ecmult = sys.modules["crypto.ecmult"] = em
+        for name in extra:
+            setattr(em, name, _load(name))
     finally:
         for k, v in saved.items():
             if v is None:
@@ -84,6 +88,11 @@ def em():
                 sys.modules[k] = v
     em.layouts = {1: em._layout(t1.COMB, 1, 32), 4: em._layout(t4.COMB, 4, 8)}
     return em
+
+
+@pytest.fixture(scope="module")
+def em():
+    return load_ecmult()
 
 
 def _aff(em, j):

@@ -10,6 +10,7 @@ import subprocess
 import pytest
 
 import mpy
+from bridge import sim
 
 ARCHS = ("armv6m", "xtensawin")
 
@@ -37,6 +38,8 @@ def test_there_are_sources():
 def test_every_module_compiles(arch, tmp_path):
     failed = []
     for rel in firmware_sources():
+        if not sim.builds_for(rel, arch):
+            continue
         out = tmp_path / (rel[:-3] + ".mpy")
         out.parent.mkdir(parents=True, exist_ok=True)
         # -s: the name recorded in tracebacks, as on the device's filesystem

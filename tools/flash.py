@@ -68,6 +68,15 @@ ARCHS = [None, "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp"
 MIN_VERSION = (1, 23)  # first release that loads .mpy v6.3
 
 
+def builds_for(rel, arch):
+    sys.path.insert(0, ROOT)
+    try:
+        from bridge.sim import builds_for as b
+    finally:
+        sys.path.remove(ROOT)
+    return b(rel, arch)
+
+
 def mpy_flags():
     """mpy-cross options: the simulator's (bridge/sim.py), so that the tests and the
     demo run the same bytecode a board gets."""
@@ -208,6 +217,8 @@ def build_bundle(board, out=BUILD, arch=None, log=print):
     flags = mpy_flags()
     try:
         for rel, dev in sources():
+            if not builds_for(rel, arch):
+                continue
             _compile(os.path.join(FIRMWARE, rel), dev, os.path.join(tmp, dev[:-3] + ".mpy"), arch, flags)
         with open(os.path.join(tmp, "main.py"), "w") as f:
             f.write(MAIN_STUB)

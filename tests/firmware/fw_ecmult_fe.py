@@ -1,0 +1,67 @@
+# crypto.ecmult_fe, the RP2040's loop on native field arithmetic, on MicroPython: here the
+# machine code is replaced by its model (fe_model.py, checked against the machine code in
+# tests/test_fe_thumb.py), so what runs is the board's Python around it, on the real
+# MicroPython runtime. Results must equal the bignum loop's, and the BIP-340 vectors pass.
+import os
+from binascii import unhexlify
+
+from crypto import ecmult, secp256k1 as ec
+import fe_model
+
+BIGNUM_RUN = ecmult.run
+
+
+def _installed():
+    from crypto import ecmult_fe
+    if ecmult.run is BIGNUM_RUN:
+        ecmult_fe.install(fe_model.run)
+        ec.clear_cache()
+    return ecmult_fe
+
+
+def _scalars(n):
+    out = [1, 2, ecmult.N - 1, 1 << 128, ecmult.LAMBDA]
+    for _ in range(n):
+        out.append(int.from_bytes(os.urandom(32), "big") % ecmult.N)
+    return out
+
+
+def test_the_native_loop_gives_the_bignum_loops_points():
+    ks = _scalars(12)
+    q = ecmult.G
+    for _ in range(3):
+        q = ec._aff(ecmult.base_mul(int.from_bytes(os.urandom(32), "big")))
+    t = ecmult.tables(q, 4)
+    want = [(ecmult.base_mul(k), ecmult.point_mul(t, k), ecmult.mul_add(k, k + 7, t)) for k in ks]
+    want = [tuple(ecmult.to_affine(*j) for j in w) for w in want]
+    _installed()
+    got = [(ecmult.base_mul(k), ecmult.point_mul(t, k), ecmult.mul_add(k, k + 7, t)) for k in ks]
+    got = [tuple(ecmult.to_affine(*j) for j in g) for g in got]
+    assert got == want
+    assert ecmult.mul_add(5, ecmult.N - 5, ecmult.tables(ecmult.G, 4)) == (0, 0, 0)
+
+
+def _vectors():
+    with open(os.getenv("VECTORS") + "/bip340-test-vectors.csv") as f:
+        lines = f.read().splitlines()
+    for line in lines[1:]:
+        if line.strip():
+            c = line.split(",")
+            yield int(c[0]), [unhexlify(x) for x in c[1:6]], c[6] == "TRUE", c[7]
+
+
+def test_bip340_vectors_on_the_native_loop():
+    _installed()
+    for i, (sk, pub, aux, msg, sig), ok, comment in _vectors():
+        if sk:
+            assert ec.pubkey(sk) == pub, i
+            assert ec.schnorr_sign(msg, sk, aux) == sig, i
+        assert ec.schnorr_verify(msg, pub, sig) is ok, (i, comment)
+
+
+def test_ecdh_on_the_native_loop_agrees_both_ways():
+    _installed()
+    a = os.urandom(32)
+    b = os.urandom(32)
+    pa, pb = ec.pubkey(a), ec.pubkey(b)
+    assert ec.ecdh_x(a, pb) == ec.ecdh_x(b, pa)

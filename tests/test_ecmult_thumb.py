@@ -1,0 +1,108 @@
+"""crypto/ecmult_fe.py, ecmult's loop on fe_thumb's native field arithmetic (the RP2040's
+path), against libsecp256k1: in CPython with the machine code's model
+(tests/firmware/fe_model.py, itself checked against the machine code in
+tests/test_fe_thumb.py), and end to end with the machine code itself in the emulated
+Cortex-M0."""
+import os
+import random
+import sys
+
+import coincurve
+import pytest
+
+import test_ecmult_bounds as tb
+import thumb_emu as te
+
+sys.path.insert(0, os.path.join(te.HERE, "firmware"))
+import fe_model as fm  # noqa: E402
+
+N = tb.N
+_cc, _aff, _scalars = tb._cc, tb._aff, tb._scalars
+
+
+def _loaded(fe):
+    em = tb.load_ecmult(rewrite=False, extra=("ecmult_fe",))
+    em.ecmult_fe.install(fe)
+    assert em.run is em.ecmult_fe.run
+    return em
+
+
+@pytest.fixture(scope="module")
+def ef():
+    return _loaded(fm.run)
+
+
+def _sum(*pts):
+    keys = [coincurve.PublicKey(b"\x04" + p[0].to_bytes(32, "big") + p[1].to_bytes(32, "big")) for p in pts]
+    f = coincurve.PublicKey.combine_keys(keys).format(compressed=False)
+    return int.from_bytes(f[1:33], "big"), int.from_bytes(f[33:], "big")
+
+
+@pytest.mark.parametrize("blocks", [1, 4])
+def test_base_multiples_on_the_native_loop_are_libsecp256k1s(ef, blocks):
+    rnd = random.Random(30 + blocks)
+    ef._comb = ef.layouts[blocks]
+    for k in _scalars(rnd, 40):
+        assert _aff(ef, ef.base_mul(k)) == _cc(k), hex(k)
+
+
+def test_variable_base_and_combined_multiples_on_the_native_loop_are_libsecp256k1s(ef):
+    rnd = random.Random(33)
+    ef._comb = ef.layouts[4]
+    for k in _scalars(rnd, 12):
+        q = _cc(rnd.randrange(1, N))
+        for bases in (1, 4, 8):
+            t = ef.tables(q, bases)
+            assert _aff(ef, ef.point_mul(t, k)) == _cc(k, q), hex(k)
+            a = rnd.randrange(1, N)
+            assert _aff(ef, ef.mul_add(a, k, t)) == _sum(_cc(a), _cc(k, q))
+
+
+def test_a_point_added_to_itself_or_its_negation_on_the_native_loop(ef):
+    # a*G + a*G meets H == 0 with R == 0 (the machine code's zero test returns 3: double)
+    # and a*G - a*G with R != 0 (2: infinity), with G's own tables beside the comb
+    ef._comb = ef.layouts[4]
+    for tg in (ef.tables(ef.G, 4), ef.tables(ef.G, 8)):
+        for a in (5, 1 << 70, N - 3):
+            assert _aff(ef, ef.mul_add(a, a, tg)) == _cc(2 * a % N)
+            assert ef.mul_add(a, N - a, tg) == (0, 0, 0)
+    assert ef.base_mul(N) == (0, 0, 0) and ef.base_mul(0) == (0, 0, 0)
+
+
+class _Chip:
+    """fe_thumb.run as the chip runs it: the machine code in the emulated Cortex-M0, its
+    buffers copied in and out at each call."""
+
+    def __init__(self):
+        self.cpu = te.Thumb(te.asm_functions(te.compile_armv6m(os.path.join(
+            te.ROOT, "firmware", "crypto", "fe_thumb.py")))["run"], count=False)
+        self.tabs = {}
+        self.calls = 0
+
+    def __call__(self, ws, prog, tab, off):
+        cpu = self.cpu
+        if tab is not None and id(tab) not in self.tabs:
+            self.tabs[id(tab)] = (cpu.buffer(tab), tab)
+        base = cpu.heap
+        wa, pa = cpu.buffer(ws), cpu.buffer(prog)
+        r, _ = cpu.call(wa, pa, self.tabs[id(tab)][0] if tab is not None else 0, off)
+        ws[:] = cpu.read(wa, len(ws))
+        cpu.heap = base
+        self.calls += 1
+        return r
+
+
+def test_sign_verify_and_ecdh_multiplications_with_the_machine_code_itself():
+    chip = _Chip()
+    em = _loaded(chip)
+    em._comb = em.layouts[4]
+    rnd = random.Random(35)
+    for k in (1, N - 1, rnd.randrange(1, N)):
+        assert _aff(em, em.base_mul(k)) == _cc(k)
+    q = _cc(rnd.randrange(1, N))
+    t = em.tables(q, 4)
+    k, a = rnd.randrange(1, N), rnd.randrange(1, N)
+    assert _aff(em, em.point_mul(t, k)) == _cc(k, q)
+    assert _aff(em, em.mul_add(a, k, t)) == _sum(_cc(a), _cc(k, q))
+    assert em.mul_add(a, N - a, em.tables(em.G, 4)) == (0, 0, 0)
+    assert chip.calls > 300
