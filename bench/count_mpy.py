@@ -17,6 +17,14 @@ AUX = bytes(32)
 
 def _ec():
     from crypto import secp256k1 as ec, ecmult
+    import os
+    if os.getenv("NATIVE_FIELD") == "1" and ecmult.run.__name__ == "run":
+        # the RP2040's loop (boards/pico.native_field) on the machine code's model; the
+        # counters price what it runs by the machine code's cycles (bench/counters.py)
+        from crypto import ecmult_fe
+        import fe_model
+        if ecmult_fe._fe is None:
+            ecmult_fe.install(fe_model.run)
     # the chip reads the big comb in place (ROMFS or frozen): here the firmware is loaded
     # from a filesystem, where ecmult picks the small one
     if ecmult.comb()[1] != 4:

@@ -4,7 +4,10 @@
 C = {}
 _KEYS = ("loop", "call", "method", "builtin", "attr", "small", "index", "cmp", "big_add",
          "mul", "mul_w", "mod", "mod_w", "slice_bytes", "slice_mv", "from_bytes", "to_bytes",
-         "sha_blocks", "sha_bytes", "divsteps", "pow", "allocs", "alloc_bytes")
+         "sha_blocks", "sha_bytes", "divsteps", "pow", "allocs", "alloc_bytes",
+         "fe_call", "fe_mul", "fe_add", "fe_sub", "fe_ld", "fe_zt", "fe_can")
+# crypto/fe_thumb.run's operations by code (tests/firmware/fe_model.py), counted per call
+_FE = {1: "fe_mul", 2: "fe_add", 3: "fe_sub", 4: "fe_ld", 5: "fe_ld", 6: "fe_zt", 7: "fe_can"}
 _off = [0]
 _BIG = 1 << 30   # MicroPython small ints on a 32-bit port: 31 bits signed
 
@@ -121,6 +124,22 @@ def _blen(x):
 def _kc(kind, f, *a, **kw):
     if _off[0]:
         return f(*a, **kw)
+    if kind == "fe_call":
+        # the native field code (on the chip, machine code; here its model): the
+        # operations it ran are priced by their Cortex-M0+ cycles, not the model's Python
+        import fe_model
+        C["fe_call"] += 1
+        ran = fe_model.COUNTS
+        ran.clear()
+        _off[0] += 1
+        try:
+            return f(*a, **kw)
+        finally:
+            _off[0] -= 1
+            for op, n in ran.items():
+                k = _FE.get(op)
+                if k is not None:
+                    C[k] += n
     if kind in ("divsteps", "pow"):
         # priced whole (pow measured on the chip, divsteps estimated): its inside is not counted
         C[kind] += 1

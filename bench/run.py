@@ -121,18 +121,24 @@ def print_count(cnt):
     cnt = cnt or {}
     if cnt and "error" not in cnt:
         print("\nchip estimate (bench/count.py: primitive counts on the unix port x the RP2040's "
-              "costs, with the emulator's USB interrupts, as the goals are measured):")
-        print("  %-17s %9s %9s %6s  %s" % ("operation", "x64 (us)", "chip (ms)", "goal",
-                                         "counts (256-bit mul, % p, bignum add/shift, calls, allocs)"))
+              "costs, with the emulator's USB interrupts, as the goals are measured; chip: the "
+              "RP2040's path, ecmult on crypto/fe_thumb.py's machine code; bignum: the bignum "
+              "loop, a board without the Thumb assembler):")
+        print("  %-17s %9s %9s %8s %6s  %s" % ("operation", "x64 (us)", "chip (ms)", "bignum", "goal",
+                                              "counts (256-bit mul, % p, bignum add/shift, calls, "
+                                              "allocs, native calls, native field mul)"))
         for op, r in cnt.items():
             if "counts" not in r:
                 print("  %-17s %s" % (op, r.get("error", r)))
                 continue
             c, g = r["counts"], r.get("goal_ms")
-            print("  %-17s %9s %9.1f %6s  %d %d %d %d %d%s" % (
+            un = r.get("uncounted_ms") or 0
+            print("  %-17s %9s %9.1f %8s %6s  %d %d %d %d %d %d %d%s%s" % (
                 op, "%.0f" % r["x64_us"] if isinstance(r.get("x64_us"), (int, float)) else "-",
-                r["chip_ms"], "<=%d" % g if g else "", c["mul"], c["mod"], c["big_add"],
-                c["call"] + c["method"] + c["builtin"], c["allocs"],
+                r["chip_ms"], "%.1f" % r["chip_ms_bignum"] if r.get("chip_ms_bignum") is not None else "-",
+                "<=%d" % g if g else "", c["mul"], c["mod"], c["big_add"],
+                c["call"] + c["method"] + c["builtin"], c["allocs"], c.get("fe_call", 0), c.get("fe_mul", 0),
+                "  (+%d not counted)" % un if un else "",
                 "" if g is None else ("  goal met" if r["meets_goal"] else "  goal NOT met")))
     elif cnt:
         print("\nchip estimate: %s" % cnt.get("error"))
