@@ -109,7 +109,7 @@ def _cost_rows(c):
             _FE_CYCLES.append(fe_cycles())
         cy = _FE_CYCLES[0]
         rows["native"] = (c["fe_call"] * cy["run"] + sum(
-            c.get("fe_" + op, 0) * cy[op] for op in ("mul", "add", "sub", "ld", "zt", "can"))) / CPU_MHZ
+            c.get("fe_" + op, 0) * cy[op] for op in ("mul", "add", "sub", "ld", "zt", "can", "sqn", "sq"))) / CPU_MHZ
     # The table's rows were timed in loops that allocate, so their collections are in
     # them already; the bytes are reported (gc_ms) but not added again.
     return rows
@@ -198,7 +198,7 @@ class _Count(ast.NodeTransformer):
         name = f.attr if isinstance(f, ast.Attribute) else (f.id if isinstance(f, ast.Name) else "")
         kind = {"from_bytes": "from_bytes", "fb": "from_bytes", "to_bytes": "to_bytes",
                 "_divsteps": "divsteps", "pow": "pow", "sha256": "sha", "update": "sha_update",
-                "digest": "sha_digest", "fe": "fe_call"}.get(name)
+                "digest": "sha_digest", "fe": "fe_call", "_fe": "fe_call"}.get(name)
         if kind is None:
             kind = "method" if isinstance(f, ast.Attribute) else (
                 "builtin" if name in ("len", "range", "isinstance", "abs", "bytes", "int",

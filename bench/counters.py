@@ -5,9 +5,10 @@ C = {}
 _KEYS = ("loop", "call", "method", "builtin", "attr", "small", "index", "cmp", "big_add",
          "mul", "mul_w", "mod", "mod_w", "slice_bytes", "slice_mv", "from_bytes", "to_bytes",
          "sha_blocks", "sha_bytes", "divsteps", "pow", "allocs", "alloc_bytes",
-         "fe_call", "fe_mul", "fe_add", "fe_sub", "fe_ld", "fe_zt", "fe_can")
+         "fe_call", "fe_mul", "fe_add", "fe_sub", "fe_ld", "fe_zt", "fe_can", "fe_sqn", "fe_sq")
 # crypto/fe_thumb.run's operations by code (tests/firmware/fe_model.py), counted per call
-_FE = {1: "fe_mul", 2: "fe_add", 3: "fe_sub", 4: "fe_ld", 5: "fe_ld", 6: "fe_zt", 7: "fe_can"}
+_FE = {1: "fe_mul", 2: "fe_add", 3: "fe_sub", 4: "fe_ld", 5: "fe_ld", 6: "fe_zt", 7: "fe_can",
+       8: "fe_sqn", 9: "fe_sq"}
 _off = [0]
 _BIG = 1 << 30   # MicroPython small ints on a 32-bit port: 31 bits signed
 

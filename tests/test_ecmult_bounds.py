@@ -61,13 +61,15 @@ def _load(name, rewrite=False):
     return mod
 
 
-def load_ecmult(rewrite=True, extra=()):
+def load_ecmult(rewrite=True, extra=(), then=None):
     """crypto/ecmult.py in CPython (the inversion's viper as its twin), with the modules
-    named in extra loaded after it in the same package (they may import crypto.ecmult)."""
+    named in extra loaded after it in the same package (they may import crypto.ecmult),
+    and then(ecmult) called while that package is the one `crypto` names."""
     pkg = types.ModuleType("crypto")
     pkg.__path__ = []
     saved = {k: sys.modules.get(k) for k in ("crypto", "crypto.ecmult_table", "crypto.ecmult_table4",
-                                            "crypto.modinv", "crypto.ecmult")}
+                                            "crypto.modinv", "crypto.ecmult",
+                                            *("crypto." + e for e in extra))}
     sys.modules["crypto"] = pkg
     try:
         t1 = _load("ecmult_table")
@@ -79,7 +81,12 @@ def load_ecmult(rewrite=True, extra=()):
         em = _load("ecmult", rewrite=rewrite)
         pkg.ecmult = sys.modules["crypto.ecmult"] = em
         for name in extra:
-            setattr(em, name, _load(name))
+            mod = _load(name)
+            setattr(em, name, mod)
+            setattr(pkg, name, mod)
+            sys.modules["crypto." + name] = mod
+        if then is not None:
+            then(em)
     finally:
         for k, v in saved.items():
             if v is None:

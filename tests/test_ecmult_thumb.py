@@ -21,9 +21,10 @@ _cc, _aff, _scalars = tb._cc, tb._aff, tb._scalars
 
 
 def _loaded(fe):
-    em = tb.load_ecmult(rewrite=False, extra=("ecmult_fe",))
-    em.ecmult_fe.install(fe)
-    assert em.run is em.ecmult_fe.run
+    em = tb.load_ecmult(rewrite=False, extra=("secp256k1", "ecmult_fe"),
+                        then=lambda em: em.ecmult_fe.install(fe))
+    assert em.run is em.ecmult_fe.run and em.sqrt is em.ecmult_fe.sqrt and em.tables is em.ecmult_fe.tables
+    assert em.secp256k1._jacobi is em.ecmult_fe.jacobi
     return em
 
 
@@ -67,6 +68,52 @@ def test_a_point_added_to_itself_or_its_negation_on_the_native_loop(ef):
             assert _aff(ef, ef.mul_add(a, a, tg)) == _cc(2 * a % N)
             assert ef.mul_add(a, N - a, tg) == (0, 0, 0)
     assert ef.base_mul(N) == (0, 0, 0) and ef.base_mul(0) == (0, 0, 0)
+
+
+def test_tables_on_the_native_field_are_the_bignum_tables_byte_for_byte(ef):
+    rnd = random.Random(37)
+    big = tb.load_ecmult(rewrite=False)
+    for _ in range(6):
+        q = _cc(rnd.randrange(1, N))
+        for bases in (1, 4, 8):
+            t = ef.tables(q, bases)
+            assert t == big.tables(q, bases)
+            assert ef.tables(q, bases, t[:1]) == t      # a 1-base table upgraded
+    # the isomorphic point a new peer's ECDH uses (secp256k1._fresh_x): (g x, g^2)
+    x = _cc(5)[0]
+    g = (x ** 3 + 7) % ef.P
+    iso = (g * x % ef.P, g * g % ef.P)
+    assert ef.tables(iso) == big.tables(iso)
+
+
+def test_square_roots_and_the_jacobi_symbol_on_the_native_chain(ef):
+    rnd = random.Random(36)
+    P = ef.P
+    big = tb.load_ecmult(rewrite=False)      # its bignum sqrt, for comparison
+    for a in [0, 1, 2, 3, 4, 7, P - 1, P - 4] + [rnd.randrange(P) for _ in range(60)]:
+        r = ef.sqrt(a)
+        assert r == big.sqrt(a) and 0 <= r < P
+        want = 0 if a == 0 else (1 if pow(a, (P - 1) // 2, P) == 1 else -1)
+        assert ef.secp256k1._jacobi(a) == want, a
+    sec = ef.secp256k1
+    # lift_x and the new peer's ECDH (the Jacobi symbol) against libsecp256k1
+    for _ in range(20):
+        x = rnd.randrange(P)
+        try:
+            want = coincurve.PublicKey(b"\x02" + x.to_bytes(32, "big")).format(compressed=False)
+        except ValueError:
+            want = None
+        got = sec.lift_x(x)
+        assert (got is None) == (want is None)
+        if got:
+            assert got[0] == x and got[1] % 2 == 0 and pow(got[1], 2, P) == (x ** 3 + 7) % P
+            assert sec.pubkey_valid(x.to_bytes(32, "big"))
+            d = rnd.randrange(1, N)
+            shared = coincurve.PublicKey(want).multiply(d.to_bytes(32, "big")).format()[1:]
+            sec.clear_cache()
+            assert sec.ecdh_x(d.to_bytes(32, "big"), x.to_bytes(32, "big")) == shared
+        else:
+            assert not sec.pubkey_valid(x.to_bytes(32, "big"))
 
 
 class _Chip:

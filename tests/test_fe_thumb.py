@@ -20,7 +20,7 @@ P = fm.P
 SLOTS = 20
 EDGES = (0, 1, 2, P - 1, P, P + 1, 2**256 - 1, 2**256 - 2, fm.C - 1, fm.C, fm.C + 1,
          2**255, 2**32 - 1, 2**32, (2**256 - 1) // 3, 0xFFFF << 240)
-END, MUL, ADD, SUB, LDX, LDY, ZT, CAN = 0, 1, 2, 3, 4, 5, 6, 7
+END, MUL, ADD, SUB, LDX, LDY, ZT, CAN, SQN = 0, 1, 2, 3, 4, 5, 6, 7, 8
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def test_each_operation_agrees_with_the_model_on_random_and_edge_values(cpu):
                 for s in range(3, SLOTS)}
         prog = []
         for _ in range(8):
-            prog += [rnd.choice((MUL, MUL, ADD, SUB, LDX, LDY, ZT, CAN)),
+            prog += [rnd.choice((MUL, MUL, ADD, SUB, LDX, LDY, ZT, CAN, SQN)),
                      rnd.randrange(3, SLOTS), rnd.randrange(3, SLOTS), rnd.randrange(3, SLOTS)]
         _both(cpu, _ws(vals), bytes(prog + [END] * 4), tab, 64 * rnd.randrange(4))
 
@@ -90,6 +90,15 @@ def test_results_are_the_field_operations_below_2_to_the_256(cpu):
         for s, want in ((5, a * b), (6, a + b), (7, a - b), (8, a), (9, a * a)):
             assert _slot(ws, s) % P == want % P and _slot(ws, s) < 2**256, (s, hex(a), hex(b))
         assert _slot(ws, 8) == a % P
+
+
+def test_repeated_squaring_is_a_to_the_2_to_the_n(cpu):
+    rnd = random.Random(9)
+    for n in (1, 2, 3, 11, 44):
+        a = rnd.getrandbits(256)
+        _, ws, _ = _both(cpu, _ws({4: a}), bytes([SQN, 3, 4, n, SQN, 4, 4, 1, END, 0, 0, 0]))
+        assert _slot(ws, 3) % P == pow(a, 2**n, P)
+        assert _slot(ws, 4) % P == a * a % P     # in place
 
 
 def test_an_operand_may_be_its_own_result(cpu):
@@ -135,6 +144,11 @@ def cycles_per_operation(cpu=None):
     for name, op in (("mul", MUL), ("add", ADD), ("sub", SUB), ("ld", LDX), ("can", CAN), ("zt", ZT)):
         _, _, c = _both(cpu, _ws(vals), bytes([op, 5, 6, 7, END, 0, 0, 0]))
         out[name] = c - empty
+    # SQN d, a, n: "sqn" once and "sq" a squaring
+    _, _, c1 = _both(cpu, _ws(vals), bytes([SQN, 5, 6, 1, END, 0, 0, 0]))
+    _, _, c9 = _both(cpu, _ws(vals), bytes([SQN, 5, 6, 9, END, 0, 0, 0]))
+    out["sq"] = (c9 - c1) // 8
+    out["sqn"] = c1 - empty - out["sq"]
     return out
 
 
@@ -144,4 +158,5 @@ def test_a_multiply_takes_a_few_thousand_cycles_and_the_rest_a_few_hundred(cpu):
     # 256 half-word products at 12 cycles and the reduction: ~4,100 (~33 us at 125 MHz,
     # against ~110 us for a bignum multiply and folds on the chip)
     assert 2000 < c["mul"] < 5000
-    assert all(c[k] < 300 for k in ("add", "sub", "ld", "can", "zt", "run"))
+    assert all(c[k] < 300 for k in ("add", "sub", "ld", "can", "zt", "run", "sqn"))
+    assert abs(c["sq"] - c["mul"]) < 100     # a squaring is a multiply (for now)

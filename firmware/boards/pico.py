@@ -28,8 +28,8 @@ def native_field():
     """Point multiplication on the RP2040's native field arithmetic (crypto/fe_thumb.py,
     Thumb-1 machine code from the inline assembler): ~5x faster than bignums there. A
     MicroPython built without the assembler has no fe_thumb (the bundle builds it for ARM
-    only) and keeps crypto.ecmult's bignum loop. Done at boot: its 600-byte workspace and
-    programs are made once, low in the heap."""
+    only) and keeps crypto.ecmult's bignum loop. Done at boot: its workspace and
+    programs (4.4 KB) are made once, low in the heap."""
     try:
         from crypto import fe_thumb
     except (ImportError, SyntaxError):

@@ -13,7 +13,8 @@
 #   1 MUL d = a*b   2 ADD d = a+b   3 SUB d = a-b          (mod p, results < 2^256)
 #   4 LDX d = x, 5 LDY d = y of the big-endian x || y at tab + off (a table entry)
 #   6 ZT: if a == 0 mod p, stop and return 2 + (b == 0 mod p)
-#   7 CAN d = a reduced to [0, p)                            0 END: return 0
+#   7 CAN d = a reduced to [0, p)     8 SQN d = a^(2^b), b >= 1 a count (not a slot)
+#   0 END: return 0
 # Reduction uses p = 2^256 - C, C = 2^32 + 977: 2^256 == C. armv6m multiplies 32x32 to
 # the low 32 bits only, so products are taken on 16-bit halves (256 of them a multiply).
 # Every instruction here is Thumb-1 (mpy-cross -march=armv6m refuses anything else), and
@@ -205,8 +206,12 @@ def run(r0, r1, r2, r3):
     b(ZT)
     label(D7)
     cmp(r5, 7)
-    bne(END)
+    bne(D8)
     b(CAN)
+    label(D8)
+    cmp(r5, 8)
+    bne(END)
+    b(SQN)
     label(END)
     mov(r0, 0)
     b(EXIT)
@@ -377,11 +382,39 @@ def run(r0, r1, r2, r3):
     b(NEXT)
 
     # ---- MUL: d = a*b mod p --------------------------------------------------------------
-    # The product by columns of 16-bit halves (a comba loop): column k sums a_i * b_(k-i),
+    # FMUL (below) forms the product by columns of 16-bit halves (a comba loop): column k sums a_i * b_(k-i),
     # < 2^36 in (r2, r3), and leaves its low 16 bits at halfword k of the product (ws + 32).
     # r9: a's first halfword of the column, r10: b's, r11: the column's length, r12: out.
     label(MUL)
     str(r0, [r7, 8])
+    bl(FMUL)
+    b(NEXT)
+
+    # ---- SQN: d = a^2, then d = d^2 until b squarings are done ---------------------------
+    label(SQN)
+    str(r0, [r7, 8])
+    ldr(r6, [r7, 0])
+    sub(r6, 1)
+    ldrb(r6, [r6, 0])         # b, as the program has it (the dispatcher made it a slot)
+    str(r6, [r7, 12])
+    mov(r2, r1)
+    bl(FMUL)
+    label(SQN_L)
+    mov(r7, r8)
+    ldr(r6, [r7, 12])
+    sub(r6, 1)
+    str(r6, [r7, 12])
+    bne(SQN_AGAIN)
+    b(NEXT)
+    label(SQN_AGAIN)
+    ldr(r1, [r7, 8])
+    mov(r2, r1)
+    bl(FMUL)
+    b(SQN_L)
+
+    # ---- FMUL: [ws + 8] = r1 * r2 mod p (r7 = ws); every low and high register but r8 --
+    label(FMUL)
+    push({lr})
     mov(r9, r1)
     mov(r10, r2)
     mov(r4, 1)
@@ -555,7 +588,7 @@ def run(r0, r1, r2, r3):
     adc(r5, r6)
     mov(r0, r1)
     bl(ADDC)
-    b(NEXT)
+    pop({pc})
 
     label(EXIT)
     pop({r4})

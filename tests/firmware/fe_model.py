@@ -17,6 +17,16 @@ def _put(ws, s, v):
     ws[32 * s:32 * s + 32] = v.to_bytes(32, "little")
 
 
+def _mul(a, b):
+    # the machine code's value: the product folded twice, then + C once if it carried
+    v = a * b
+    v = (v & M) + (v >> 256) * C
+    v = (v & M) + (v >> 256) * C
+    if v >> 256:
+        v = (v & M) + C
+    return v
+
+
 def run(ws, prog, tab, off):
     i = 0
     counts = COUNTS
@@ -25,12 +35,7 @@ def run(ws, prog, tab, off):
         i += 4
         counts[op] = counts.get(op, 0) + 1
         if op == 1:
-            v = _get(ws, a) * _get(ws, b)
-            v = (v & M) + (v >> 256) * C
-            v = (v & M) + (v >> 256) * C
-            if v >> 256:
-                v = (v & M) + C
-            _put(ws, d, v)
+            _put(ws, d, _mul(_get(ws, a), _get(ws, b)))
         elif op == 2:
             v = _get(ws, a) + _get(ws, b)
             for _ in range(2):
@@ -51,5 +56,11 @@ def run(ws, prog, tab, off):
                 return 2 + (_get(ws, b) % P == 0)
         elif op == 7:
             _put(ws, d, _get(ws, a) % P)
+        elif op == 8:
+            v = _get(ws, a)
+            for _ in range(b):
+                v = _mul(v, v)
+            _put(ws, d, v)
+            counts[9] = counts.get(9, 0) + b   # its squarings, priced apart from the op
         else:
             return 0
