@@ -13,10 +13,10 @@ import count  # noqa: E402
 
 # chip ms, as `make bench` prints them (with the emulator's USB interrupts). The RP2040's
 # path: ecmult's loop on crypto/fe_thumb.py's machine code (boards/pico.native_field);
-# first cut (2026-12-04): sign 32.7, verify 75.5, ecdh_fresh_key 147.6, request
-# 165.2, request_device 202.2.
-BOUND_MS = {"sign": 40, "verify": 90, "ecdh_fresh_key": 170, "request": 190, "inv": 8,
-            "request_device": 230}
+# 2026-12-04: sign 29.6, verify 67.9, verify_fresh_key 117.9, ecdh_fresh_key 99.6, request
+# 151.7, request_device 189.0.
+BOUND_MS = {"sign": 36, "verify": 80, "verify_fresh_key": 140, "ecdh_fresh_key": 120, "request": 175,
+            "inv": 8, "request_device": 215}
 # the bignum loop (boards without the Thumb assembler: the ESP32, the simulator):
 # ecdh_fresh_key 360 with lift_x; inv 12.3 (measured) for the Euclid inversion divsteps
 # replaced

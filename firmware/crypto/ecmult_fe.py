@@ -11,12 +11,12 @@
 # as (bytes, offset) and is read in place, in ROMFS for the comb.
 from crypto import ecmult
 
-# slots; 0 is fe_thumb's scratch and 1-2 its product
-X, Y, Z, X2, Y2, ZZ, H, R, HH, HHH, V, T1, T2, BETA, ZERO, ONE = range(3, 19)
+# slots; 0 is fe_thumb's scratch, 1-2 its product, 3 its reversed multiplier
+X, Y, Z, X2, Y2, ZZ, H, R, HH, HHH, V, T1, T2, BETA, ZERO, ONE = range(4, 20)
 B, E, D = ZZ, H, R                       # the doubling's, in the addition's slots
 # tables(): the 8 odd multiples' X, Y, Z (slots PT + 3i ...), the prefix products of the
 # 9 values inverted together, the doubled point's Z, the kept base point
-PT = 19
+PT = 20
 ACC = PT + 24
 ZD, TINV, XB, YB, ZB = ACC + 9, ACC + 10, ACC + 11, ACC + 12, ACC + 13
 SLOTS = ZB + 1
