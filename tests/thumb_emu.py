@@ -10,7 +10,8 @@ address of its data, a small int as its value), run it, and read the buffers bac
 Cycles are counted per instruction with the Cortex-M0+ timings (ARM DDI 0484C, table
 "Cortex-M0+ instruction summary"; the RP2040 has the single-cycle multiplier): 1 for ALU
 operations and MULS, 2 for loads and stores, 1 + N for PUSH/POP/LDM/STM of N registers
-(3 + N for a POP with PC), 2 for a taken branch and BX, 1 for an untaken one, 3 for BL.
+(3 + N for a POP with PC), 2 for a taken branch, BX and a MOV or ADD to PC, 1 for an
+untaken branch, 3 for BL.
 Memory is zero-wait (the RP2040's SRAM; code from flash goes through its XIP cache).
 """
 import os
@@ -123,6 +124,8 @@ def _cycles(half, next_half, taken):
     if half & 0xF800 == 0x4800 or 0x5000 <= half < 0xA000:   # loads and stores
         return 2
     if half & 0xFF00 == 0x4700:        # BX, BLX
+        return 2
+    if half & 0xFC87 == 0x4487:        # ADD or MOV with PC as the destination: a branch
         return 2
     if half & 0xF000 == 0xD000 and half & 0x0F00 < 0x0E00:   # conditional branch
         return 2 if taken else 1
