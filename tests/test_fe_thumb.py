@@ -162,3 +162,17 @@ def test_a_multiply_takes_a_few_thousand_cycles_and_the_rest_a_few_hundred(cpu):
     assert 2000 < c["mul"] < 3400
     assert all(c[k] < 300 for k in ("add", "sub", "ld", "can", "zt", "run", "sqn"))
     assert abs(c["sq"] - c["mul"]) < 100     # a squaring is a multiply (for now)
+
+
+def test_every_inline_assembler_function_in_the_firmware_is_checked_here():
+    # machine code no test runs on a Cortex-M0 would be right only by luck: each file
+    # with @micropython.asm_thumb must be this file's SRC
+    found = []
+    for root, _, files in os.walk(os.path.join(te.ROOT, "firmware")):
+        for f in files:
+            if f.endswith(".py"):
+                path = os.path.join(root, f)
+                with open(path) as fh:
+                    if "@micropython.asm_thumb" in fh.read():
+                        found.append(os.path.relpath(path, te.ROOT))
+    assert found == [os.path.relpath(SRC, te.ROOT)]

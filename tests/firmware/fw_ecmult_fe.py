@@ -4,10 +4,10 @@
 # MicroPython runtime. Results must equal the bignum loop's, and the BIP-340 vectors pass.
 # heap: 1M (the model of the machine code computes with bignums: its heap is not the chip's)
 import os
-from binascii import unhexlify
 
 from crypto import ecmult, secp256k1 as ec
 import fe_model
+from fw_secp256k1 import _vectors  # the BIP-340 vectors, as that file reads them
 
 BIGNUM_RUN = ecmult.run
 
@@ -56,15 +56,6 @@ def test_the_native_loop_gives_the_bignum_loops_points():
     got = [tuple(ecmult.to_affine(*j) for j in g) for g in got]
     assert got == want
     assert ecmult.mul_add(5, ecmult.N - 5, ecmult.tables(ecmult.G, 4)) == (0, 0, 0)
-
-
-def _vectors():
-    with open(os.getenv("VECTORS") + "/bip340-test-vectors.csv") as f:
-        lines = f.read().splitlines()
-    for line in lines[1:]:
-        if line.strip():
-            c = line.split(",")
-            yield int(c[0]), [unhexlify(x) for x in c[1:6]], c[6] == "TRUE", c[7]
 
 
 def test_bip340_vectors_on_the_native_loop():
