@@ -153,3 +153,31 @@ def test_products_and_h_stay_in_their_bounds(em, blocks):
     assert SEEN["h"] > 1000
     assert SEEN["mul"] < 590
     assert -(1 << 256) - (1 << 147) < SEEN["h_lo"] and SEEN["h_hi"] < (1 << 256) + (1 << 147)
+
+
+def _naf_textbook(k, w=5):
+    # Guide to ECC, alg. 3.35: the width-w NAF, one bignum step a bit
+    out, i = [], 0
+    while k:
+        if k & 1:
+            d = k & ((1 << w) - 1)
+            if d >= 1 << (w - 1):
+                d -= 1 << w
+            k -= d
+            out.append((i, d))
+        k >>= 1
+        i += 1
+    return out
+
+
+def test_wnaf_is_the_textbook_width_5_naf(em):
+    rnd = random.Random(41)
+    ks = [0, 1, 2, 15, 16, 17, 31, 32, (1 << 128) - 1, 1 << 128, (1 << 129) - 1, (1 << 136) - 1,
+          int("10" * 64, 2), int("01" * 64, 2)] + [rnd.getrandbits(rnd.choice((8, 64, 127, 128, 129)))
+                                                  for _ in range(3000)]
+    for k in ks:
+        got = em.wnaf(k)
+        assert got == _naf_textbook(k), hex(k)
+        assert sum(d << i for i, d in got) == k
+        assert all(d & 1 and -16 < d < 16 for _, d in got)
+        assert all(b[0] - a[0] >= 5 for a, b in zip(got, got[1:]))

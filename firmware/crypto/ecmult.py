@@ -338,21 +338,33 @@ def glv_split(k):
 
 
 def wnaf(k, w=WNAF_W):
-    """k >= 0 -> list of (bit index, odd digit in (-2^(w-1), 2^(w-1)))."""
+    """0 <= k < 2^136 -> list of (bit index, odd digit in (-2^(w-1), 2^(w-1))).
+
+    libsecp256k1's recoding (secp256k1_ecmult_wnaf) on k's bytes: bit by bit only where
+    no digit starts, w bits at a stride after one, and no bignum made on the way (a
+    bignum shift and mask a bit was the most of a verify's bignum operations after the
+    field went native)."""
     out = []
-    half = 1 << (w - 1)
+    # (MicroPython's int has no bit_length): two zero bytes above k's top one at least
+    b = k.to_bytes(19, "little")    # k < 2^129 here (a GLV half); up to 2^136 works
+    n = 8 * len(b.rstrip(b"\0")) + 8
     full = 1 << w
     mask = full - 1
+    top = full >> 1
     i = 0
-    while k:
-        if k & 1:
-            d = k & mask
-            if d >= half:
-                d -= full
-            k -= d
-            out.append((i, d))
-        k >>= 1
-        i += 1
+    carry = 0
+    while i < n:
+        j = i >> 3
+        if (b[j] >> (i & 7)) & 1 == carry:
+            i += 1
+            continue
+        d = (((b[j] | b[j + 1] << 8) >> (i & 7)) & mask) + carry
+        carry = 0
+        if d & top:
+            d -= full
+            carry = 1
+        out.append((i, d))
+        i += w
     return out
 
 
