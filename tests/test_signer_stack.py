@@ -63,7 +63,28 @@ def probed(tmp_path, monkeypatch):
 
 
 def test_every_leaf_keeps_a_quarter_of_the_chips_stack_free(probed, client):
-    dev = probed
+    peaks = _every_method_at_its_deepest(probed, client)
+    assert set(peaks) >= {"json escape", "chacha20", "curve loop", "screen", "link write"}, peaks
+    over = {k: v for k, v in peaks.items() if v > LIMIT * 3 // 4}
+    assert not over, "leaves past 75 %% of the %d-byte stack: %r (all: %r)" % (LIMIT, over, peaks)
+
+
+def test_the_rp2040s_native_field_path_keeps_a_quarter_of_the_stack_free(tmp_path, monkeypatch, client):
+    # the curve loop on crypto/ecmult_fe.py, its machine code as the model (one Python
+    # frame deeper than the machine code's call); at 256K: the model computes in bignums
+    monkeypatch.setattr(h, "EXTRA_PATH", (PROBES + "_native",))
+    dev = Device(tmp_path / "flash", heap="256K")
+    try:
+        peaks = _every_method_at_its_deepest(dev, client)
+    finally:
+        dev.close()
+    assert "native field" in peaks and "curve loop" in peaks, peaks
+    over = {k: v for k, v in peaks.items() if v > LIMIT * 3 // 4}
+    assert not over, "leaves past 75 %% of the %d-byte stack: %r (all: %r)" % (LIMIT, over, peaks)
+
+
+def _every_method_at_its_deepest(dev, client):
+    """Every method at its largest probed size and deepest path; the stack peaks."""
     pair(dev, client)
     now = int(time.time())
     text = "Lorem ipsum \"dolor\" sit amet,\n\tconsectetur \u00e9\u6f22\U0001f600 "
@@ -87,6 +108,4 @@ def test_every_leaf_keeps_a_quarter_of_the_chips_stack_free(probed, client):
         assert answer(client, dev.press("approve"), rid, ev)[0]["result"] == text * 20
     peaks = dev.stack()
     print("stack peaks (bytes of %d):" % LIMIT, sorted(peaks.items()))
-    assert set(peaks) >= {"json escape", "chacha20", "curve loop", "screen", "link write"}, peaks
-    over = {k: v for k, v in peaks.items() if v > LIMIT * 3 // 4}
-    assert not over, "leaves past 75 %% of the %d-byte stack: %r (all: %r)" % (LIMIT, over, peaks)
+    return peaks
