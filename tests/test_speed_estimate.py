@@ -13,8 +13,8 @@ import count  # noqa: E402
 
 # chip ms, as `make bench` prints them (with the emulator's USB interrupts). The RP2040's
 # path: ecmult's loop on crypto/fe_thumb.py's machine code (boards/pico.native_field);
-# 2026-12-04: sign 29.7, verify 68.2, verify_fresh_key 118.5, ecdh_fresh_key 100.0, request
-# 152.2, request_device 189.3.
+# 2026-12-04: sign 29.7, verify 64.5, verify_fresh_key 114.6, ecdh_fresh_key 96.3, request
+# 148.7, request_device 186.6.
 BOUND_MS = {"sign": 36, "verify": 80, "verify_fresh_key": 140, "ecdh_fresh_key": 120, "request": 175,
             "inv": 8, "request_device": 215}
 # the bignum loop (boards without the Thumb assembler: the ESP32, the simulator):
