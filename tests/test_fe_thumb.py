@@ -41,6 +41,20 @@ def test_the_machine_code_is_thumb_1_throughout(cpu, tmp_path):
     assert te.not_armv6m(te.asm_functions(out.read_bytes())["f"]) == [2]
 
 
+def test_an_unaligned_word_access_is_caught(tmp_path):
+    # the chip faults on it; the emulator alone would not
+    src = tmp_path / "u.py"
+    src.write_text("@micropython.asm_thumb\ndef f(r0):\n    ldr(r0, [r0, 0])\n")
+    import subprocess
+    out = tmp_path / "u.mpy"
+    subprocess.run([te.MPY_CROSS, "-march=armv6m", "-o", str(out), str(src)], check=True)
+    cpu = te.Thumb(te.asm_functions(out.read_bytes())["f"])
+    a = cpu.buffer(bytes(8))
+    assert cpu.call(a)[0] == 0
+    with pytest.raises(AssertionError, match="unaligned"):
+        cpu.call(a + 2)
+
+
 def _ws(values):
     ws = bytearray(32 * SLOTS)
     for s, v in values.items():

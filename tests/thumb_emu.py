@@ -18,7 +18,8 @@ import os
 import subprocess
 import tempfile
 
-from unicorn import UC_ARCH_ARM, UC_HOOK_CODE, UC_MODE_MCLASS, UC_MODE_THUMB, Uc
+from unicorn import (UC_ARCH_ARM, UC_HOOK_CODE, UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_MODE_MCLASS,
+                     UC_MODE_THUMB, Uc)
 from unicorn.arm_const import (UC_ARM_REG_LR, UC_ARM_REG_R0, UC_ARM_REG_R1, UC_ARM_REG_R2,
                                UC_ARM_REG_R3, UC_ARM_REG_R8, UC_ARM_REG_SP,
                                UC_CPU_ARM_CORTEX_M0)
@@ -147,8 +148,12 @@ class Thumb:
         uc.mem_write(RETURN, b"\xfe\xe7")   # b . (never reached: the run stops there)
         self.uc = uc
         self.counts = {}
+        self.unaligned = []
         if count:   # a Python call an instruction: ~100x slower than the bare emulator
             uc.hook_add(UC_HOOK_CODE, self._hook, begin=CODE, end=CODE + len(code))
+            # the Cortex-M0+ faults on a halfword or word access not aligned to its size;
+            # unicorn does not, so it is checked here
+            uc.hook_add(UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, self._mem)
         self._prev = None
         self.cycles = 0
         self.instructions = 0
@@ -159,6 +164,10 @@ class Thumb:
         half = int.from_bytes(uc.mem_read(addr, 2), "little")
         self._prev = (addr, size, half)
         self.instructions += 1
+
+    def _mem(self, uc, access, addr, size, value, _):
+        if addr % size:
+            self.unaligned.append((addr, size))
 
     def _settle(self, addr):
         if self._prev is not None:
@@ -193,4 +202,5 @@ class Thumb:
         kept = tuple(uc.reg_read(UC_ARM_REG_R8 + k) for k in range(5))
         assert kept == sentinel, "r8-r12 not restored: %r" % (kept,)
         assert uc.reg_read(UC_ARM_REG_SP) == STACK_TOP, "stack not balanced"
+        assert not self.unaligned, "unaligned accesses (a HardFault on the chip): %r" % self.unaligned[:4]
         return uc.reg_read(UC_ARM_REG_R0), self.cycles
