@@ -107,7 +107,7 @@ def tables(pt, bases=1, have=()):
     dbl, odd, aff = _progs[0], _progs[5], _progs[6]
     ws[32 * X:32 * X + 32] = pt[0].to_bytes(32, "little")
     ws[32 * Y:32 * Y + 32] = pt[1].to_bytes(32, "little")
-    ws[32 * Z:32 * Z + 32] = _ws[32 * ONE:32 * ONE + 32]
+    ws[32 * Z:32 * Z + 32] = ws[32 * ONE:32 * ONE + 32]
     out = list(have)
     fb = int.from_bytes
     for b in range(bases):
@@ -176,8 +176,8 @@ def sqrt(a):
 
 def jacobi(a):
     """secp256k1._jacobi for the prime p: 1 for a square, -1 for a non-square, 0 for 0,
-    by the square root's candidate (9 ms of machine code against 30 of a binary Euclid
-    in bignums on the chip)."""
+    by the square root's candidate (7 ms of machine code on the chip, where the binary
+    Euclid in bignums took about 11)."""
     a %= ecmult.P
     if not a:
         return 0
