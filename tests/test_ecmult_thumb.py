@@ -33,6 +33,32 @@ def ef():
     return _loaded(fm.run)
 
 
+def test_a_field_code_that_answers_wrong_is_not_installed():
+    # every 64th call flips a bit of X: the known answer at install catches it, and the
+    # bignum code stays in place (a board must not sign with it)
+    calls = [0]
+
+    def broken(ws, prog, tab, off):
+        r = fm.run(ws, prog, tab, off)
+        calls[0] += 1
+        if calls[0] % 64 == 0:
+            ws[32 * 4] ^= 1          # X's lowest byte
+        return r
+
+    got = []
+    em = tb.load_ecmult(rewrite=False, extra=("secp256k1", "ecmult_fe"),
+                        then=lambda m: got.append(m.ecmult_fe.install(broken)))
+    assert got == [False] and calls[0] > 64
+    assert em.ecmult_fe._ws is None
+    assert em.run is not em.ecmult_fe.run and em.tables is not em.ecmult_fe.tables
+    assert em.sqrt is not em.ecmult_fe.sqrt and em.secp256k1._jacobi is not em.ecmult_fe.jacobi
+    # and the model itself passes it
+    good = []
+    tb.load_ecmult(rewrite=False, extra=("secp256k1", "ecmult_fe"),
+                   then=lambda m: good.append(m.ecmult_fe.install(fm.run)))
+    assert good == [True]
+
+
 def _sum(*pts):
     keys = [coincurve.PublicKey(b"\x04" + p[0].to_bytes(32, "big") + p[1].to_bytes(32, "big")) for p in pts]
     f = coincurve.PublicKey.combine_keys(keys).format(compressed=False)

@@ -147,9 +147,32 @@ _ws = None
 _progs = None
 
 
+# a known answer: x(k G) for k = SHA-256("ecmult_fe self-test") mod n (by libsecp256k1)
+_KAT_K = b"\xa6\xf5\x5d\xd9\x70\x44\x43\x42\x34\x96\x8f\x2d\xeb\x84\xc9\x15\xb9\xd9\x3f\x3c\xf7\x43\x3b\x76\xe1\x43\x3e\x41\x9c\x31\xc8\x5f"
+_KAT_X = b"\x15\x96\xf1\x1c\xc0\x70\xc2\x05\x62\x2b\x89\x20\x1f\x74\x92\xb5\xf4\x3d\x67\x8b\x16\x26\x83\x5b\x73\xcd\x16\xd6\xe5\x93\x43\xc2"
+
+
+def _works():
+    # every program once: the comb (table loads in place), tables() and the GLV loop
+    # (both load flags), the square root; ~90 ms on the chip, at boot
+    k = int.from_bytes(_KAT_K, "big")
+    P = ecmult.P
+    for X, Y, Z in (ecmult.base_mul(k), ecmult.point_mul(tables(ecmult.G), k)):
+        if not Z:
+            return False
+        zi = ecmult.inv(Z)
+        if (X * zi * zi % P).to_bytes(32, "big") != _KAT_X:
+            return False
+    return sqrt(4) in (2, P - 2) and sqrt(9) in (3, P - 3)
+
+
 def install(fe):
-    """Route ecmult's multiplications through fe (crypto.fe_thumb.run, or a model of it)."""
+    """Route ecmult's multiplications through fe (crypto.fe_thumb.run, or a model of it)
+    if it gives a known answer; else leave the bignum code in place. True if installed:
+    a machine code that goes wrong on some board or build must not sign."""
     global _fe, _ws, _progs
+    from crypto import secp256k1
+    before = (ecmult.run, ecmult.sqrt, ecmult.tables, secp256k1._jacobi)
     _fe = fe
     _ws = bytearray(32 * SLOTS)
     _ws[32 * BETA:32 * BETA + 32] = ecmult.BETA.to_bytes(32, "little")
@@ -162,8 +185,15 @@ def install(fe):
     ecmult.run = run
     ecmult.sqrt = sqrt
     ecmult.tables = tables
-    from crypto import secp256k1
     secp256k1._jacobi = jacobi
+    try:
+        ok = _works()
+    except Exception:   # the machine code's answers are not even field elements
+        ok = False
+    if not ok:
+        ecmult.run, ecmult.sqrt, ecmult.tables, secp256k1._jacobi = before
+        _fe = _ws = _progs = None
+    return ok
 
 
 def sqrt(a):
