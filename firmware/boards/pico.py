@@ -35,7 +35,7 @@ def native_field():
     except (ImportError, SyntaxError, ValueError):  # ValueError: a .mpy of another CPU
         return False
     from crypto import ecmult_fe
-    if ecmult_fe.install(fe_thumb.run):   # after a known answer from it (~90 ms)
+    if ecmult_fe.install(fe_thumb.run):   # after a known answer from it (~125 ms)
         return True
     common.forget("crypto.ecmult_fe")
     common.forget("crypto.fe_thumb")

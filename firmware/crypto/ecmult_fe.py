@@ -154,7 +154,7 @@ _KAT_X = b"\x15\x96\xf1\x1c\xc0\x70\xc2\x05\x62\x2b\x89\x20\x1f\x74\x92\xb5\xf4\
 
 def _works():
     # every program once: the comb (table loads in place), tables() and the GLV loop
-    # (both load flags), the square root; ~90 ms on the chip, at boot
+    # (both load flags), the square root; ~125 ms on the chip (the estimate), at boot
     k = int.from_bytes(_KAT_K, "big")
     P = ecmult.P
     for X, Y, Z in (ecmult.base_mul(k), ecmult.point_mul(tables(ecmult.G), k)):
