@@ -22,7 +22,6 @@
 # needed and dropped after (_lazy/_drop). The bunker `connect` is common enough (and
 # comes while clients wait) to stay resident.
 import gc
-import json
 import sys
 import time
 from binascii import unhexlify
@@ -33,7 +32,6 @@ from signer.rpc import Refuse, STREAM
 
 FW = "0.1.0"
 PROTO = 1
-QUEUE_MAX = 8
 # presses this soon after any prompt came up are ignored, so a double press cannot
 # approve a request the person has not seen: not one that was waiting, nor one the host
 # hands over the instant it sees the last `done` (issue 11)
@@ -103,6 +101,12 @@ def _drop(name):
         # seen at 128 KB in the pop: the module stays loaded until the next drop, and
         # what is garbage now is freed for the request this tidies after
         gc.collect()
+
+
+# signer/requests.py loads and drops the rare modules this way too: given them here, it
+# needs no import of this module (which imports it)
+requests.lazy = _lazy
+requests.drop = _drop
 
 
 class App:
@@ -227,7 +231,7 @@ class App:
                 "relays": self.conf["relays"], "features": ["auth"],
                 "locked": self.locked,
                 "limits": {"max_frame": 512, "max_message": self.cfg.get("max_message", 65536), "stream": STREAM,
-                           "queue": QUEUE_MAX}}
+                           "queue": requests.QUEUE_MAX}}
 
     def handle(self, msg):
         t = msg.get("t")

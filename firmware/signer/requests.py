@@ -9,13 +9,15 @@
 # app.py is the board- and link-facing side.
 import gc
 import time
-import app as _app  # (loaded first: app imports this module; used at call time only)
 from crypto import nip01
 from signer import envelope, rpc, methods, clients as cl, replay
 from signer.envelope import Drop
 from signer.rpc import Refuse, NoId
 
-# what waiting requests may hold in parsed params, on top of the one being handled
+# requests waiting behind the one being handled, and what they may hold in parsed params
+QUEUE_MAX = 8
+# app._lazy and app._drop, set by app: modules loaded for a request and dropped after
+lazy = drop = None
 QUEUE_BYTES = 36 * 1024
 # answered at once for an admitted client (no key use; nothing the host doesn't know)
 FREE = ("get_relays", "switch_relays", "logout")  # and get_public_key
@@ -98,7 +100,7 @@ def on_event(a, msg, pre=None):
         text = None
         gc.collect()
         try:
-            ov = _app._lazy("signer.oversize")
+            ov = lazy("signer.oversize")
         except MemoryError:
             # no room even for that code: nothing of it was taken as a request yet, so
             # the bridge may send it again in pieces
@@ -153,7 +155,7 @@ def dispatch(a, req, method, params):
         return a._reply(req, "pong")
     if method == "connect":
         # already admitted: a reconnect (page reload) changes nothing, needs nothing
-        return a._reply(req, "ack") if c is not None else _app._lazy("signer.admin").connect(a, req, params)
+        return a._reply(req, "ack") if c is not None else lazy("signer.admin").connect(a, req, params)
     if req["method"] is None:
         raise Refuse("unknown method: " + method[:64], "unknown method")
     if c is None:
@@ -161,7 +163,7 @@ def dispatch(a, req, method, params):
     if method == "get_public_key":
         return a._reply(req, a.pubhex)
     if method in FREE:  # get_relays, switch_relays, logout
-        return _app._lazy("signer.admin").session(a, req, method, c)
+        return lazy("signer.admin").session(a, req, method, c)
     op = methods.prepare(method, params, a.sk, a.pubhex, a.now())
     params[:] = []  # parsed into op: the raw text is garbage now
     req["op"] = op
@@ -181,7 +183,7 @@ def enqueue(a, item, size):
     held = 0
     for q in a.queue:
         held += q["size"]
-    if len(a.queue) >= _app.QUEUE_MAX or (a.queue and held + size > QUEUE_BYTES):
+    if len(a.queue) >= QUEUE_MAX or (a.queue and held + size > QUEUE_BYTES):
         if item["type"] in ("request", "connect"):
             return a._reply(item, error="busy", outcome="busy")
         return a._done(item["rid"], "busy", item["client"], item["method"], None, 0)
@@ -213,9 +215,9 @@ def resolve(a, how):
         if item["type"] == "request":
             resolve_request(a, item, how, t1)
         elif item["type"] == "connect":
-            _app._lazy("signer.admin").resolve_connect(a, item, how, t1)
+            lazy("signer.admin").resolve_connect(a, item, how, t1)
         else:
-            _app._lazy("signer.pairing").resolve(a, item, how, t1)
+            lazy("signer.pairing").resolve(a, item, how, t1)
     except MemoryError:
         # no room for the operation or its answer. This is a press, not a message:
         # main.py would only show it, and the client would wait for good. Answered once
@@ -247,17 +249,17 @@ def resolve_request(a, req, how, t1):
     if how == "always":
         # the rule after the answer, once the request's big parts are freed: its code
         # (signer/perms.py) is loaded for it and dropped
-        p = _app._lazy("signer.perms")
+        p = lazy("signer.perms")
         if p.add(c, p.rule_for(req["method"], req["kind"], peer), a.now()):
             cl.save(a.id_root, a.clients)
             a.seen_ev.lines = p.NOTE  # the idle screen's notice, until a press
         p = None
-        _app._drop("signer.perms")
+        drop("signer.perms")
 
 
 def run(a, req):
     # the approved (or rule-allowed) operation -> req["result"]; a kind 3 becomes the
     # follow list the next one is compared with (ui/kinds_follows.py run)
     if req["kind"] == 3 and req["method"] == "sign_event":
-        return _app._lazy("ui.kinds_follows").run(a, req, methods)
+        return lazy("ui.kinds_follows").run(a, req, methods)
     req["result"] = methods.run(req["method"], req.pop("op"), a.sk)

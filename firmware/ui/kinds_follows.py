@@ -284,7 +284,7 @@ def run(a, req, methods):
     """requests.run for a kind 3 that gets signed: written beside the current list before
     signing (the template is freed as the event is built), put in its place once signed.
     (Here, not in the resident signer/requests.py: only a follow list needs it.)"""
-    import app as _app
+    from signer import requests  # its drop: app's, as requests has it
     root = a.id_root
     f3 = True
     try:
@@ -302,4 +302,4 @@ def run(a, req, methods):
             for q in a.queue:  # a waiting kind 3 must compare with this one
                 if q.get("kind") == 3 and q.pop("scr", None) and q is a.queue[0]:
                     a.redraw()
-        _app._drop("ui.kinds_follows")
+        requests.drop("ui.kinds_follows")
