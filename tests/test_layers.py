@@ -50,3 +50,16 @@ def test_each_layer_imports_only_from_below_it():
 def test_nothing_below_main_imports_app():
     users = sorted(m for m, deps in _imports().items() if "app" in deps and m != "main")
     assert users == [], users
+
+
+def test_no_module_reaches_the_app_through_sys_modules():
+    # ui/menu.py and ui/setup.py once did (sys.modules["app"]._drop): the app's loader
+    # reaches them through signer/requests (requests.lazy, requests.drop), set by app
+    found = []
+    for d, _, files in os.walk(mpy.FIRMWARE):
+        for f in files:
+            if f.endswith(".py"):
+                with open(os.path.join(d, f)) as fh:
+                    if 'modules["app"]' in fh.read():
+                        found.append(f)
+    assert found == [], found

@@ -19,7 +19,7 @@
 import sys
 from binascii import unhexlify
 from crypto import bech32
-from signer import clients as cl
+from signer import clients as cl, requests
 from ui import screens
 
 MAIN = (("Clients", "clients"), ("Auto-reject", "reject"), ("Audit log", "audit"),
@@ -38,10 +38,13 @@ def _ft(app, k, sim):
 
 
 def _shipped(app, name):
-    # is flow module `name` in this build? (app._has imports it: drop it again until used)
-    m = sys.modules["app"]
-    ok = m._has(name)
-    m._drop(name)
+    # is flow module `name` in this build? (imported to see: dropped again until used)
+    try:
+        requests.lazy(name)
+        ok = True
+    except ImportError:
+        ok = False
+    requests.drop(name)
     return ok
 
 
@@ -170,7 +173,7 @@ def _lazy(name):
 
 
 def _drop(name):
-    sys.modules["app"]._drop(name)
+    requests.drop(name)   # app's, as signer/requests has it
 
 
 def _drop_screens():
@@ -335,9 +338,8 @@ def _select(app, st, a):
     if v == "reject":
         # signer/perms.py is loaded for this and dropped: a copy left behind in the
         # middle of the heap splits the block a BIP-39 restore needs later
-        m = sys.modules["app"]
-        if m._lazy("signer.perms").set_reject(app.conf, a, a not in (app.conf.get("reject") or ())):
+        if requests.lazy("signer.perms").set_reject(app.conf, a, a not in (app.conf.get("reject") or ())):
             cl.save_conf(app.root, app.conf)
-        m._drop("signer.perms")
+        requests.drop("signer.perms")
         return st
     return st

@@ -50,7 +50,8 @@ def _nip06(fn, *args):
 
 
 def _forget():
-    sys.modules["app"]._drop("keystore.wordlist")
+    from signer import requests
+    requests.drop("keystore.wordlist")   # app's, as signer/requests has it
 
 
 def _rand(app, n):
