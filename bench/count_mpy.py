@@ -95,6 +95,12 @@ def op_ecdh_fresh_key():  # a new peer each time (NIP-17 gift wraps: an ephemera
     return _cycle(lambda p: ec.ecdh_x(SK, p), pubs)
 
 
+def op_native_check():  # the RP2040's known answer at boot (crypto/ecmult_fe.install)
+    _ec()
+    from crypto import ecmult_fe
+    return ecmult_fe._works
+
+
 def op_inv():  # one field inversion (sign, verify and ECDH each end with one)
     from crypto import ecmult
     xs = [int.from_bytes(bytes([i + 7]) * 32, "big") * 0x1000003D1 % ecmult.P for i in range(8)]
