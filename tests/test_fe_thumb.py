@@ -190,3 +190,12 @@ def test_every_inline_assembler_function_in_the_firmware_is_checked_here():
                     if "@micropython.asm_thumb" in fh.read():
                         found.append(os.path.relpath(path, te.ROOT))
     assert found == [os.path.relpath(SRC, te.ROOT)]
+
+
+def test_the_bundle_carries_the_machine_code_these_tests_run(cpu, tmp_path):
+    # compiled as tools/flash.py builds the pico bundle (its flags, its -s name)
+    sys.path.insert(0, os.path.join(te.ROOT, "tools"))
+    import flash
+    out = tmp_path / "fe_thumb.mpy"
+    flash._compile(SRC, "crypto/fe_thumb.py", str(out), flash.BOARDS["pico"]["arch"], flash.mpy_flags())
+    assert te.asm_functions(out.read_bytes())["run"] == cpu.code
