@@ -26,7 +26,7 @@ def make_buttons(pins):
 
 def native_field():
     """Point multiplication on the RP2040's native field arithmetic (crypto/fe_thumb.py,
-    Thumb-1 machine code from the inline assembler): ~5x faster than bignums there. A
+    Thumb-1 machine code from the inline assembler): a sign or verify ~3x faster. A
     MicroPython built without the assembler has no fe_thumb (the bundle builds it for ARM
     only) and keeps crypto.ecmult's bignum loop. Done at boot: its workspace and
     programs (4.4 KB) are made once, low in the heap."""

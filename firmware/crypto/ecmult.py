@@ -342,8 +342,8 @@ def wnaf(k, w=WNAF_W):
 
     libsecp256k1's recoding (secp256k1_ecmult_wnaf) on k's bytes: bit by bit only where
     no digit starts, w bits at a stride after one, and no bignum made on the way (a
-    bignum shift and mask a bit was the most of a verify's bignum operations after the
-    field went native)."""
+    bignum shift and mask for every bit were most of a verify's bignum operations once
+    the field went native)."""
     out = []
     # (MicroPython's int has no bit_length): two zero bytes above k's top one at least
     b = k.to_bytes(19, "little")    # k < 2^129 here (a GLV half); up to 2^136 works
