@@ -10,6 +10,7 @@ import fe_model
 from fw_secp256k1 import _vectors  # the BIP-340 vectors, as that file reads them
 
 BIGNUM_RUN = ecmult.run
+BIGNUM = (ecmult.sqrt, ecmult.tables, ec._jacobi)
 
 
 def _installed():
@@ -73,3 +74,54 @@ def test_ecdh_on_the_native_loop_agrees_both_ways():
     b = os.urandom(32)
     pa, pb = ec.pubkey(a), ec.pubkey(b)
     assert ec.ecdh_x(a, pb) == ec.ecdh_x(b, pa)
+
+
+def _pico():
+    # boards/pico.py against the fake `machine` (as fw_boards.py loads it)
+    import sys
+    for p in sys.path:
+        try:
+            os.stat(p + "/fake_machine/machine.py")
+            sys.path.insert(0, p + "/fake_machine")
+            break
+        except OSError:
+            pass
+    from boards import pico
+    return pico
+
+
+def _as_fe_thumb(run):
+    # crypto.fe_thumb as a board would import it, its machine code replaced by `run`
+    import sys
+    import crypto
+
+    class M:
+        pass
+    m = M()
+    m.run = run
+    sys.modules["crypto.fe_thumb"] = m
+    crypto.fe_thumb = m
+
+
+def test_the_pico_board_keeps_the_bignum_loop_when_the_machine_code_answers_wrong():
+    import sys
+    from crypto import ecmult_fe
+    pico = _pico()
+    ecmult.run, ecmult.sqrt, ecmult.tables = BIGNUM_RUN, BIGNUM[0], BIGNUM[1]
+    ec._jacobi = BIGNUM[2]
+    ec.clear_cache()
+
+    def wrong(ws, prog, tab, off):
+        r = fe_model.run(ws, prog, tab, off)
+        ws[32 * ecmult_fe.X] ^= 1
+        return r
+    _as_fe_thumb(wrong)
+    assert pico.native_field() is False
+    assert ecmult.run is BIGNUM_RUN and ec._jacobi is BIGNUM[2]
+    assert "crypto.ecmult_fe" not in sys.modules and "crypto.fe_thumb" not in sys.modules
+    # and with an answer that holds, the board installs it
+    _as_fe_thumb(fe_model.run)
+    assert pico.native_field() is True
+    assert ecmult.run is not BIGNUM_RUN
+    assert ec.schnorr_verify(bytes(32), ec.pubkey(bytes([3]) * 32),
+                             ec.schnorr_sign(bytes(32), bytes([3]) * 32, bytes(32)))
