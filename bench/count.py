@@ -59,8 +59,9 @@ IRQ_INTERP = 9.9 / 3.3
 # The RP2040 runs ecmult's loop on crypto/fe_thumb.py's machine code (boards/pico.py).
 # Its operations are priced by their Cortex-M0+ cycles, counted on the machine code
 # mpy-cross assembles, in the emulated Cortex-M0 of tests/thumb_emu.py, at 125 MHz; with
-# the C rows' x1.02 for the interrupts (machine code, like C, runs no VM hook: the x3 of
-# bytecode is the USB task the VM hook polls). A call of it from Python: a call with four
+# the C rows' x1.02 for the interrupts (C was slowed 2 % and bytecode 3x, presumably by
+# the VM's own polling, which machine code does not run: inferred, not measured; at x3
+# request_device would be ~90 ms more). A call of it from Python: a call with four
 # arguments converted (a buffer's address or a small int's value each).
 CPU_MHZ = 125.0
 FE_ARG_US = 1.7
