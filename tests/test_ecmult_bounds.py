@@ -118,6 +118,13 @@ def _cc(k, pt=None):
     return int.from_bytes(f[1:33], "big"), int.from_bytes(f[33:], "big")
 
 
+def cc_sum(*pts):
+    """The sum of affine points, by libsecp256k1."""
+    keys = [coincurve.PublicKey(b"\x04" + p[0].to_bytes(32, "big") + p[1].to_bytes(32, "big")) for p in pts]
+    f = coincurve.PublicKey.combine_keys(keys).format(compressed=False)
+    return int.from_bytes(f[1:33], "big"), int.from_bytes(f[33:], "big")
+
+
 def _scalars(rnd, n):
     edge = [1, 2, 3, N - 1, N - 2, (N - 1) // 2, 1 << 128, (1 << 128) - 1, 1 << 255,
             (1 << 256) - 1 - N, 0x5363AD4CC05C30E0A5261C028812645A122E22EA20816678DF02967C1B23BD72]
@@ -137,12 +144,7 @@ def test_products_and_h_stay_in_their_bounds(em, blocks):
             t = em.tables(q, bases)
             assert _aff(em, em.point_mul(t, k)) == _cc(k, q), hex(k)
             a = rnd.randrange(1, N)
-            want = coincurve.PublicKey.combine_keys([
-                coincurve.PublicKey(b"\x04" + b"".join(c.to_bytes(32, "big") for c in _cc(a))),
-                coincurve.PublicKey(b"\x04" + b"".join(c.to_bytes(32, "big") for c in _cc(k, q)))])
-            f = want.format(compressed=False)
-            assert _aff(em, em.mul_add(a, k, t)) == (int.from_bytes(f[1:33], "big"),
-                                                      int.from_bytes(f[33:], "big"))
+            assert _aff(em, em.mul_add(a, k, t)) == cc_sum(_cc(a), _cc(k, q))
     # the same point added to itself in the loop (H == 0 mod p): a*G + b*G with G's tables
     g = em.G
     for tg in (em.tables(g, 4), em.tables(g, 8)):

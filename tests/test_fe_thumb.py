@@ -35,20 +35,14 @@ def test_the_machine_code_is_thumb_1_throughout(cpu, tmp_path):
     # the check sees Thumb-2 (mpy-cross -march=armv7m allows movw; unicorn runs it)
     src = tmp_path / "t2.py"
     src.write_text("@micropython.asm_thumb\ndef f(r0):\n    movw(r0, 1234)\n    add(r0, 1)\n")
-    import subprocess
-    out = tmp_path / "t2.mpy"
-    subprocess.run([te.MPY_CROSS, "-march=armv7m", "-o", str(out), str(src)], check=True)
-    assert te.not_armv6m(te.asm_functions(out.read_bytes())["f"]) == [2]
+    assert te.not_armv6m(te.asm_functions(te.compile_armv6m(str(src), "armv7m"))["f"]) == [2]
 
 
 def test_an_unaligned_word_access_is_caught(tmp_path):
     # the chip faults on it; the emulator alone would not
     src = tmp_path / "u.py"
     src.write_text("@micropython.asm_thumb\ndef f(r0):\n    ldr(r0, [r0, 0])\n")
-    import subprocess
-    out = tmp_path / "u.mpy"
-    subprocess.run([te.MPY_CROSS, "-march=armv6m", "-o", str(out), str(src)], check=True)
-    cpu = te.Thumb(te.asm_functions(out.read_bytes())["f"])
+    cpu = te.Thumb(te.asm_functions(te.compile_armv6m(str(src)))["f"])
     a = cpu.buffer(bytes(8))
     assert cpu.call(a)[0] == 0
     with pytest.raises(AssertionError, match="unaligned"):

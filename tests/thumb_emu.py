@@ -104,16 +104,17 @@ def not_armv6m(code):
     return bad
 
 
-def compile_armv6m(path):
+def compile_armv6m(path, arch="armv6m"):
+    """The .mpy mpy-cross makes of path (for the RP2040 unless arch says otherwise)."""
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "m.mpy")
-        subprocess.run([MPY_CROSS, "-march=armv6m", "-o", out, path], check=True,
+        subprocess.run([MPY_CROSS, "-march=" + arch, "-o", out, path], check=True,
                        capture_output=True)
         with open(out, "rb") as f:
             return f.read()
 
 
-def _cycles(half, next_half, taken):
+def _cycles(half, taken):
     if half >> 11 == 0b11110:          # BL, the first half of two
         return 3
     if half & 0xFE00 == 0xB400:        # PUSH
@@ -147,7 +148,6 @@ class Thumb:
         uc.mem_write(CODE, code)
         uc.mem_write(RETURN, b"\xfe\xe7")   # b . (never reached: the run stops there)
         self.uc = uc
-        self.counts = {}
         self.unaligned = []
         if count:   # a Python call an instruction: ~100x slower than the bare emulator
             uc.hook_add(UC_HOOK_CODE, self._hook, begin=CODE, end=CODE + len(code))
@@ -172,7 +172,7 @@ class Thumb:
     def _settle(self, addr):
         if self._prev is not None:
             a, size, half = self._prev
-            self.cycles += _cycles(half, None, addr != a + size)
+            self.cycles += _cycles(half, addr != a + size)
         self._prev = None
 
     def buffer(self, data):

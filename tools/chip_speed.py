@@ -20,17 +20,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SNIPPET = r"""
 import gc, json, time
 from crypto import ecmult, secp256k1 as ec
-BIGNUM = (ecmult.run, ecmult.sqrt, ecmult.tables, ec._jacobi)
+BIGNUM = (ecmult.run, ecmult.sqrt, ecmult.tables, ecmult.jacobi)
 try:
     from boards import pico
     native = pico.native_field()
 except ImportError:
     native = False
-NATIVE = (ecmult.run, ecmult.sqrt, ecmult.tables, ec._jacobi)
+NATIVE = (ecmult.run, ecmult.sqrt, ecmult.tables, ecmult.jacobi)
 
 
 def use(fns):
-    ecmult.run, ecmult.sqrt, ecmult.tables, ec._jacobi = fns
+    ecmult.run, ecmult.sqrt, ecmult.tables, ecmult.jacobi = fns
     ec.clear_cache()
 
 

@@ -71,6 +71,23 @@ def sqrt(a, p=P):
     return _sqn(t, 2) % p
 
 
+def jacobi(a, n=P):
+    # the Jacobi symbol (a/n), n odd: 1 for a square mod the prime P, -1 if not, 0 for 0
+    # (a binary Euclid: no square root; crypto.ecmult_fe puts the native one here)
+    a %= n
+    t = 1
+    while a:
+        while not a & 1:
+            a >>= 1
+            if n & 7 in (3, 5):
+                t = -t
+        a, n = n, a
+        if a & 3 == 3 and n & 3 == 3:
+            t = -t
+        a %= n
+    return t if n == 1 else 0
+
+
 # ---- Jacobian point arithmetic: (X, Y, Z), x = X/Z^2, y = Y/Z^3; Z == 0 is infinity --------
 
 def jdbl(X, Y, Z, p=P):

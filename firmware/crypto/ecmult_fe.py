@@ -171,8 +171,7 @@ def install(fe):
     if it gives a known answer; else leave the bignum code in place. True if installed:
     a machine code that goes wrong on some board or build must not sign."""
     global _fe, _ws, _progs
-    from crypto import secp256k1
-    before = (ecmult.run, ecmult.sqrt, ecmult.tables, secp256k1._jacobi)
+    before = (ecmult.run, ecmult.sqrt, ecmult.tables, ecmult.jacobi)
     _fe = fe
     _ws = bytearray(32 * SLOTS)
     _ws[32 * BETA:32 * BETA + 32] = ecmult.BETA.to_bytes(32, "little")
@@ -181,17 +180,17 @@ def install(fe):
     madd = tuple(_prog(_load(X2, Y2, c) + list(_MADD)) for c in range(4))
     _progs = (_prog(_DBL), first, madd, _prog(_FIN), _prog(_SQRT), _prog(_odd()), _prog(_affine()))
     # base_mul, point_mul and mul_add find run by name in ecmult's globals at each call;
-    # crypto.secp256k1 calls ecmult.sqrt and its own _jacobi by name too
+    # crypto.secp256k1 calls ecmult.sqrt, tables and jacobi by name too
     ecmult.run = run
     ecmult.sqrt = sqrt
     ecmult.tables = tables
-    secp256k1._jacobi = jacobi
+    ecmult.jacobi = jacobi
     try:
         ok = _works()
     except Exception:   # the machine code's answers are not even field elements
         ok = False
     if not ok:
-        ecmult.run, ecmult.sqrt, ecmult.tables, secp256k1._jacobi = before
+        ecmult.run, ecmult.sqrt, ecmult.tables, ecmult.jacobi = before
         _fe = _ws = _progs = None
     return ok
 
@@ -205,7 +204,7 @@ def sqrt(a):
 
 
 def jacobi(a):
-    """secp256k1._jacobi for the prime p: 1 for a square, -1 for a non-square, 0 for 0,
+    """ecmult.jacobi for the prime p: 1 for a square, -1 for a non-square, 0 for 0,
     by the square root's candidate (7 ms of machine code on the chip, where the binary
     Euclid in bignums took about 11)."""
     a %= ecmult.P

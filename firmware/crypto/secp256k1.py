@@ -386,28 +386,12 @@ def schnorr_verify(msg, pub, sig):
 _ecdh = [None, {}, []]
 
 
-def _jacobi(a, n=P):
-    # the Jacobi symbol (a/n), n odd: 1 for a square mod the prime P, -1 if not, 0 for 0
-    a %= n
-    t = 1
-    while a:
-        while not a & 1:
-            a >>= 1
-            if n & 7 in (3, 5):
-                t = -t
-        a, n = n, a
-        if a & 3 == 3 and n & 3 == 3:
-            t = -t
-        a %= n
-    return t if n == 1 else 0
-
-
 def _rhs_square(x):
     # g = x^3 + 7 mod p if x < p and g is a square (x on the curve), else None
     if not 0 <= x < P:
         return None
     g = (x * x * x + 7) % P
-    return g if _jacobi(g) == 1 else None
+    return g if _em.jacobi(g) == 1 else None
 
 
 def _fresh_x(x, d):

@@ -10,7 +10,7 @@ import fe_model
 from fw_secp256k1 import _vectors  # the BIP-340 vectors, as that file reads them
 
 BIGNUM_RUN = ecmult.run
-BIGNUM = (ecmult.sqrt, ecmult.tables, ec._jacobi)
+BIGNUM = (ecmult.sqrt, ecmult.tables, ecmult.jacobi)
 
 
 def _installed():
@@ -108,7 +108,7 @@ def test_the_pico_board_keeps_the_bignum_loop_when_the_machine_code_answers_wron
     from crypto import ecmult_fe
     pico = _pico()
     ecmult.run, ecmult.sqrt, ecmult.tables = BIGNUM_RUN, BIGNUM[0], BIGNUM[1]
-    ec._jacobi = BIGNUM[2]
+    ecmult.jacobi = BIGNUM[2]
     ec.clear_cache()
 
     def wrong(ws, prog, tab, off):
@@ -117,7 +117,7 @@ def test_the_pico_board_keeps_the_bignum_loop_when_the_machine_code_answers_wron
         return r
     _as_fe_thumb(wrong)
     assert pico.native_field() is False
-    assert ecmult.run is BIGNUM_RUN and ec._jacobi is BIGNUM[2]
+    assert ecmult.run is BIGNUM_RUN and ecmult.jacobi is BIGNUM[2]
     assert "crypto.ecmult_fe" not in sys.modules and "crypto.fe_thumb" not in sys.modules
     # and with an answer that holds, the board installs it
     _as_fe_thumb(fe_model.run)
